@@ -1,0 +1,248 @@
+"""The ``survey`` command: a thin layer over the library.
+
+Each command calls one library function and prints its result; the statistics live in the library.
+
+Example:
+    $ survey validate data/waves/2025.parquet
+    $ survey figures --check
+    $ survey report --edition 2025 --lang zh
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from survey.errors import SurveyError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_DESCRIPTION = """\
+Toolkit for the advertiser survey behind the 中国数字营销趋势报告 (China Digital Marketing Trends Report).
+
+commands:
+  figures    list the published aggregate figures with their sources; --check finds figures that do
+             not resolve to the codebook and contradictions between sources
+  validate   check a respondent-level wave file against the codebook and print every problem
+  synth      regenerate the synthetic waves (data/waves/YEAR.parquet); --report prints the fidelity
+             table (published figure against synthetic estimate, pass/fail)
+  ingest     map an agency's delivery (Excel/SPSS/CSV with Chinese headers) onto the codebook,
+             validate it and write data/waves/YEAR.parquet with a validation log
+  report     render the Quarto report (report/*.qmd) to self-contained HTML and to PDF
+"""
+
+
+def _print_frame(frame: pl.DataFrame, fmt: str) -> None:
+    import polars as pl
+
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+        return
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        fmt_str_lengths=60,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+    ):
+        print(frame)
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from survey.codebook import Codebook
+    from survey.published import check_figures, load_context, load_figures
+
+    if args.context:
+        _print_frame(load_context(), args.format)
+        return 0
+    figures = load_figures(editions=args.edition or None)
+    if not args.check:
+        cols = [
+            "edition",
+            "figure_id",
+            "question_id",
+            "option_code",
+            "measure",
+            "value",
+            "unit",
+            "episode",
+        ]
+        _print_frame(figures.select(cols) if args.format == "table" else figures, args.format)
+        return 0
+    report = check_figures(figures, Codebook.load())
+    _print_frame(report, args.format)
+    counts = report.group_by("kind").len().sort("kind")
+    summary = ", ".join(f"{k}: {n}" for k, n in counts.iter_rows())
+    print(f"\n{figures.height} figures checked; {summary or 'no findings'}", file=sys.stderr)
+    unresolved = report.filter(pl.col("kind") == "unresolved").height
+    return 1 if unresolved else 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from survey.codebook import Codebook
+    from survey.io import validate_file
+
+    codebook = Codebook.load(args.codebook) if args.codebook else None
+    report = validate_file(Path(args.file), codebook=codebook, edition=args.edition)
+    print(report.to_text(lang=args.lang))
+    return 0 if report.ok else 1
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from survey.synth import fidelity_report, synthesize, write_editions
+
+    editions = args.edition or None
+    if args.report:
+        import polars as pl
+
+        frames = []
+        for edition in editions or _edition_list():
+            wave = (
+                synthesize(edition, seed=args.seed)
+                if args.seed is not None
+                else synthesize(edition)
+            )
+            frames.append(fidelity_report(wave))
+        report = pl.concat(frames, how="diagonal_relaxed")
+        _print_frame(report, args.format)
+        failed = report.filter(~pl.col("passed")).height
+        print(f"\n{report.height - failed} of {report.height} figures pass", file=sys.stderr)
+        return 1 if failed else 0
+    kwargs = {} if args.seed is None else {"seed": args.seed}
+    paths = write_editions(out_dir=args.out, editions=editions, **kwargs)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def _edition_list() -> list[int]:
+    from survey.published import load_figures
+
+    return sorted(load_figures()["edition"].unique().to_list(), reverse=True)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from survey.ingest import ingest
+
+    result = ingest(
+        Path(args.file),
+        edition=args.edition,
+        mapping=Path(args.mapping) if args.mapping else None,
+        force=args.force,
+        out_dir=Path(args.out) if args.out else None,
+    )
+    print(result.to_text())
+    return 0 if result.ok else 1
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from survey.paths import report_dir
+    from survey.render import render_report
+
+    params: dict[str, object] = {"lang": args.lang}
+    for item in args.param or []:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise SurveyError(
+                f"bad -P value {item!r}", value=item, expected="KEY:VALUE, e.g. edition:2025"
+            )
+        params[key] = int(value) if value.lstrip("-").isdigit() else value
+    if args.edition is not None:
+        params["edition"] = args.edition
+    outputs = render_report(
+        Path(args.project) if args.project else report_dir(),
+        out_dir=Path(args.out) if args.out else None,
+        params=params,
+        formats=tuple(args.to.split(",")),
+        quiet=args.quiet,
+    )
+    for fmt, path in outputs.items():
+        print(f"{fmt}: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``survey`` command (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="survey",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "figures", help="list published figures; --check finds unresolved ones and contradictions"
+    )
+    p.add_argument("--edition", type=int, action="append", help="only this edition (repeatable)")
+    p.add_argument(
+        "--check", action="store_true", help="report unresolved figures and contradictions"
+    )
+    p.add_argument(
+        "--context", action="store_true", help="list the AI-adoption context figures instead"
+    )
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="output format")
+    p.set_defaults(func=_cmd_figures)
+
+    p = sub.add_parser(
+        "validate", help="check a wave file against the codebook; exit 1 on problems"
+    )
+    p.add_argument("file", help="wave file: .csv (UTF-8/GB18030), .xlsx, .parquet or .sav")
+    p.add_argument("--edition", type=int, help="edition of the wave (default: from the file name)")
+    p.add_argument("--codebook", help="codebook YAML (default: data/codebook.yaml)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the report")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "synth", help="regenerate the synthetic waves; --report prints the fidelity table"
+    )
+    p.add_argument(
+        "--edition", type=int, action="append", help="edition to generate (repeatable; default all)"
+    )
+    p.add_argument("--seed", type=int, help="random seed (default: the package's fixed seed)")
+    p.add_argument("--out", help="output folder (default: data/waves)")
+    p.add_argument(
+        "--report", action="store_true", help="print published vs synthetic for every figure"
+    )
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="format of --report")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("ingest", help="map, validate and store an agency's wave delivery")
+    p.add_argument("file", help="delivered file: .xlsx, .sav or .csv")
+    p.add_argument("--edition", type=int, required=True, help="edition (year) of the wave")
+    p.add_argument("--mapping", help="mapping file (YAML) for renamed questions and options")
+    p.add_argument("--force", action="store_true", help="overwrite an existing wave")
+    p.add_argument("--out", help="output folder (default: data/waves)")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("report", help="render report/*.qmd to HTML and PDF")
+    p.add_argument("--edition", type=int, help="edition to report (default: the newest wave)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the report")
+    p.add_argument(
+        "-P", "--param", action="append", metavar="KEY:VALUE", help="report parameter, as quarto -P"
+    )
+    p.add_argument("--to", default="html,pdf", help="comma-separated formats: html, pdf")
+    p.add_argument("--out", help="output folder (default: report/_output)")
+    p.add_argument("--project", help="Quarto project folder (default: report/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (errors print a one-line reason, exit code 2)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SurveyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
