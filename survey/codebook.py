@@ -183,8 +183,37 @@ class Question:
         return {c: dtype for c in self.columns()}
 
     def asked_in(self, edition: int) -> bool:
-        """Whether the question was asked (comparably) in ``edition``; all when unspecified."""
-        return not self.editions or edition in self.editions
+        """Whether the question is asked in ``edition``.
+
+        ``editions`` lists the editions known to have asked it; an edition after the last one listed
+        still asks it (a question continues by default) unless ``history`` records it ``dropped``
+        at or before that edition (and not ``added`` again since). Without ``editions`` a question is
+        asked from its ``added`` edition on (or always).
+        """
+        events = sorted(
+            (h.edition, h.change) for h in self.history if h.change in ("added", "dropped")
+        )
+        state = None
+        for ed, change in events:
+            if ed <= edition:
+                state = change
+        if state == "dropped":
+            return False
+        if self.editions:
+            return edition in self.editions or edition > max(self.editions)
+        added = [ed for ed, change in events if change == "added"]
+        return not added or edition >= min(added)
+
+    def comparable(self, earlier: int, later: int) -> bool:
+        """Whether answers of ``earlier`` and ``later`` editions can be compared (trend lines).
+
+        Both editions must ask the question, and no history entry in ``(earlier, later]`` may say
+        ``comparable: false`` (a rewording or a change of options that breaks the series).
+        """
+        lo, hi = sorted((earlier, later))
+        if not (self.asked_in(lo) and self.asked_in(hi)):
+            return False
+        return all(h.comparable for h in self.history if lo < h.edition <= hi)
 
 
 @dataclass(frozen=True)
@@ -210,6 +239,9 @@ class Codebook:
     weight_column: str = "weight"
     title_zh: str = ""
     title_en: str = ""
+    editions: tuple[int, ...] = ()
+    id_label_zh: str = "受访者编号"
+    id_label_en: str = "Respondent ID"
     source: Path | None = None
     _columns: Mapping[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
 
@@ -282,6 +314,7 @@ class Codebook:
                 assert sub is None or sub in codes
                 columns[c] = (q.id, sub)
         title = raw.get("title") or {}
+        id_label = raw.get("id_label") or {}
         return cls(
             questions=questions,
             sections=sections,
@@ -289,6 +322,9 @@ class Codebook:
             weight_column=w_col,
             title_zh=title.get("zh", ""),
             title_en=title.get("en", ""),
+            editions=tuple(int(e) for e in raw.get("editions") or ()),
+            id_label_zh=str(id_label.get("zh", "受访者编号")),
+            id_label_en=str(id_label.get("en", "Respondent ID")),
             source=source,
             _columns=columns,
         )

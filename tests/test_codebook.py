@@ -75,8 +75,14 @@ def _broken(tmp_path: Path, mutate) -> Path:
     ("mutate", "message"),
     [
         (lambda r: r["questions"][0].update(type="dropdown"), "has type 'dropdown'"),
-        (lambda r: r["questions"][0]["options"].append(dict(code="auto", zh="汽车", en="Auto")), "repeats"),
-        (lambda r: r["questions"][0]["options"].append(dict(code="Bad Code", zh="x", en="x")), "code 'Bad Code'"),
+        (
+            lambda r: r["questions"][0]["options"].append(dict(code="auto", zh="汽车", en="Auto")),
+            "repeats",
+        ),
+        (
+            lambda r: r["questions"][0]["options"].append(dict(code="Bad Code", zh="x", en="x")),
+            "code 'Bad Code'",
+        ),
         (lambda r: r["questions"][1].update(scale="nope"), "unknown scale 'nope'"),
         (lambda r: r["questions"][2].pop("range"), "needs range"),
         (lambda r: r["questions"][5].pop("total"), "needs a numeric 'total'"),
@@ -84,7 +90,9 @@ def _broken(tmp_path: Path, mutate) -> Path:
         (lambda r: r["questions"].append(dict(r["questions"][0])), "used twice"),
         (lambda r: r["questions"][0].update(section="nowhere"), "unknown section 'nowhere'"),
         (
-            lambda r: r["scales"]["confidence5"]["nets"].append(dict(code="n", zh="n", en="n", of=["up"])),
+            lambda r: r["scales"]["confidence5"]["nets"].append(
+                dict(code="n", zh="n", en="n", of=["up"])
+            ),
             "names unknown options",
         ),
     ],
@@ -105,3 +113,30 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_codebook_file(tmp_path: Path) -> None:
     with pytest.raises(CodebookError, match="codebook not found"):
         Codebook.load(tmp_path / "none.yaml")
+
+
+def test_editions_history_and_comparability() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    q = raw["questions"]
+    q[1]["editions"] = [2022, 2023, 2025]  # not asked in 2024
+    q[2]["history"] = [{"edition": 2024, "change": "added", "comparable": True}]
+    q[3]["history"] = [{"edition": 2026, "change": "dropped", "comparable": False}]
+    q[4]["history"] = [
+        {"edition": 2025, "change": "reworded", "comparable": False, "note": "new items"}
+    ]
+    cb = Codebook.from_dict(raw)
+    conf, growth, chall, media = (
+        cb[k] for k in ("confidence", "budget_growth_expected", "challenges", "media_intent")
+    )
+    assert [conf.asked_in(e) for e in (2022, 2024, 2025, 2026)] == [True, False, True, True]
+    assert not growth.asked_in(2023) and growth.asked_in(2024) and growth.asked_in(2030)
+    assert chall.asked_in(2025) and not chall.asked_in(2026)
+    assert (
+        media.comparable(2025, 2026)
+        and not media.comparable(2024, 2025)
+        and media.comparable(2022, 2024)
+    )
+    assert not conf.comparable(2024, 2025)
+    assert "challenges__roi" not in cb.columns(edition=2026) and "challenges__roi" in cb.columns(
+        edition=2025
+    )
