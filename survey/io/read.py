@@ -128,7 +128,7 @@ def _check_signature(p: Path, ext: str, data: bytes) -> None:
             raise _err(p, f"named {ext} but contains {kind}", "an .xlsx workbook")
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except Exception as e:  # BadZipFile, struct.error, ValueError … all mean "broken zip"
             raise _err(p, f"named {ext} but is a broken zip archive ({e})", "an .xlsx workbook") from None
         if "xl/workbook.xml" not in names:
             raise _err(p, f"named {ext} but is a zip archive without a workbook", "an .xlsx workbook")
@@ -349,10 +349,15 @@ def _to_strings(p: Path, df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _read_parquet(p: Path) -> pl.DataFrame:
-    try:
-        df = pl.read_parquet(p)
-    except Exception as e:  # polars/pyarrow raise several types for corrupt files
+    import pyarrow.parquet as pq
+
+    try:  # pyarrow rather than polars: it raises errors for corrupt files where polars may panic
+        df = pl.from_arrow(pq.read_table(p))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # ArrowInvalid, OSError, MemoryError, a Rust panic …
         raise _err(p, f"not a readable Parquet file ({e})", "a complete Parquet file") from None
+    assert isinstance(df, pl.DataFrame)
     if ROW_COLUMN in df.columns:
         df = df.drop(ROW_COLUMN)
     return _to_strings(p, df)

@@ -307,7 +307,7 @@ def _check_constant_sum(
         out.cells("out_of_range", c, negative, raw[c], f"a number from 0 to {total:g}")
         typed[c] = values
         blanks.append(blank)
-        bads.append(nan)
+        bads.append(nan | negative)
     if len(cols) != len(q.columns()) or not cols:
         return
     frame = pl.DataFrame(

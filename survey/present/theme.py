@@ -5,10 +5,11 @@ pip installed. ``cjk_font_path`` finds one, ``use_cjk_theme`` registers it with 
 and sets a clean, deterministic seaborn theme. The typst PDF step reuses ``cjk_font_path``.
 
 Example:
-    >>> from survey.present.theme import use_cjk_theme
-    >>> family = use_cjk_theme()
-    >>> family
-    'Noto Sans CJK SC'
+    >>> from survey.present.theme import use_cjk_theme, CJK_FAMILY
+    >>> use_cjk_theme()  # returns nothing, so a notebook cell ending with it shows nothing
+    >>> import matplotlib as mpl
+    >>> mpl.rcParams["font.sans-serif"][0] == CJK_FAMILY
+    True
 """
 
 from __future__ import annotations
@@ -73,14 +74,17 @@ def _register_font() -> str:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def use_cjk_theme(*, context: str = "notebook", palette: str = "deep") -> str:
-    """Register the CJK font with matplotlib and set a clean seaborn theme; return the family.
+def use_cjk_theme(*, context: str = "notebook", palette: str = "deep") -> None:
+    """Register the CJK font with matplotlib and set a clean seaborn theme.
+
+    Returns ``None`` so that a report cell ending with this call displays nothing; the
+    family name is :data:`CJK_FAMILY`.
 
     Output is deterministic: SVG ids use a fixed hash salt and no creation date is written.
 
     Example:
         >>> import matplotlib.pyplot as plt
-        >>> _ = use_cjk_theme()
+        >>> use_cjk_theme()
         >>> fig, ax = plt.subplots(); _ = ax.set_title("品牌建设")  # no tofu boxes
     """
     import matplotlib as mpl
@@ -104,4 +108,3 @@ def use_cjk_theme(*, context: str = "notebook", palette: str = "deep") -> str:
         },
     )
     mpl.rcParams["axes.unicode_minus"] = False
-    return family

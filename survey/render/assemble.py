@@ -171,7 +171,7 @@ class _ChapterWriter:
         if label and label.startswith("fig-") and n == 1:
             attrs.append(f"#{label}")
         if self.target == "pdf":
-            attrs.append("width=88%")
+            attrs.append("width=78%")
         attr = "{" + " ".join(attrs) + "}" if attrs else ""
         text = self.caption(label if n == 1 else None, cap if n == 1 else None)
         src = f"{self.media_dir.name}/{name}"

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,6 +118,19 @@ async def _run(job: Job, timeout: int) -> nbformat.NotebookNode:
         allow_errors=False,
         record_timing=False,
     )
+    # IPC transport in a private folder: no open TCP ports, no plain-text warning
+    sockets = tempfile.mkdtemp(prefix="survey-kernel-")
+    client.km = client.create_kernel_manager()
+    client.km.transport = "ipc"
+    client.km.ip = os.path.join(sockets, "kernel")
+    try:
+        await _run_cells(client, job)
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+    return job.nb
+
+
+async def _run_cells(client: NotebookClient, job: Job) -> None:
     async with client.async_setup_kernel(env=kernel_env()):
         for index, cell in enumerate(job.nb.cells):
             if cell.cell_type != "code":
@@ -135,7 +150,6 @@ async def _run(job: Job, timeout: int) -> nbformat.NotebookNode:
             except (CellTimeoutError, DeadKernelError) as exc:
                 where = _describe(cell, job.name)
                 raise RenderError(f"{where}: {exc}", file=job.name) from None
-    return job.nb
 
 
 def execute_notebook(

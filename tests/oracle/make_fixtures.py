@@ -57,7 +57,7 @@ def make_fixture(n: int = N, seed: int = SEED) -> pl.DataFrame:
 
 def load_fixture(path: Path = HERE / "fixture.csv") -> pl.DataFrame:
     """Read the fixture back with Enum segments and Boolean items, as a wave would have them."""
-    df = pl.read_csv(path)
+    df = pl.read_csv(path, null_values="NA")
     enums = {"seg2": ["f", "m"], "seg6": [f"s{k}" for k in range(1, 7)],
              "age4": ["a1", "a2", "a3", "a4"], "brand": ["b1", "b2", "b3", "b4"]}
     bools = [c for c in df.columns if c.startswith(("q", "ms__"))]

@@ -23,7 +23,12 @@ rk <- function(d) rake(d, list(~seg2, ~age4), pop, control = ctl)
 designs <- list(d0 = d0, d1 = d1, d2 = d2, d2f = d2f, r0 = rk(d0), r1 = rk(d1), r2 = rk(d2))
 
 rows <- list()
-add <- function(...) rows[[length(rows) + 1]] <<- data.frame(...)
+add <- function(...) {
+  a <- lapply(list(...), function(v) if (is.character(v)) v else as.numeric(unname(v)))
+  rows[[length(rows) + 1]] <<- as.data.frame(a, stringsAsFactors = FALSE)
+}
+# deff.svyby() does not accept deff = "replace"; read the DEff column instead
+bdeff <- function(b) b[[grep("^DEff", names(b))[1]]]
 num_vars <- c("q1", "q2", "q3", "q4", "spend", "x", paste0("brand_", levels(dat$brand)))
 methods <- c("logit", "likelihood", "asin", "beta", "mean", "xlogit")
 
@@ -43,21 +48,21 @@ for (dn in names(designs)) {
       bf <- as.formula(paste0("~", by))
       b <- svyby(f, bf, d, svymean, na.rm = TRUE, deff = "replace")
       add(design = dn, stat = "by_mean", var = v, group = paste0(by, "=", b[[by]]), method = "",
-          estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = deff(b))
+          estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = bdeff(b))
       b <- svyby(f, bf, d, svytotal, na.rm = TRUE, deff = "replace")
       add(design = dn, stat = "by_total", var = v, group = paste0(by, "=", b[[by]]), method = "",
-          estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = deff(b))
+          estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = bdeff(b))
     }
   }
   b <- svyby(~q1, ~seg6 + seg2, d, svymean, deff = "replace")
   add(design = dn, stat = "by_mean", var = "q1", group = paste0("seg6=", b$seg6, ";seg2=", b$seg2),
-      method = "", estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = deff(b))
+      method = "", estimate = coef(b), se = SE(b), ci_low = NA, ci_high = NA, deff = bdeff(b))
   for (v in c("q1", "q4", "brand_b2")) {
     f <- as.formula(paste0("~", v))
     for (me in methods) {
       ci <- svyciprop(f, d, method = me)
-      add(design = dn, stat = "ciprop", var = v, group = "", method = me, estimate = coef(ci),
-          se = SE(ci), ci_low = attr(ci, "ci")[1], ci_high = attr(ci, "ci")[2], deff = NA)
+      add(design = dn, stat = "ciprop", var = v, group = "", method = me, estimate = as.numeric(ci),
+          se = as.numeric(SE(ci)), ci_low = attr(ci, "ci")[1], ci_high = attr(ci, "ci")[2], deff = NA)
       if (v == "q1") {
         b <- svyby(f, ~seg6, d, svyciprop, vartype = c("se", "ci"), method = me)
         add(design = dn, stat = "by_ciprop", var = v, group = paste0("seg6=", b$seg6), method = me,

@@ -1,0 +1,64 @@
+"""Time a full render of ``report/`` (HTML + PDF) and write the timings.
+
+Usage:
+    python bench/bench_render.py [--repeat 2] [--workers N] [--out bench/results/render.json]
+
+Prints one line per run and writes a JSON file with every run's wall time, the per-format
+split and the machine (CPU count, Python version), so ``docs/benchmarks.md`` can be updated.
+
+Example:
+    $ python bench/bench_render.py --repeat 1
+    run 1: html+pdf 31.2 s, sizes {'.html': 50486, '.pdf': 70239}
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from survey.paths import report_dir
+from survey.render import render_report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/render.json"))
+    args = parser.parse_args()
+
+    runs = []
+    for k in range(args.repeat):
+        log = io.StringIO()
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(log):
+            t0 = time.perf_counter()
+            render_report(report_dir(), out_dir=tmp, workers=args.workers)
+            total = time.perf_counter() - t0
+            size = {p.suffix: p.stat().st_size for p in Path(tmp).iterdir()}
+        steps = [line.strip() for line in log.getvalue().splitlines() if line.startswith("  ")]
+        runs.append({"run": k + 1, "html_pdf_s": round(total, 2), "bytes": size, "log": steps})
+        print(f"run {k + 1}: html+pdf {total:.1f} s, sizes {size}")
+        print("\n".join(f"    {line}" for line in steps))
+
+    result = {
+        "benchmark": "render report/ (all chapters, fresh kernel per chapter)",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "workers": args.workers or "auto (CPU count)",
+        "runs": runs,
+        "best_html_pdf_s": min(r["html_pdf_s"] for r in runs),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,891 @@
+"""Banner books: crosstabs of row questions by segment columns with column-proportion letters.
+
+``banner(design, rows, cols)`` tabulates every option (and net) of each row question — a mean for
+numeric questions and constant-sum parts, one block per item of a grid — in a total column and
+one column per level of each segment variable, and marks with letters (A, B, C … restarting for
+each segment variable, as SPSS Custom Tables does) the columns a cell is significantly higher than.
+
+Two tests, chosen with ``test=`` (details and formulas in ``docs/banner-tests.md``):
+
+``"design"`` (default)
+    Design-based test of ``p_a - p_b``. Both domain estimates come from the one (calibrated)
+    design, so they are correlated in general; ``Var(p_a - p_b) = V_aa + V_bb - 2 V_ab`` where V is
+    the covariance of the estimated totals of the joint influence functions
+    ``z_c = 1[c] * (y - p_c) / N_c`` computed by the design's variance primitive
+    (strata, PSUs and calibration included). ``t = (p_a - p_b) / se`` against Student's t with the
+    design's degrees of freedom. Reported ``se`` is the design SE.
+``"effective_base"``
+    The classic Dimensions/Quantum z-test on effective bases: with ``n_a, n_b`` the Kish effective
+    bases ``(Σw)²/Σw²`` of the two columns and ``p = (n_a p_a + n_b p_b)/(n_a + n_b)`` pooled,
+    ``z = (p_a - p_b) / sqrt(p (1-p) (1/n_a + 1/n_b))`` (means: ``(m_a - m_b)/sqrt(s_a²/n_a +
+    s_b²/n_b)``). Assumes independent columns (overlap ignored), simple random sampling apart
+    from the Kish design effect of the weights. Reported ``se`` is ``sqrt(p(1-p)/n_eff)``.
+
+Either way the test is two-sided at ``alpha``; the letter goes to the higher column. ``adjust``
+("bonferroni" or "holm") corrects for the pairs tested within a segment variable and a row.
+Columns whose base is below ``suppress_below`` show "*" and are not tested; below ``flag_below``
+they carry "†". An empty segment level is *kept* as a column with ``n = 0`` and suppressed (a book
+keeps a stable layout); a segment variable that is not in the data raises ``EstimationError``.
+
+Example:
+    >>> import survey
+    >>> wave = survey.load_wave(2025)                                   # doctest: +SKIP
+    >>> d = survey.Design(wave.frame, weights="weight", codebook=wave.codebook)  # doctest: +SKIP
+    >>> b = banner(d, ["confidence"], ["role", "industry"])             # doctest: +SKIP
+    >>> b.to_polars().columns[:3]                                       # doctest: +SKIP
+    ['question_id', 'item', 'row_code']
+    >>> html = b.to_gt().as_raw_html()                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape as html_escape
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from survey.codebook import SEP, Codebook, Question
+from survey.design import variance as V
+from survey.errors import EstimationError
+
+Test = Literal["design", "effective_base"]
+PRIMITIVE_MAX_N = 20_000  # above this, the aggregated variance path (same numbers, O(n) memory)
+Adjust = Literal["bonferroni", "holm"] | None
+TOTAL = "total"
+
+_TXT = {
+    "zh": {
+        "total": "总体",
+        "base": "基数(未加权)",
+        "base_eff": "有效基数",
+        "design": "设计基础检验(考虑加权、分层、整群与校准)",
+        "effective_base": "有效基数 z 检验(合并比例,忽略列间重叠)",
+        "note": (
+            "列比较:{test},双侧,α={alpha}{adj}。字母表示该单元格显著高于所标字母对应的列"
+            "(同一划分变量内比较)。*:基数<{sup},不显示、不检验;†:基数<{flag},谨慎解读。"
+        ),
+        "bonferroni": ",Bonferroni 校正",
+        "holm": ",Holm 校正",
+    },
+    "en": {
+        "total": "Total",
+        "base": "Base (unweighted)",
+        "base_eff": "Effective base",
+        "design": "design-based test (weights, strata, clusters and calibration)",
+        "effective_base": "z-test on effective bases (pooled proportion, overlap ignored)",
+        "note": (
+            "Column comparisons: {test}, two-sided, α={alpha}{adj}. Letters mark the columns "
+            "(within a segment variable) the cell is significantly higher than. "
+            "*: base < {sup}, not shown or tested; †: base < {flag}, read with care."
+        ),
+        "bonferroni": ", Bonferroni-adjusted",
+        "holm": ", Holm-adjusted",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# What the banner needs from a Design
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Parts:
+    """The pieces of a design the banner uses: frame, final weights, codebook and variance.
+
+    ``vcov(Z)`` is the design's primitive (``Design._vcov_totals``): the covariance of the
+    estimated totals ``Σ_i Z[i, k]`` of *weighted* influence columns. ``st``/``cal`` are the
+    design's sampling structure and raking calibration, used by the aggregated path.
+    """
+
+    frame: pl.DataFrame
+    w: np.ndarray
+    codebook: Codebook | None
+    vcov: Callable[[np.ndarray], np.ndarray]
+    st: V.Structure
+    cal: V.Calibration | None
+    df: float
+
+
+def _weights_of(design: Any, frame: pl.DataFrame) -> np.ndarray:
+    """Final (calibrated) weights of ``design`` as a float array."""
+    wt = getattr(design, "weights", None)
+    if isinstance(wt, str):
+        return frame[wt].cast(pl.Float64).to_numpy()
+    if isinstance(wt, pl.Series | np.ndarray | list):
+        return np.asarray(wt, dtype=float)
+    return np.ones(frame.height)
+
+
+def _parts(design: Any) -> _Parts:
+    """Adapt a :class:`survey.design.Design` (or any object with ``frame``, ``weights`` and
+    optionally ``strata``/``ids`` column names) to :class:`_Parts`."""
+    frame = getattr(design, "frame", None)
+    if not isinstance(frame, pl.DataFrame):
+        raise EstimationError(
+            "banner needs a Design", value=type(design).__name__, expected="survey.Design")
+    w = _weights_of(design, frame)
+    cb = getattr(design, "codebook", None)
+    st = getattr(design, "_st", None)
+    if isinstance(st, V.Structure):
+        cal = getattr(design, "_cal_active", None)
+        vcov = design._vcov_totals
+        df = float(design.degf)
+    else:  # a light stand-in (tests): strata / ids given as column names
+        cols = {k: getattr(design, k, None) for k in ("strata", "ids")}
+        arr = {k: None if c is None else frame[c].to_numpy() for k, c in cols.items()}
+        st = V.make_structure(arr["strata"], arr["ids"], None, frame.height)
+        cal = None
+
+        def vcov(Z: np.ndarray, _st: V.Structure = st) -> np.ndarray:
+            return V.vcov_totals(Z, _st, None)
+
+        df = float(st.n_psus - st.n_strata)
+    return _Parts(frame, w, cb, vcov, st, cal, df)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows: blocks of indicator / value columns
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Row:
+    code: str
+    zh: str
+    en: str
+    kind: str  # option | net | mean
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One table block: a question (or a grid item) with its rows and their values."""
+
+    qid: str
+    item: str | None
+    title_zh: str
+    title_en: str
+    rows: tuple[_Row, ...]
+    base: np.ndarray  # bool (n,)
+    Y: np.ndarray  # float (n, R), 0 outside the base
+
+
+def _codes_index(s: pl.Series, codes: Sequence[str]) -> np.ndarray:
+    """Position of each value of ``s`` in ``codes`` (-1 for null or unknown)."""
+    if isinstance(s.dtype, pl.Enum) and list(s.dtype.categories) == list(codes):
+        return s.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+    mapping = {c: i for i, c in enumerate(codes)}
+    return (
+        s.cast(pl.String)
+        .replace_strict(mapping, default=-1, return_dtype=pl.Int64)
+        .fill_null(-1)
+        .to_numpy()
+    )
+
+
+def _levels(s: pl.Series) -> list[str]:
+    """Levels of a column outside the codebook: an Enum's categories (even if unused), else the
+    sorted distinct values."""
+    if isinstance(s.dtype, pl.Enum):
+        return list(s.dtype.categories)
+    return [str(x) for x in s.drop_nulls().unique().sort().to_list()]
+
+
+def _question_of(cb: Codebook | None, qid: str) -> Question | None:
+    return cb.questions.get(qid) if cb is not None else None
+
+
+def _categorical_block(
+    q: Question, idx: np.ndarray, item: Any, nets: bool, multi: np.ndarray | None = None
+) -> _Block:
+    codes = q.codes()
+    if multi is None:
+        base = idx >= 0
+        Y = (idx[:, None] == np.arange(len(codes))[None, :]).astype(float)
+    else:
+        base = multi[1]
+        Y = multi[0].astype(float)
+    rows = [_Row(o.code, o.zh, o.en, "option") for o in q.options]
+    cols = [Y]
+    if nets:
+        for net in q.nets:
+            pos = [codes.index(c) for c in net.of]
+            cols.append(np.clip(Y[:, pos].sum(axis=1, keepdims=True), 0, 1))
+            rows.append(_Row(net.code, net.zh, net.en, "net"))
+    Y = np.hstack(cols)
+    Y[~base] = 0.0
+    prefix = f"{item.code}:" if item is not None else ""
+    rows = [_Row(prefix + r.code, r.zh, r.en, r.kind) for r in rows]
+    t_zh, t_en = q.short_label("zh"), q.short_label("en")
+    if item is not None:
+        t_zh, t_en = f"{t_zh}:{item.zh}", f"{t_en}: {item.en}"
+    return _Block(q.id, item.code if item is not None else None, t_zh, t_en, tuple(rows), base, Y)
+
+
+def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> list[_Block]:
+    """The table blocks of row question ``qid`` (one per grid item, else one)."""
+    q = _question_of(cb, qid)
+    if q is None:
+        if qid not in frame.columns:
+            raise EstimationError(f"unknown row variable '{qid}'", column=qid,
+                                  expected="a codebook question or a column of the design")
+        s = frame[qid]
+        if s.dtype.is_numeric():
+            v = s.cast(pl.Float64).to_numpy()
+            base = ~np.isnan(v)
+            return [_Block(qid, None, qid, qid, (_Row("mean", "均值", "Mean", "mean"),), base,
+                           np.where(base, v, 0.0)[:, None])]
+        levels = _levels(s)
+        idx = _codes_index(s, levels)
+        base = idx >= 0
+        Y = (idx[:, None] == np.arange(len(levels))[None, :]).astype(float)
+        rows = tuple(_Row(lv, lv, lv, "option") for lv in levels)
+        return [_Block(qid, None, qid, qid, rows, base, Y)]
+    missing = [c for c in q.columns() if c not in frame.columns]
+    if missing:
+        raise EstimationError(f"row question '{qid}' has columns missing from the data",
+                              column=missing[0], expected=f"columns {q.columns()}")
+    if q.type == "single":
+        return [_categorical_block(q, _codes_index(frame[qid], q.codes()), None, nets)]
+    if q.type == "grid":
+        return [
+            _categorical_block(q, _codes_index(frame[f"{qid}{SEP}{it.code}"], q.codes()), it, nets)
+            for it in q.items
+        ]
+    if q.type == "multi":
+        sub = frame.select(q.columns())
+        answered = sub.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
+        sel = sub.select(pl.all().cast(pl.Boolean).fill_null(False)).to_numpy().astype(bool)
+        return [_categorical_block(q, np.empty(0), None, nets, multi=(sel, answered))]
+    if q.type == "numeric":
+        v = frame[qid].cast(pl.Float64).to_numpy()
+        base = ~np.isnan(v)
+        row = _Row("mean", "均值", "Mean", "mean")
+        return [_Block(qid, None, q.short_label("zh"), q.short_label("en"), (row,), base,
+                       np.where(base, v, 0.0)[:, None])]
+    # constant_sum: one mean per part, base = respondents who answered every part
+    V = frame.select(pl.col(q.columns()).cast(pl.Float64)).to_numpy()
+    base = ~np.isnan(V).any(axis=1)
+    rows = tuple(_Row(it.code, it.zh, it.en, "mean") for it in q.items)
+    return [_Block(qid, None, q.short_label("zh"), q.short_label("en"), rows, base,
+                   np.where(base[:, None], np.nan_to_num(V), 0.0))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns: the total and one domain per level of each segment variable
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Col:
+    variable: str
+    level: str
+    zh: str
+    en: str
+    letter: str | None
+    var_zh: str
+    var_en: str
+
+
+@dataclass(frozen=True, eq=False)
+class _Group:
+    """The columns of one banner variable (or the total): positions, and each row's domain."""
+
+    cols: list[int]
+    g: np.ndarray  # (n,) domain 0..D-1 of each respondent, -1 for none (missing value)
+    tested: bool  # pairwise tests within the group (not for the total)
+
+
+def _letters(k: int) -> list[str]:
+    """A, B, …, Z, AA, AB, … for ``k`` columns."""
+    out = []
+    for i in range(k):
+        s, j = "", i
+        while True:
+            s = chr(ord("A") + j % 26) + s
+            j = j // 26 - 1
+            if j < 0:
+                break
+        out.append(s)
+    return out
+
+
+def _columns(
+    frame: pl.DataFrame, cb: Codebook | None, cols: Sequence[str], include_total: bool
+) -> tuple[list[_Col], np.ndarray, list[_Group]]:
+    """Columns, their membership matrix D (n×C bool) and the groups of columns (total first)."""
+    n = frame.height
+    spec: list[_Col] = []
+    mats: list[np.ndarray] = []
+    groups: list[_Group] = []
+    if include_total:
+        spec.append(_Col(TOTAL, TOTAL, _TXT["zh"]["total"], _TXT["en"]["total"], None,
+                         _TXT["zh"]["total"], _TXT["en"]["total"]))
+        mats.append(np.ones((n, 1), dtype=bool))
+        groups.append(_Group([0], np.zeros(n, np.int64), False))
+    for var in cols:
+        if var not in frame.columns:
+            raise EstimationError(f"unknown segment variable '{var}'", column=var,
+                                  expected="a column of the design")
+        q = _question_of(cb, var)
+        if q is not None and q.type == "single":
+            codes = q.codes()
+            labels = [(o.zh, o.en) for o in q.options]
+            v_zh, v_en = q.short_label("zh"), q.short_label("en")
+        else:
+            codes = _levels(frame[var])
+            labels = [(c, c) for c in codes]
+            v_zh = v_en = var
+        idx = _codes_index(frame[var], codes)
+        mats.append(idx[:, None] == np.arange(len(codes))[None, :])
+        start = len(spec)
+        for code, (zh, en), letter in zip(codes, labels, _letters(len(codes)), strict=True):
+            spec.append(_Col(var, code, zh, en, letter, v_zh, v_en))
+        groups.append(_Group(list(range(start, len(spec))), idx.astype(np.int64), True))
+    D = np.hstack(mats) if mats else np.zeros((n, 0), dtype=bool)
+    return spec, D, groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Design covariance of the column estimates of one group, per row
+# ---------------------------------------------------------------------------------------------
+def _influence(blk: _Block, grp: _Group, est: np.ndarray, sw: np.ndarray, w: np.ndarray,
+               rows: Sequence[int] | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted influence values ``w (y - p_g) / N_g`` of each respondent for its own domain
+    (n × rows; 0 outside the base or the group) and the clipped domain codes."""
+    inside = (grp.g >= 0) & blk.base
+    gg = np.where(grp.g >= 0, grp.g, 0)
+    inv = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+    Y = blk.Y[:, rows]
+    R = (w * inside * inv[gg])[:, None] * (Y - np.nan_to_num(est[:, rows])[gg])
+    return R, gg
+
+
+def _group_cov(blk: _Block, grp: _Group, est: np.ndarray, sw: np.ndarray, w: np.ndarray,
+               parts: _Parts, path: str, cache: dict[str, Any]) -> np.ndarray:
+    """Covariance (R, D, D) of the D column estimates of ``grp`` for every row of ``blk``.
+
+    The influence column of domain d for row r is ``z_d = 1[g = d] w (y_r - p_rd) / N_d``; the
+    covariance of their estimated totals is the design's (strata, PSUs, calibration).
+    """
+    D = len(grp.cols)
+    R_rows = blk.Y.shape[1]
+    if path == "primitive":
+        out = np.empty((R_rows, D, D))
+        n = blk.Y.shape[0]
+        per = max(1, min(int(2.5e7 // max(n * D, 1)), 256 // D))
+        for lo in range(0, R_rows, per):
+            rows = list(range(lo, min(lo + per, R_rows)))
+            Rm, gg = _influence(blk, grp, est, sw, w, rows)
+            onehot = gg[:, None] == np.arange(D)[None, :]
+            Z = (onehot[:, None, :] * Rm[:, :, None]).reshape(n, len(rows) * D)
+            Vz = np.asarray(parts.vcov(Z))
+            for j, r in enumerate(rows):
+                out[r] = Vz[j * D:(j + 1) * D, j * D:(j + 1) * D]
+        return out
+    Rm, gg = _influence(blk, grp, est, sw, w)
+    return _domain_cov(Rm, gg, D, w, parts.st, parts.cal, cache)
+
+
+def _indicator(key: np.ndarray, size: int) -> Any:
+    """Sparse (size × n) 0/1 matrix with a single 1 per column at row ``key[i]``."""
+    from scipy import sparse
+
+    n = len(key)
+    return sparse.csr_matrix((np.ones(n), (key, np.arange(n))), shape=(size, n))
+
+
+def _domain_cov(Rm: np.ndarray, gg: np.ndarray, D: int, w: np.ndarray, st: V.Structure,
+                cal: V.Calibration | None, cache: dict[str, Any]) -> np.ndarray:
+    """Aggregated ``vcov_totals`` of the domain columns ``1[gg = d] Rm[:, j]`` (J, D, D).
+
+    Algebraically the design's primitive (R's ``svyrecvar``) without the n × D·J matrix: the
+    calibration residual is ``e_d = 1[gg = d] R - w F[cell, d]`` with ``F`` the raking back-fit
+    of the cell sums of ``z / w``; its cross-products within strata (or its PSU totals) are sums
+    over (stratum or PSU) × cell × domain, taken with sparse indicator products.
+    """
+    J = Rm.shape[1]
+    clustered = st.psu is not None
+    unit = st.psu if clustered else st.stratum
+    n_unit = st.n_psus if clustered else st.n_strata
+    h_of_unit = st.psu_stratum if clustered else np.arange(st.n_strata)
+    if "M_ud" not in cache:
+        cache["M_ud"] = _indicator(unit * D + gg, n_unit * D)
+        if cal is not None:
+            nc = cal.n_cells
+            cache["M_cd"] = _indicator(cal.cell * D + gg, nc * D)
+            cache["W_uc"] = np.bincount(unit * nc + cal.cell, weights=w,
+                                        minlength=n_unit * nc).reshape(n_unit, nc)
+            if not clustered:
+                cache["M_hcd"] = _indicator((st.stratum * nc + cal.cell) * D + gg,
+                                            st.n_strata * nc * D)
+                cache["Q_hc"] = np.bincount(st.stratum * nc + cal.cell, weights=w * w,
+                                            minlength=st.n_strata * nc).reshape(st.n_strata, nc)
+    M = cache["M_ud"]
+    T = np.asarray(M @ Rm).reshape(n_unit, D, J)  # unit totals of the uncalibrated columns
+    F = None
+    if cal is not None:
+        nc = cal.n_cells
+        S = np.asarray(cache["M_cd"] @ (Rm / w[:, None])).reshape(nc, D * J)
+        F = cal.backfit(S).reshape(nc, D, J)
+        T = T - np.einsum("uc,cdj->udj", cache["W_uc"], F)
+    scale = st.scale[h_of_unit]
+    if clustered:
+        means = np.zeros((st.n_strata, D, J))
+        np.add.at(means, st.psu_stratum, T)
+        means /= st.n_psu[:, None, None]
+        Tc = T - means[st.psu_stratum]
+        return np.einsum("p,pdj,pej->jde", scale, Tc, Tc)
+    # unclustered: per stratum, Σ e_d e_e - (Σ e_d)(Σ e_e) / n_h
+    A = np.asarray(M @ (Rm * Rm)).reshape(n_unit, D, J)
+    Vout = np.zeros((J, D, D))
+    idx = np.arange(D)
+    Vout[:, idx, idx] = np.einsum("h,hdj->jd", scale, A)
+    if F is not None:
+        G = np.asarray(cache["M_hcd"] @ (Rm * w[:, None])).reshape(st.n_strata, nc, D, J)
+        GF = np.einsum("h,hcdj,cej->jde", scale, G, F)
+        Vout -= GF + GF.transpose(0, 2, 1)
+        Vout += np.einsum("h,hc,cdj,cej->jde", scale, cache["Q_hc"], F, F)
+    Vout -= np.einsum("h,hdj,hej->jde", scale / st.n_psu, T, T)
+    return Vout
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+def _adjust(p: np.ndarray, method: Adjust) -> np.ndarray:
+    """Adjusted p-values for one family (NaN = not tested, excluded from the family)."""
+    out = p.copy()
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if method is None or m <= 1:
+        return out
+    if method == "bonferroni":
+        out[ok] = np.minimum(p[ok] * m, 1.0)
+        return out
+    if method == "holm":
+        pv = p[ok]
+        order = np.argsort(pv)
+        adj = np.maximum.accumulate((m - np.arange(m)) * pv[order])
+        res = np.empty(m)
+        res[order] = np.minimum(adj, 1.0)
+        out[ok] = res
+        return out
+    raise EstimationError(f"unknown adjustment {method!r}", value=method,
+                          expected="None, 'bonferroni' or 'holm'")
+
+
+def z_effective_base(p1: float, n1: float, p2: float, n2: float) -> float:
+    """Column-proportion z on effective bases with the pooled proportion.
+
+    ``z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2))``, ``p = (n1 p1 + n2 p2) / (n1 + n2)``.
+
+    Example:
+        >>> round(z_effective_base(0.6, 100, 0.4, 100), 4)
+        2.8284
+    """
+    p = (n1 * p1 + n2 * p2) / (n1 + n2)
+    v = p * (1 - p) * (1 / n1 + 1 / n2)
+    return (p1 - p2) / math.sqrt(v) if v > 0 else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------------
+_SCHEMA = {
+    "question_id": pl.String, "item": pl.String, "block": pl.Int32, "row_code": pl.String,
+    "row_label_zh": pl.String, "row_label_en": pl.String, "row_kind": pl.String,
+    "block_label_zh": pl.String, "block_label_en": pl.String,
+    "col_variable": pl.String, "col_var_zh": pl.String, "col_var_en": pl.String,
+    "col_level": pl.String, "col_label_zh": pl.String, "col_label_en": pl.String,
+    "letter": pl.String, "estimate": pl.Float64, "se": pl.Float64, "n": pl.Int64,
+    "n_eff": pl.Float64, "sig_higher_than": pl.String, "suppressed": pl.Boolean,
+    "low_base": pl.Boolean,
+}
+
+_PAIR_SCHEMA = {
+    "question_id": pl.String, "item": pl.String, "row_code": pl.String, "col_variable": pl.String,
+    "col_a": pl.String, "col_b": pl.String, "letter_a": pl.String, "letter_b": pl.String,
+    "diff": pl.Float64, "se_diff": pl.Float64, "stat": pl.Float64, "p_value": pl.Float64,
+    "p_adjusted": pl.Float64, "significant": pl.Boolean,
+}
+
+PUBLIC_COLUMNS = [
+    "question_id", "item", "row_code", "row_label", "row_kind", "col_variable", "col_level",
+    "col_label", "letter", "estimate", "se", "n", "n_eff", "sig_higher_than", "suppressed",
+    "low_base",
+]
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A banner book: one tidy frame of cells plus the settings that produced it."""
+
+    cells: pl.DataFrame = field(repr=False)
+    pairs: pl.DataFrame = field(repr=False)
+    test: Test
+    alpha: float
+    adjust: Adjust
+    suppress_below: int
+    flag_below: int
+    lang: str = "zh"
+
+    def to_polars(self, lang: str | None = None) -> pl.DataFrame:
+        """Tidy cells: one row per (row, column) with estimate, se, bases and letters.
+
+        Example:
+            >>> b.to_polars().filter(pl.col("col_variable") == "role")   # doctest: +SKIP
+        """
+        lg = lang or self.lang
+        return self.cells.with_columns(
+            pl.col(f"row_label_{lg}").alias("row_label"),
+            pl.col(f"col_label_{lg}").alias("col_label"),
+        ).select(PUBLIC_COLUMNS)
+
+    def tests(self) -> pl.DataFrame:
+        """Every pairwise test: columns ``col_a``/``col_b`` (levels), ``diff``, ``se_diff``,
+        ``stat`` (t or z), ``p_value``, ``p_adjusted`` and ``significant``.
+
+        Example:
+            >>> b.tests().filter(pl.col("significant"))                    # doctest: +SKIP
+        """
+        return self.pairs
+
+    def to_gt(self, lang: str | None = None, *, decimals: int = 0) -> Any:
+        """A great-tables rendering (row groups per question block, bases per block).
+
+        Example:
+            >>> "总体" in b.to_gt().as_raw_html()                           # doctest: +SKIP
+            True
+        """
+        return _to_gt(self, lang or self.lang, decimals)
+
+    def to_html(self, lang: str | None = None, *, decimals: int = 0) -> str:
+        """The GT rendering as an HTML string."""
+        return self.to_gt(lang, decimals=decimals).as_raw_html()
+
+
+# ---------------------------------------------------------------------------------------------
+# The computation
+# ---------------------------------------------------------------------------------------------
+def banner(
+    design: Any,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    test: Test = "design",
+    alpha: float = 0.05,
+    adjust: Adjust = None,
+    suppress_below: int = 30,
+    flag_below: int = 50,
+    lang: str = "zh",
+    include_total: bool = True,
+    nets: bool = True,
+    _variance: str = "auto",
+) -> Banner:
+    """Tabulate ``rows`` (question ids) by ``cols`` (segment variables) with significance letters.
+
+    See the module docstring and ``docs/banner-tests.md`` for the two tests. Cells hold the
+    weighted % of the column's base (respondents of the column who answered the question), the
+    unweighted base ``n`` and the Kish effective base ``n_eff``; means for numeric questions.
+
+    The design variance is computed through ``Design._vcov_totals`` on the dense influence
+    matrix for designs of up to ``PRIMITIVE_MAX_N`` respondents, and above that by an aggregated
+    algebraically identical path (sums by stratum/PSU × calibration cell × column, see
+    ``_group_cov``); ``_variance="primitive"|"aggregated"`` forces one (tests compare them).
+
+    Example:
+        >>> b = banner(design, ["confidence", "challenges"], ["role"], adjust="holm")  # doctest: +SKIP
+        >>> b.to_polars().filter(pl.col("sig_higher_than") != "")                    # doctest: +SKIP
+    """
+    if test not in ("design", "effective_base"):
+        raise EstimationError(f"unknown test {test!r}", value=test,
+                              expected="'design' or 'effective_base'")
+    if adjust not in (None, "bonferroni", "holm"):
+        raise EstimationError(f"unknown adjustment {adjust!r}", value=adjust,
+                              expected="None, 'bonferroni' or 'holm'")
+    parts = _parts(design)
+    frame, w = parts.frame, parts.w
+    spec, D, groups = _columns(frame, parts.codebook, cols, include_total)
+    Df = D.astype(float)
+    path = _variance if _variance != "auto" else (
+        "primitive" if frame.height <= PRIMITIVE_MAX_N else "aggregated")
+    cache: dict[int, dict[str, Any]] = {}
+    out: list[dict[str, list]] = []
+    tests: list[dict[str, list]] = []
+    block_no = 0
+    for qid in rows:
+        for blk in _blocks(frame, parts.codebook, qid, nets):
+            cells_b, tests_b = _tabulate(blk, block_no, spec, Df, groups, w, parts, test, alpha,
+                                         adjust, suppress_below, flag_below, path, cache)
+            out.append(cells_b)
+            tests.append(tests_b)
+            block_no += 1
+    cols_df = pl.DataFrame({
+        "col_variable": [c.variable for c in spec], "col_var_zh": [c.var_zh for c in spec],
+        "col_var_en": [c.var_en for c in spec], "col_level": [c.level for c in spec],
+        "col_label_zh": [c.zh for c in spec], "col_label_en": [c.en for c in spec],
+        "letter": pl.Series([c.letter for c in spec], dtype=pl.String),
+    })
+    if out:
+        rows_all = pl.concat([r for r, _ in out]).join(cols_df, how="cross", maintain_order="left")
+        nums = {k: np.concatenate([np.asarray(o[k]) for _, o in out]) if k != "sig_higher_than"
+                else [x for _, o in out for x in o[k]] for k in out[0][1]}
+        cells = rows_all.with_columns(
+            pl.Series(k, v, dtype=_SCHEMA[k]) for k, v in nums.items()
+        ).with_columns(pl.col("estimate", "se").fill_nan(None)).select(list(_SCHEMA))
+    else:
+        cells = pl.DataFrame(schema=_SCHEMA)
+    pairs = pl.concat([pl.DataFrame(t, schema=_PAIR_SCHEMA) for t in tests if len(t["diff"])]) \
+        if any(len(t["diff"]) for t in tests) else pl.DataFrame(schema=_PAIR_SCHEMA)
+    pairs = pairs.with_columns(pl.col("diff", "se_diff", "stat", "p_value", "p_adjusted")
+                               .fill_nan(None))
+    return Banner(cells, pairs, test, alpha, adjust, suppress_below, flag_below, lang)
+
+
+def _tabulate(
+    blk: _Block,
+    block_no: int,
+    spec: list[_Col],
+    Df: np.ndarray,
+    groups: list[_Group],
+    w: np.ndarray,
+    parts: _Parts,
+    test: Test,
+    alpha: float,
+    adjust: Adjust,
+    suppress_below: int,
+    flag_below: int,
+    path: str,
+    cache: dict[int, dict[str, Any]],
+) -> tuple[tuple[pl.DataFrame, dict[str, Any]], dict[str, Any]]:
+    R = blk.Y.shape[1]
+    C = Df.shape[1]
+    b = blk.base.astype(float)
+    wb = w * b
+    DW = Df * wb[:, None]  # n×C
+    sw = DW.sum(axis=0)  # Σw per column
+    sw2 = (Df * (wb * w)[:, None]).sum(axis=0)
+    n_unw = (Df * b[:, None]).sum(axis=0).round().astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = np.where(sw2 > 0, sw**2 / sw2, 0.0)
+        est = (DW.T @ blk.Y) / sw[:, None]  # C×R
+        m2 = (DW.T @ (blk.Y**2)) / sw[:, None]
+    is_mean = np.array([r.kind == "mean" for r in blk.rows])
+    var_unit = np.where(is_mean[None, :], np.maximum(m2 - est**2, 0.0), est * (1 - est))
+    suppressed = n_unw < suppress_below
+    low = (n_unw < flag_below) & ~suppressed
+
+    # standard errors and, for the design test, the covariance of the column estimates per row
+    cov = None
+    if test == "effective_base":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(var_unit / n_eff[:, None])
+    else:
+        se = np.full((C, R), np.nan)
+        cov = np.full((R, C, C), np.nan)
+        for gi, grp in enumerate(groups):
+            cols = np.asarray(grp.cols)
+            Vg = _group_cov(blk, grp, est[cols], sw[cols], w, parts, path,
+                            cache.setdefault(gi, {}))
+            cov[:, cols[:, None], cols[None, :]] = Vg
+            se[cols] = np.sqrt(np.maximum(np.diagonal(Vg, axis1=1, axis2=2), 0.0)).T
+        se[sw <= 0] = np.nan
+
+    # pairwise tests within each segment variable, all rows at once
+    sig = np.full((C, R), "", dtype=object)
+    tests: dict[str, list[np.ndarray]] = {k: [] for k in _PAIR_SCHEMA}
+    for grp in groups:
+        g = grp.cols
+        if not grp.tested or len(g) < 2:
+            continue
+        ia, ib = (np.array(x, dtype=int) for x in zip(
+            *[(a, c) for i, a in enumerate(g) for c in g[i + 1:]], strict=True))
+        P = len(ia)
+        diff = (est[ia] - est[ib]).T  # R×P
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if test == "effective_base":
+                na, nb = n_eff[ia][None, :], n_eff[ib][None, :]
+                pa, pb = est[ia].T, est[ib].T
+                pool = (na * pa + nb * pb) / (na + nb)
+                v_prop = pool * (1 - pool) * (1 / na + 1 / nb)
+                v_mean = var_unit[ia].T / na + var_unit[ib].T / nb
+                v = np.where(is_mean[:, None], v_mean, v_prop)
+            else:
+                rr = np.arange(R)[:, None]
+                v = (cov[rr, ia[None, :], ia[None, :]] + cov[rr, ib[None, :], ib[None, :]]
+                     - 2 * cov[rr, ia[None, :], ib[None, :]])
+            sed = np.sqrt(np.maximum(v, 0.0))
+            stat = np.where(v > 0, diff / sed, 0.0)
+        tested = ~(suppressed[ia] | suppressed[ib])[None, :] & np.isfinite(stat)
+        tested = np.broadcast_to(tested, (R, P))
+        if test == "effective_base":
+            pv = 2 * stats.norm.sf(np.abs(stat))
+        else:
+            pv = 2 * stats.t.sf(np.abs(stat), parts.df)
+        pv = np.where(tested, pv, np.nan)
+        padj = _adjust_rows(pv, adjust)
+        significant = tested & (padj < alpha) & (diff != 0)
+        for r, kk in np.argwhere(significant):
+            hi, lo = (ia[kk], ib[kk]) if diff[r, kk] > 0 else (ib[kk], ia[kk])
+            sig[hi, r] += spec[lo].letter or ""
+        nan_if = np.where(tested, 1.0, np.nan)
+        tests["row_code"].append(np.repeat([rw.code for rw in blk.rows], P))
+        tests["col_variable"].append(np.array([spec[ia[0]].variable] * (R * P), dtype=object))
+        tests["col_a"].append(np.tile([spec[i].level for i in ia], R))
+        tests["col_b"].append(np.tile([spec[i].level for i in ib], R))
+        tests["letter_a"].append(np.tile([spec[i].letter for i in ia], R))
+        tests["letter_b"].append(np.tile([spec[i].letter for i in ib], R))
+        tests["diff"].append((diff * nan_if).ravel())
+        tests["se_diff"].append((sed * nan_if).ravel())
+        tests["stat"].append((stat * nan_if).ravel())
+        tests["p_value"].append(pv.ravel())
+        tests["p_adjusted"].append(padj.ravel())
+        tests["significant"].append(significant.ravel())
+    npairs = sum(len(x) for x in tests["diff"])
+    tests_out: dict[str, Any] = {
+        k: (np.concatenate(v) if v else np.empty(0)) for k, v in tests.items()
+        if k not in ("question_id", "item")
+    }
+    tests_out["question_id"] = [blk.qid] * npairs
+    tests_out["item"] = [blk.item] * npairs
+
+    # cells, row-major: every column of row 0, then row 1, … (labels come from a cross join)
+    hide = np.repeat(suppressed[None, :], R, axis=0)
+    rows_df = pl.DataFrame({
+        "question_id": [blk.qid] * R,
+        "item": pl.Series([blk.item] * R, dtype=pl.String),
+        "block": pl.Series([block_no] * R, dtype=pl.Int32),
+        "row_code": [r.code for r in blk.rows],
+        "row_label_zh": [r.zh for r in blk.rows],
+        "row_label_en": [r.en for r in blk.rows],
+        "row_kind": [r.kind for r in blk.rows],
+        "block_label_zh": [blk.title_zh] * R,
+        "block_label_en": [blk.title_en] * R,
+    })
+    numbers = {
+        "estimate": np.where(hide | ~np.isfinite(est.T), np.nan, est.T).ravel(),
+        "se": np.where(hide | ~np.isfinite(se.T), np.nan, se.T).ravel(),
+        "n": np.tile(n_unw, R),
+        "n_eff": np.tile(n_eff, R),
+        "sig_higher_than": sig.T.ravel().tolist(),
+        "suppressed": np.tile(suppressed, R),
+        "low_base": np.tile(low, R),
+    }
+    return (rows_df, numbers), _plain(tests_out)
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    """Object arrays to lists (polars cannot cast numpy object arrays)."""
+    return {k: v.tolist() if isinstance(v, np.ndarray) and v.dtype == object else v
+            for k, v in d.items()}
+
+
+def _adjust_rows(p: np.ndarray, method: Adjust) -> np.ndarray:
+    """:func:`_adjust` applied to each row of ``p`` (one family per row)."""
+    if method is None:
+        return p.copy()
+    return np.vstack([_adjust(row, method) for row in p]) if p.size else p.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+def _fmt_cell(est: float | None, kind: str, sig: str, suppressed: bool, low: bool,
+              decimals: int) -> str:
+    if suppressed or est is None:
+        return "*"
+    val = f"{est * 100:.{decimals}f}%" if kind != "mean" else f"{est:.1f}"
+    if low:
+        val += "†"
+    return f"{val} {sig}" if sig else val
+
+
+def _to_gt(b: Banner, lang: str, decimals: int) -> Any:
+    from great_tables import GT, loc, style
+
+    lg = "en" if lang == "en" else "zh"
+    t = _TXT[lg]
+    cells = b.cells
+    col_keys = (
+        cells.select("col_variable", "col_level", f"col_label_{lg}", "letter",
+                     f"col_var_{lg}")
+        .unique(maintain_order=True)
+        .rows()
+    )
+    ids = [f"c{i}" for i in range(len(col_keys))]
+    cid = {(v, lv): i for i, (v, lv, *_rest) in enumerate(col_keys)}
+    fmt = cells.select(
+        pl.struct("estimate", "row_kind", "sig_higher_than", "suppressed", "low_base")
+        .map_elements(
+            lambda s: _fmt_cell(s["estimate"], s["row_kind"], s["sig_higher_than"],
+                                s["suppressed"], s["low_base"], decimals),
+            return_dtype=pl.String,
+        )
+    ).to_series()
+    cells = cells.with_columns(fmt.alias("text"),
+                               pl.struct("col_variable", "col_level").alias("_k"))
+    cells = cells.with_columns(
+        pl.Series("col_id", [ids[cid[(v, lv)]] for v, lv in zip(
+            cells["col_variable"], cells["col_level"], strict=True)])
+    )
+    body = (
+        cells.pivot(on="col_id", index=["block", "row_code"], values="text",
+                    aggregate_function="first", sort_columns=False)
+    )
+    labels = cells.select("block", "row_code", f"row_label_{lg}", f"block_label_{lg}").unique(
+        maintain_order=True)
+    body = labels.join(body, on=["block", "row_code"], how="left", maintain_order="left")
+    # base rows: one pair per block
+    bases = cells.select("block", "col_id", "n", "n_eff", f"block_label_{lg}").unique(
+        subset=["block", "col_id"], maintain_order=True)
+    base_rows = []
+    for blk_no, sub in bases.group_by("block", maintain_order=True):
+        blk_no = blk_no[0]
+        title = sub[f"block_label_{lg}"][0]
+        nn = dict(zip(sub["col_id"], sub["n"], strict=True))
+        ne = dict(zip(sub["col_id"], sub["n_eff"], strict=True))
+        base_rows.append({"block": blk_no, "row_code": "__base", f"row_label_{lg}": t["base"],
+                          f"block_label_{lg}": title, **{k: f"{nn.get(k, 0):,}" for k in ids}})
+        base_rows.append({"block": blk_no, "row_code": "__base_eff",
+                          f"row_label_{lg}": t["base_eff"], f"block_label_{lg}": title,
+                          **{k: f"{ne.get(k, 0.0):,.0f}" for k in ids}})
+    body = pl.concat([body, pl.DataFrame(base_rows, schema=body.schema)]).sort(
+        "block", maintain_order=True)
+    body = body.with_columns(pl.col("block").cast(pl.String)).rename(
+        {f"row_label_{lg}": "row_label", f"block_label_{lg}": "group"})
+    blocks = body["group"].unique(maintain_order=True).to_list()
+    single = len(blocks) == 1
+    stubhead = blocks[0] if single else ""
+    digest = hashlib.sha1(repr((b.test, b.alpha, body.rows())).encode()).hexdigest()[:10]
+    gt = GT(body.drop("block", "row_code"), rowname_col="row_label",
+            groupname_col=None if single else "group", id=f"bn{digest}")
+    if single:
+        gt = gt.cols_hide("group")
+    gt = gt.tab_stubhead(label=stubhead)
+    labels_map = {}
+    spanners: dict[str, list[str]] = {}
+    for i, (var, _lv, label, letter, var_label) in enumerate(col_keys):
+        labels_map[ids[i]] = label if letter is None else f"{label} ({letter})"
+        if var != TOTAL:
+            spanners.setdefault(f"{var}\x1f{var_label}", []).append(ids[i])
+    gt = gt.cols_label(**labels_map)
+    for key, colids in spanners.items():
+        gt = gt.tab_spanner(label=key.split("\x1f", 1)[1], columns=colids, id=key)
+    gt = gt.cols_align(align="center", columns=ids)
+    base_idx = [i for i, rc in enumerate(body["row_code"]) if rc.startswith("__base")]
+    if base_idx:  # style the stub only: body styles cost great-tables O(cells × styles)
+        gt = gt.tab_style(style=style.text(size="12px", color="#555555"),
+                          locations=loc.stub(rows=base_idx))
+    # one identity formatter marks every cell as formatted (skips great-tables' slow per-cell
+    # escaping pass); our texts are plain, escaped here
+    gt = gt.fmt(lambda x: html_escape("" if x is None else str(x)), columns=ids)
+    adj = t[b.adjust] if b.adjust else ""
+    note = t["note"].format(test=t[b.test], alpha=b.alpha, adj=adj, sup=b.suppress_below,
+                            flag=b.flag_below)
+    gt = gt.tab_source_note(note)
+    try:
+        from survey.present.tables import styled
+    except ImportError:  # pragma: no cover - the house style is optional
+        return gt
+    return styled(gt, lg)

@@ -1,0 +1,482 @@
+"""The survey design: weights, strata, PSUs, calibration; estimators as polars frames.
+
+A :class:`Design` is immutable; ``rake`` returns a new one. Estimators return polars frames with
+``estimate, se, ci_low, ci_high, deff, n, n_eff`` (plus ``variable``/``level`` and, for
+``by()``, the group columns). Everything is matched to R's ``survey`` package (see
+``tests/oracle``):
+
+* ``Design(frame, weights="w")`` is ``svydesign(ids = ~1, weights = ~w)`` (one stage, with
+  replacement); ``ids``/``strata`` give ``svydesign(ids = ~psu, strata = ~st, nest = TRUE)``;
+  ``fpc`` is a column of population PSU counts per stratum (or sampling fractions <= 1).
+* ``mean``/``total``: ``svymean``/``svytotal`` with ``na.rm = TRUE`` (missing values are a domain,
+  not zeros); intervals are ``estimate +- z se`` as R's ``confint()`` of a ``svystat``.
+* ``deff`` is R's ``deff = "replace"``: design variance over the variance under simple random
+  sampling *with replacement* of the same number of respondents, ``s^2 / n`` with
+  ``s^2 = n / (n - 1) * sum w (y - ybar)^2 / sum w`` (``s^2 W^2 / n`` for totals). R's
+  ``deff = TRUE`` (without replacement) is this times ``W / (W - n)``. ``n_eff = n / deff``.
+* ``proportion``: ``svyciprop`` intervals (``ci.py``) with ``df = degf`` of the domain.
+* ``by``: ``svyby(~y, ~g, design, FUN)`` domain estimation on the full design.
+
+Example:
+    >>> import polars as pl
+    >>> d = Design(pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 1.0, 2.0, 2.0]}), weights="w")
+    >>> d.mean("y").select("estimate", "n").row(0)
+    (2.8333333333333335, 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from survey.design import variance as V
+from survey.design.ci import LikelihoodInputs, proportion_ci
+from survey.design.rake import rake_cells, resolve_targets
+from survey.errors import EmptySegmentError, EstimationError, WeightingError
+
+OUT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Weighting diagnostics. ``deff_kish = 1 + cv^2 = n sum w^2 / (sum w)^2``."""
+
+    iterations: int
+    max_margin_error: float | None
+    weight_min: float
+    weight_max: float
+    weight_ratio: float
+    deff_kish: float
+    n_eff: float
+
+    @classmethod
+    def of(cls, w: np.ndarray, iterations: int = 0, err: float | None = None) -> Diagnostics:
+        s1, s2 = float(w.sum()), float((w * w).sum())
+        return cls(iterations, err, float(w.min()), float(w.max()), float(w.max() / w.min()),
+                   len(w) * s2 / s1**2, s1**2 / s2)
+
+
+@dataclass(frozen=True, eq=False)
+class _Item:
+    """One estimand column: values ``y``, validity mask ``a``, optional ratio denominator ``x``."""
+
+    variable: str
+    level: str | None
+    y: np.ndarray
+    a: np.ndarray
+    x: np.ndarray | None = None
+    label: str | None = None
+
+
+class Design:
+    """A survey design over a polars frame. See the module docstring for the R equivalences."""
+
+    __slots__ = ("_cal", "_margins", "_st", "_variance", "_w", "codebook", "diagnostics", "frame")
+
+    def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None = None,
+                 ids: str | None = None, strata: str | None = None, fpc: str | None = None,
+                 codebook: Any = None) -> None:
+        n = frame.height
+        if n < 2:
+            raise EstimationError(f"a design needs at least 2 respondents; found {n}")
+        if weights is None:
+            w = np.ones(n)
+        else:
+            col = frame[weights] if isinstance(weights, str) else pl.Series(weights)
+            if col.null_count():
+                raise EstimationError(f"weights '{weights}' have {col.null_count()} missing "
+                                      "values; expected a weight for every respondent",
+                                      column=str(weights))
+            w = col.cast(pl.Float64).to_numpy().copy()
+            if len(w) != n or not np.all(np.isfinite(w)) or np.any(w <= 0):
+                raise EstimationError(f"weights '{weights}' must be finite and > 0 for all "
+                                      f"{n} respondents", column=str(weights))
+        arr = {k: (None if c is None else frame[c].to_numpy())
+               for k, c in (("ids", ids), ("strata", strata), ("fpc", fpc))}
+        st = V.make_structure(arr["strata"], arr["ids"], arr["fpc"], n)
+        self._init(frame, w, st, None, None, "calibrated", Diagnostics.of(w), codebook)
+
+    def _init(self, frame, w, st, cal, margins, variance, diag, codebook) -> None:
+        for k, v in (("frame", frame), ("_w", w), ("_st", st), ("_cal", cal),
+                     ("_margins", margins), ("_variance", variance), ("diagnostics", diag),
+                     ("codebook", codebook)):
+            object.__setattr__(self, k, v)
+        w.setflags(write=False)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Design is immutable; methods return new designs")
+
+    def _replace(self, **kw: Any) -> Design:
+        new = object.__new__(Design)
+        cur = {k: getattr(self, k) for k in self.__slots__}
+        cur.update(kw)
+        new._init(cur["frame"], cur["_w"], cur["_st"], cur["_cal"], cur["_margins"],
+                  cur["_variance"], cur["diagnostics"], cur["codebook"])
+        return new
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def weights(self) -> np.ndarray:
+        """Final weights (read-only array)."""
+        return self._w
+
+    @property
+    def n(self) -> int:
+        return self.frame.height
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
+        return self._st.n_psus - self._st.n_strata
+
+    @property
+    def _cal_active(self) -> V.Calibration | None:
+        return self._cal if self._variance == "calibrated" else None
+
+    def _vcov_totals(self, z: np.ndarray) -> np.ndarray:
+        """Covariance of the estimated totals of the columns of the influence matrix ``z``."""
+        return V.vcov_totals(z, self._st, self._cal_active, self._w)
+
+    # ------------------------------------------------------------------ raking
+    def rake(self, margins: dict[str, dict[Any, float]], *, max_iter: int = 100,
+             tol: float = 1e-10, bounds: tuple[float, float] | None = None,
+             variance: str = "calibrated") -> Design:
+        """Rake to population margins ``{variable: {level: share or count}}`` (see ``rake.py``).
+
+        ``variance="calibrated"`` gives R's ``rake()`` variance (influence functions residualized
+        on the margins); ``"fixed"`` treats the raked weights as fixed design weights.
+        ``bounds=(lo, hi)`` keeps each ratio new/old weight within [lo, hi].
+
+        Example:
+            >>> import polars as pl
+            >>> f = pl.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 0.0, 1.0, 1.0]})
+            >>> Design(f).rake({"g": {"a": 0.25, "b": 0.75}}).weights.tolist()
+            [0.5, 0.5, 1.5, 1.5]
+        """
+        if variance not in ("calibrated", "fixed"):
+            raise WeightingError(f"variance={variance!r}; expected 'calibrated' or 'fixed'")
+        if not margins:
+            raise WeightingError("no margins given; expected {variable: {level: value}}")
+        codes, present, counts = [], {}, {}
+        for var in margins:
+            c, lv = _level_codes(self.frame, var, for_what="raking")
+            codes.append(c)
+            present[var] = lv
+            counts[var] = np.bincount(c, minlength=len(lv))
+        targets = resolve_targets(margins, present, counts, float(self._w.sum()))
+        res = rake_cells(self._w, codes, targets, max_iter=max_iter, tol=tol, bounds=bounds,
+                         names=list(margins))
+        old_codes, old_nlv, old_blocks = ([], [], []) if self._margins is None else self._margins
+        all_codes = [*old_codes, *codes]
+        all_nlv = [*old_nlv, *(len(t) for t in targets)]
+        blocks = [*old_blocks, tuple(range(len(old_codes), len(all_codes)))]
+        from survey.design.rake import cells_of
+
+        cell, levels = cells_of(all_codes, all_nlv)
+        cal = V.Calibration(cell, levels, np.bincount(cell).astype(float), tuple(all_nlv),
+                            tuple(blocks))
+        return self._replace(_w=res.weights, _cal=cal, _margins=(all_codes, all_nlv, blocks),
+                             _variance=variance,
+                             diagnostics=Diagnostics.of(res.weights, res.iterations,
+                                                        res.max_margin_error))
+
+    # ------------------------------------------------------------------ estimators
+    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
+        """Weighted means with linearization SEs (R: ``svymean(~var, design, na.rm=TRUE)``)."""
+        return self.by().mean(var)
+
+    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
+        """Weighted totals (R: ``svytotal(~var, design, na.rm=TRUE)``)."""
+        return self.by().total(var)
+
+    def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
+                   base: str = "cases", lang: str = "zh") -> pl.DataFrame:
+        """Share of each level of a categorical column, or of each Boolean column given.
+
+        ``base="cases"``: percent of respondents; ``"responses"``: percent of all selections
+        (multi-select). Intervals as R's ``svyciprop(method=ci)``.
+        """
+        return self.by().proportion(var, ci=ci, level=level, base=base, lang=lang)
+
+    def by(self, *groups: str) -> DesignBy:
+        """Domain estimators by the combinations of ``groups`` (R's ``svyby``)."""
+        return DesignBy(self, tuple(groups))
+
+    def chisq(self, row: str, col: str, statistic: str = "F"):
+        """Rao-Scott test of independence (R's ``svychisq``); see ``survey.design.tests``."""
+        from survey.design.tests import svychisq
+
+        return svychisq(self, row, col, statistic)
+
+    def glm(self, formula: str, family: str = "gaussian"):
+        """Design-based GLM (R's ``svyglm``); see ``survey.design.glm``."""
+        from survey.design.glm import svyglm
+
+        return svyglm(self, formula, family)
+
+    def __repr__(self) -> str:
+        cal = "raked" if self._cal is not None else "not raked"
+        return (f"Design(n={self.n}, strata={self._st.n_strata}, psus={self._st.n_psus}, "
+                f"{cal}, variance={self._variance!r})")
+
+
+# ---------------------------------------------------------------------- domains
+class DesignBy:
+    """Estimators for domains (all combinations of ``groups`` present in the data)."""
+
+    def __init__(self, design: Design, groups: tuple[str, ...]) -> None:
+        self.design = design
+        self.groups = groups
+        n = design.n
+        if not groups:
+            self.g = np.zeros(n, np.int64)
+            self.keys = pl.DataFrame()
+            self.n_dom = 1
+            return
+        f = design.frame
+        for gname in groups:
+            if gname not in f.columns:
+                raise EstimationError(f"unknown group variable '{gname}'", column=gname)
+            c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
+            cnt = np.bincount(c[c >= 0], minlength=len(lv))
+            if np.any(cnt == 0):
+                empty = lv[int(np.flatnonzero(cnt == 0)[0])]
+                raise EmptySegmentError(
+                    f"group '{gname}', level '{empty}' has no respondents; expected at least one "
+                    "respondent in every level of a segment", column=gname, value=empty)
+        key = np.zeros(n, np.int64)
+        null = np.zeros(n, bool)
+        for gname in groups:
+            c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
+            null |= c < 0
+            key = key * (len(lv) + 1) + np.where(c < 0, len(lv), c)
+        uniq, first, g = np.unique(np.where(null, -1, key), return_index=True, return_inverse=True)
+        g = g.ravel()
+        if null.any():  # rows with a missing group value belong to no domain
+            drop = 0  # -1 sorts first
+            first, g = first[1:], g - 1
+            g[g < drop] = -1
+        self.g = g
+        self.keys = f.select(groups)[first.tolist()]
+        self.n_dom = len(first)
+
+    # -------------------------------------------------------------- public estimators
+    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
+        """Domain means (R: ``svyby(~var, ~g, design, svymean, na.rm=TRUE, deff="replace")``)."""
+        items = [_Item(v, None, *_numeric(self.design.frame, v)) for v in _as_list(var)]
+        return self._estimate(items, "mean")
+
+    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
+        """Domain totals (R: ``svyby(~var, ~g, design, svytotal, na.rm=TRUE)``)."""
+        items = [_Item(v, None, *_numeric(self.design.frame, v)) for v in _as_list(var)]
+        return self._estimate(items, "total")
+
+    def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
+                   base: str = "cases", lang: str = "zh") -> pl.DataFrame:
+        """Domain proportions with ``svyciprop`` intervals (see :meth:`Design.proportion`)."""
+        if base not in ("cases", "responses"):
+            raise EstimationError(f"base={base!r}; expected 'cases' or 'responses'")
+        items = _proportion_items(self.design, var, lang)
+        if base == "responses":
+            a = np.logical_and.reduce([it.a for it in items])
+            x = np.sum([np.where(a, it.y, 0.0) for it in items], axis=0)
+            items = [_Item(it.variable, it.level, it.y, a, x, it.label) for it in items]
+        return self._estimate(items, "proportion", ci=ci, level=level)
+
+    # -------------------------------------------------------------- engine
+    def _estimate(self, items: list[_Item], kind: str, ci: str | None = None,
+                  level: float = 0.95) -> pl.DataFrame:
+        d = self.design
+        w, g, nd = d._w, self.g, self.n_dom
+        inside = g >= 0
+        gg = np.where(inside, g, 0)
+        rows_in = np.bincount(gg, weights=inside, minlength=nd)
+        w_all = np.bincount(gg, weights=w * inside, minlength=nd)
+        est, n_obs, vsrs_part, r_cols, lik_parts = [], [], [], [], []
+        for it in items:
+            a = it.a & inside
+            wa = np.where(a, w, 0.0)
+            y = np.where(a, it.y, 0.0)
+            wsum = np.bincount(gg, weights=wa, minlength=nd)
+            num = np.bincount(gg, weights=wa * y, minlength=nd)
+            nobs = np.bincount(gg, weights=a, minlength=nd)
+            if np.any(nobs == 0):
+                k = int(np.flatnonzero(nobs == 0)[0])
+                raise EmptySegmentError(
+                    f"variable '{it.variable}'{_lv(it)} has no answers in domain "
+                    f"{_domain_name(self, k)}; expected at least one respondent",
+                    column=it.variable, value=_domain_name(self, k))
+            mu = num / wsum
+            if it.x is not None:
+                den = np.bincount(gg, weights=wa * it.x, minlength=nd)
+                e = num / den
+                r = wa * (y - e[gg] * it.x) / den[gg]
+            elif kind == "total":
+                e, r = num, wa * y
+            else:
+                e = mu
+                r = wa * (y - e[gg]) / wsum[gg]
+            dev2 = np.bincount(gg, weights=wa * (y - mu[gg]) ** 2, minlength=nd)
+            s2 = nobs / (nobs - 1) * dev2 / wsum
+            vsrs_part.append(s2 * wsum**2 / nobs if kind == "total" else s2 / nobs)
+            est.append(e)
+            n_obs.append(nobs)
+            r_cols.append(r)
+            if ci == "likelihood":
+                c = (rows_in if d._cal_active is None else d.n) / w_all
+                res = np.where(a, y - e[gg], 0.0)
+                sw_r = np.sqrt(c) * np.bincount(gg, weights=wa**1.5 * res, minlength=nd)
+                sw_r2 = c * np.bincount(gg, weights=wa**2 * res**2, minlength=nd)
+                q = e * (1 - e)
+                rbar = sw_r / np.sqrt(q) / wsum
+                phi = nobs / (nobs - 1) * (sw_r2 / q / wsum - rbar**2)
+                lik_parts.append((wsum * c, phi))
+        var = V.domain_var(r_cols, gg, nd, w, d._st, d._cal_active)
+        est_a = np.stack(est, axis=1)
+        se = np.sqrt(var)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = np.where(np.stack(vsrs_part, 1) > 0, var / np.stack(vsrs_part, 1), np.nan)
+            n_a = np.stack(n_obs, axis=1)
+            n_eff = n_a / deff
+        if kind == "proportion":
+            df = np.broadcast_to(self._degf()[:, None], est_a.shape)
+            nrow = np.broadcast_to((rows_in if d._cal_active is None else
+                                    np.full(nd, float(d.n)))[:, None], est_a.shape)
+            lik = None
+            if ci == "likelihood":
+                lik = LikelihoodInputs(np.stack([p[0] for p in lik_parts], 1),
+                                       np.stack([p[1] for p in lik_parts], 1))
+            lo, hi = proportion_ci(est_a, se, df, ci or "logit", level, nrow, lik)
+        else:
+            z = stats.norm.ppf(0.5 + level / 2)
+            lo, hi = est_a - z * se, est_a + z * se
+        return self._frame(items, est_a, se, lo, hi, deff, n_a, n_eff)
+
+    def _degf(self) -> np.ndarray:
+        """Per-domain degrees of freedom: PSUs minus strata with respondents in the domain."""
+        st, g = self.design._st, self.g
+        ok = g >= 0
+        unit = np.arange(st.n) if st.psu is None else st.psu
+        n_units = st.n if st.psu is None else st.n_psus
+        psus = np.unique(g[ok] * n_units + unit[ok]) // n_units
+        strata = np.unique(g[ok] * st.n_strata + st.stratum[ok]) // st.n_strata
+        return (np.bincount(psus, minlength=self.n_dom)
+                - np.bincount(strata, minlength=self.n_dom)).astype(float)
+
+    def _frame(self, items, est, se, lo, hi, deff, n, n_eff) -> pl.DataFrame:
+        nd, j = est.shape
+        cols: dict[str, Any] = {}
+        if self.groups:
+            keys = self.keys.select(pl.all().gather(np.repeat(np.arange(nd), j)))
+        labels = [it.label for it in items]
+        cols["variable"] = [it.variable for it in items] * nd
+        cols["level"] = [it.level for it in items] * nd
+        if any(lb is not None for lb in labels):
+            cols["label"] = labels * nd
+        for k, a in zip(OUT_COLUMNS, (est, se, lo, hi, deff, n, n_eff), strict=True):
+            cols[k] = a.reshape(-1)
+        out = pl.DataFrame(cols).with_columns(pl.col("n").cast(pl.Int64))
+        if all(it.level is None for it in items):
+            out = out.drop("level")
+        return pl.concat([keys, out], how="horizontal") if self.groups else out
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_list(var: str | Sequence[str]) -> list[str]:
+    return [var] if isinstance(var, str) else list(var)
+
+
+def _lv(it: _Item) -> str:
+    return f" level '{it.level}'" if it.level is not None else ""
+
+
+def _domain_name(by: DesignBy, k: int) -> str:
+    if not by.groups:
+        return "(all respondents)"
+    row = by.keys.row(k)
+    return ", ".join(f"{g}={v}" for g, v in zip(by.groups, row, strict=True))
+
+
+def _column(frame: pl.DataFrame, var: str) -> pl.Series:
+    if var not in frame.columns:
+        raise EstimationError(f"unknown variable '{var}'; expected a column of the frame",
+                              column=var)
+    return frame[var]
+
+
+def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray]:
+    s = _column(frame, var)
+    if not (s.dtype.is_numeric() or s.dtype == pl.Boolean):
+        raise EstimationError(f"variable '{var}' is {s.dtype}; expected a numeric or Boolean "
+                              "column (use proportion() for categorical questions)", column=var)
+    y = s.cast(pl.Float64).to_numpy()
+    a = ~np.isnan(y)
+    return np.where(a, y, 0.0), a
+
+
+def _level_codes(frame: pl.DataFrame, var: str, for_what: str,
+                 allow_null: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 for null) and level labels of a categorical-like column."""
+    s = _column(frame, var)
+    if s.null_count() and not allow_null:
+        raise WeightingError(f"variable '{var}' has {s.null_count()} missing values; expected "
+                             f"a level for every respondent for {for_what}", column=var)
+    if isinstance(s.dtype, pl.Enum):
+        codes = s.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+        return codes, s.dtype.categories.to_list()
+    if isinstance(s.dtype, pl.Categorical):
+        s = s.cast(pl.String)
+    if s.dtype == pl.Boolean:
+        return s.cast(pl.Int64).fill_null(-1).to_numpy(), ["false", "true"]
+    levels = s.drop_nulls().unique().sort()
+    codes = s.replace_strict(levels, list(range(len(levels))), default=-1,
+                             return_dtype=pl.Int64).to_numpy()
+    return codes, [str(v) for v in levels.to_list()]
+
+
+def _proportion_items(design: Design, var: str | Sequence[str], lang: str) -> list[_Item]:
+    """Indicator items for a categorical column, a list of Boolean columns or a question id."""
+    frame, cb = design.frame, design.codebook
+    if isinstance(var, str) and cb is not None and var in getattr(cb, "questions", {}):
+        return _question_items(frame, cb.questions[var], var, lang)
+    cols = _as_list(var)
+    if len(cols) == 1 and frame.schema.get(cols[0]) != pl.Boolean:
+        s = _column(frame, cols[0])
+        codes, levels = _level_codes(frame, cols[0], "proportion", allow_null=True)
+        a = codes >= 0
+        return [_Item(cols[0], lv, (codes == k).astype(float), a) for k, lv in enumerate(levels)
+                ] if s.dtype != pl.Boolean else []
+    prefix = {c.split("__", 1)[0] for c in cols}
+    items = []
+    for c in cols:
+        s = _column(frame, c)
+        if s.dtype != pl.Boolean:
+            raise EstimationError(f"variable '{c}' is {s.dtype}; expected Boolean columns for a "
+                                  "multi-select", column=c)
+        y, a = _numeric(frame, c)
+        if len(prefix) == 1 and "__" in c:
+            items.append(_Item(c.split("__", 1)[0], c.split("__", 1)[1], y, a))
+        else:
+            items.append(_Item(c, "true", y, a))
+    return items
+
+
+def _question_items(frame: pl.DataFrame, q: Any, qid: str, lang: str) -> list[_Item]:
+    """Codebook layer: rows labelled with ``q.label(code, lang)`` (single or multi questions)."""
+    if q.type == "multi":
+        items = []
+        for col, code in zip(q.columns(), q.codes(), strict=True):
+            y, a = _numeric(frame, col)
+            items.append(_Item(qid, code, y, a, None, q.label(code, lang)))
+        return items
+    if q.type == "single":
+        codes, levels = _level_codes(frame, qid, "proportion", allow_null=True)
+        return [_Item(qid, lv, (codes == k).astype(float), codes >= 0, None, q.label(lv, lang))
+                for k, lv in enumerate(levels)]
+    raise EstimationError(f"question '{qid}' is {q.type}; expected a single or multi question "
+                          "for proportion() (use mean() for numeric questions)", column=qid)

@@ -1,0 +1,815 @@
+"""Published figures of every edition, segment contrasts, context figures, and their checks.
+
+The tables live in ``data/published/`` (format in ``docs/codebook-format.md``): one CSV of published
+aggregates per edition (``2025.csv`` …), ``contrasts.csv`` (segment differences told in words) and
+``context.csv`` (figures that are not about the advertisers, such as DeepSeek's users). Every loader
+checks its file and raises :class:`~survey.errors.CodebookError` naming the file, the row as a
+spreadsheet counts it (the header is row 1) and the column.
+
+:func:`check_figures` finds figures that do not resolve to the codebook and contradictions between
+sources by rules over the data (never by listing figure ids).
+
+Example:
+    >>> from survey.published import load_figures
+    >>> f = load_figures(editions=[2025])
+    >>> f.filter(f["figure_id"] == "confidence_net_decrease")["value"].item()
+    54.0
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from survey.codebook import Codebook, Question
+from survey.errors import CodebookError, Problem
+from survey.paths import published_dir
+
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "CONTRAST_COLUMNS",
+    "FIGURE_COLUMNS",
+    "MEASURES",
+    "check_context",
+    "check_figures",
+    "load_context",
+    "load_contrasts",
+    "load_figures",
+]
+
+#: Columns of an edition's figures table and their polars dtypes (in file order).
+FIGURE_COLUMNS: dict[str, pl.DataType] = {
+    "edition": pl.Int32(),
+    "figure_id": pl.String(),
+    "question_id": pl.String(),
+    "option_code": pl.String(),
+    "measure": pl.String(),
+    "value": pl.Float64(),
+    "unit": pl.String(),
+    "base": pl.String(),
+    "segment": pl.String(),
+    "compare_edition": pl.Int32(),
+    "stated_edition": pl.Int32(),
+    "source_file": pl.String(),
+    "episode": pl.String(),
+    "shownote_time": pl.String(),
+    "quote": pl.String(),
+    "note": pl.String(),
+}
+_FIGURE_OPTIONAL = {"stated_edition"}
+
+#: Columns of ``contrasts.csv``.
+CONTRAST_COLUMNS: dict[str, pl.DataType] = {
+    "edition": pl.Int32(),
+    "contrast_id": pl.String(),
+    "question_id": pl.String(),
+    "measure": pl.String(),
+    "option_code": pl.String(),
+    "segment_variable": pl.String(),
+    "level": pl.String(),
+    "direction": pl.String(),
+    "reference": pl.String(),
+    "source_file": pl.String(),
+    "episode": pl.String(),
+    "shownote_time": pl.String(),
+    "quote": pl.String(),
+    "note": pl.String(),
+}
+
+#: Columns of ``context.csv``.
+CONTEXT_COLUMNS: dict[str, pl.DataType] = {
+    "figure_id": pl.String(),
+    "subject": pl.String(),
+    "metric": pl.String(),
+    "value": pl.Float64(),
+    "unit": pl.String(),
+    "as_of": pl.String(),
+    "scope": pl.String(),
+    "source_file": pl.String(),
+    "quote": pl.String(),
+    "note": pl.String(),
+    "relation": pl.String(),
+}
+_CONTEXT_OPTIONAL = {"relation"}
+
+MEASURES = ("share", "mean", "rank", "change", "count", "ratio", "optimum", "reference")
+UNITS = ("pct_respondents", "pp", "pct_growth", "rank", "ratio", "count", "percent", "months")
+CONTEXT_UNITS = ("persons", "usd", "cny", "count", "gpus", "ratio", "weeks", "months")
+_LEVEL_MEASURES = ("share", "mean")
+_REQUIRED_VALUE = {"edition", "figure_id", "measure", "value", "unit", "source_file", "quote"}
+_TIME_RE = re.compile(r"^\d{1,2}(:\d{2}){1,2}$")
+_EDITION_FILE_RE = re.compile(r"^(\d{4})\.csv$")
+_AS_OF_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?(/\d{4}-\d{2}-\d{2})?$")
+_RELATION_RE = re.compile(r"^(sum:[a-z0-9_]+(\+[a-z0-9_]+)+|ratio:[a-z0-9_]+/[a-z0-9_]+)$")
+_FINDINGS_SCHEMA: dict[str, pl.DataType] = {
+    "edition": pl.Int32(),
+    "figure_id": pl.String(),
+    "kind": pl.String(),
+    "message": pl.String(),
+}
+
+
+# ------------------------------------------------------------------------------------ reading
+def _fail(file: Path, row: int, column: str | None, value: object, expected: str) -> CodebookError:
+    problem = Problem(expected=expected, file=str(file), row=row, column=column, value=value)
+    return CodebookError(
+        str(problem), file=str(file), row=row, column=column, value=value, expected=expected
+    )
+
+
+def _read_rows(
+    file: Path, columns: dict[str, pl.DataType], optional: set[str]
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV as ``(spreadsheet row number, {column: text})``; checks the header."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CodebookError(f"published table not found: {file}", file=str(file)) from None
+    except UnicodeDecodeError as e:
+        raise CodebookError(
+            f"{file}: not UTF-8 ({e})", file=str(file), expected="a UTF-8 CSV file"
+        ) from None
+    reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise _fail(file, 1, None, "", "a header row") from None
+    header = [h.strip() for h in header]
+    for col in columns:
+        if col not in header and col not in optional:
+            raise _fail(file, 1, col, None, f"a column '{col}' in the header")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise _fail(file, 1, dup[0], dup[0], "each column once")
+    out = []
+    for i, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise _fail(
+                file, i, None, f"{len(cells)} fields", f"{len(header)} fields as in the header"
+            )
+        out.append((i, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+    return out
+
+
+def _to_int(file: Path, row: int, column: str, text: str) -> int | None:
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise _fail(file, row, column, text, "a whole number such as 2024") from None
+
+
+def _to_float(file: Path, row: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _fail(
+            file, row, column, text, "a number (no units or thousands separators)"
+        ) from None
+    if not math.isfinite(value):
+        raise _fail(file, row, column, text, "a finite number")
+    return value
+
+
+def _frame(records: list[dict[str, Any]], columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    return (
+        pl.DataFrame(records, schema=columns, orient="row")
+        if records
+        else pl.DataFrame(schema=columns)
+    )
+
+
+def _parse_figures(file: Path, edition: int | None) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for row, cells in _read_rows(file, FIGURE_COLUMNS, _FIGURE_OPTIONAL):
+        rec: dict[str, Any] = {}
+        for col in FIGURE_COLUMNS:
+            text = cells.get(col, "")
+            if col in _REQUIRED_VALUE and text == "":
+                raise _fail(file, row, col, text, f"a value in '{col}'")
+            rec[col] = text or None
+        ed = _to_int(file, row, "edition", cells["edition"])
+        if edition is not None and ed != edition:
+            raise _fail(file, row, "edition", cells["edition"], f"{edition} (the file's edition)")
+        rec["edition"] = ed
+        for col in ("compare_edition", "stated_edition"):
+            rec[col] = _to_int(file, row, col, cells.get(col, ""))
+        rec["value"] = _to_float(file, row, "value", cells["value"])
+        if rec["measure"] not in MEASURES:
+            raise _fail(file, row, "measure", rec["measure"], f"one of {', '.join(MEASURES)}")
+        if rec["unit"] not in UNITS:
+            raise _fail(file, row, "unit", rec["unit"], f"one of {', '.join(UNITS)}")
+        if rec["measure"] == "change" and rec["compare_edition"] is None:
+            raise _fail(file, row, "compare_edition", "", "the edition a change is measured from")
+        t = rec["shownote_time"]
+        if t is not None and not _TIME_RE.match(t):
+            raise _fail(file, row, "shownote_time", t, "a time like 2:45 or 1:01:43")
+        seg = rec["segment"]
+        if seg is not None and not re.match(r"^[a-z0-9_]+=[a-z0-9_]+(\|[a-z0-9_]+)*$", seg):
+            raise _fail(file, row, "segment", seg, "variable=code or variable=code|code")
+        fid = rec["figure_id"]
+        if fid in seen:
+            raise _fail(file, row, "figure_id", fid, f"a unique id (also used in row {seen[fid]})")
+        seen[fid] = row
+        records.append(rec)
+    return records
+
+
+def _edition_files(directory: Path) -> dict[int, Path]:
+    files = {}
+    for p in sorted(directory.glob("*.csv")):
+        m = _EDITION_FILE_RE.match(p.name)
+        if m:
+            files[int(m.group(1))] = p
+    return files
+
+
+def load_figures(
+    editions: Iterable[int] | None = None, *, directory: str | Path | None = None
+) -> pl.DataFrame:
+    """All published figures of the given editions (default: every ``<edition>.csv``), typed.
+
+    Columns as :data:`FIGURE_COLUMNS` (``edition`` Int32, ``value`` Float64, blanks as null).
+    Raises :class:`CodebookError` for a malformed file (file, row, column) or a missing edition.
+
+    Example:
+        >>> f = load_figures([2025])
+        >>> f.filter(f["figure_id"] == "budget_split_optimum_brand")["value"].item()
+        53.0
+    """
+    folder = Path(directory) if directory is not None else published_dir()
+    files = _edition_files(folder)
+    wanted = sorted(files) if editions is None else sorted({int(e) for e in editions})
+    records: list[dict[str, Any]] = []
+    for ed in wanted:
+        if ed not in files:
+            raise CodebookError(
+                f"no published figures for edition {ed} in {folder}",
+                file=str(folder / f"{ed}.csv"),
+                value=ed,
+                expected=f"one of {sorted(files)}",
+            )
+        records.extend(_parse_figures(files[ed], ed))
+    return _frame(records, FIGURE_COLUMNS)
+
+
+def load_contrasts(path: str | Path | None = None) -> pl.DataFrame:
+    """Segment contrasts told in words (``contrasts.csv``), typed as :data:`CONTRAST_COLUMNS`.
+
+    Example:
+        >>> c = load_contrasts()
+        >>> sorted(c.filter(c["direction"] == "lower")["level"].to_list())[:2]
+        ['auto', 'emerging']
+    """
+    file = Path(path) if path is not None else published_dir() / "contrasts.csv"
+    records = []
+    seen: set[str] = set()
+    for row, cells in _read_rows(file, CONTRAST_COLUMNS, set()):
+        rec: dict[str, Any] = {c: (cells.get(c) or None) for c in CONTRAST_COLUMNS}
+        rec["edition"] = _to_int(file, row, "edition", cells["edition"])
+        for col in ("edition", "contrast_id", "question_id", "segment_variable", "level", "quote"):
+            if rec[col] is None:
+                raise _fail(file, row, col, "", f"a value in '{col}'")
+        if rec["direction"] not in ("higher", "lower"):
+            raise _fail(file, row, "direction", rec["direction"], "higher or lower")
+        if rec["reference"] not in ("rest", "total"):
+            raise _fail(file, row, "reference", rec["reference"], "rest or total")
+        if rec["measure"] not in MEASURES:
+            raise _fail(file, row, "measure", rec["measure"], f"one of {', '.join(MEASURES)}")
+        if rec["contrast_id"] in seen:
+            raise _fail(file, row, "contrast_id", rec["contrast_id"], "a unique id")
+        seen.add(rec["contrast_id"])
+        records.append(rec)
+    return _frame(records, CONTRAST_COLUMNS)
+
+
+def load_context(path: str | Path | None = None) -> pl.DataFrame:
+    """Context figures not about the advertisers (``context.csv``), typed as :data:`CONTEXT_COLUMNS`.
+
+    Example:
+        >>> c = load_context()
+        >>> c.filter(c["figure_id"] == "deepseek_app_dau_20250131")["value"].item()
+        22150000.0
+    """
+    file = Path(path) if path is not None else published_dir() / "context.csv"
+    records = []
+    seen: set[str] = set()
+    for row, cells in _read_rows(file, CONTEXT_COLUMNS, _CONTEXT_OPTIONAL):
+        rec: dict[str, Any] = {c: (cells.get(c) or None) for c in CONTEXT_COLUMNS}
+        for col in ("figure_id", "subject", "metric", "value", "unit", "source_file", "quote"):
+            if rec[col] is None:
+                raise _fail(file, row, col, "", f"a value in '{col}'")
+        rec["value"] = _to_float(file, row, "value", cells["value"])
+        if rec["unit"] not in CONTEXT_UNITS:
+            raise _fail(file, row, "unit", rec["unit"], f"one of {', '.join(CONTEXT_UNITS)}")
+        if rec["as_of"] is not None and not _AS_OF_RE.match(rec["as_of"]):
+            raise _fail(file, row, "as_of", rec["as_of"], "YYYY-MM-DD, YYYY-MM or a period A/B")
+        if rec["relation"] is not None and not _RELATION_RE.match(rec["relation"]):
+            raise _fail(file, row, "relation", rec["relation"], "sum:a+b+… or ratio:a/b")
+        if rec["figure_id"] in seen:
+            raise _fail(file, row, "figure_id", rec["figure_id"], "a unique id")
+        seen.add(rec["figure_id"])
+        records.append(rec)
+    return _frame(records, CONTEXT_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------ checks
+def _findings(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return _frame(rows, _FINDINGS_SCHEMA)
+
+
+def _k(x: Any) -> Any:
+    return "" if x is None else x
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.10g}"
+
+
+def _where(r: dict[str, Any]) -> str:
+    bits = [r["source_file"]]
+    if r.get("episode"):
+        bits.append(r["episode"])
+    if r.get("shownote_time"):
+        bits.append(r["shownote_time"])
+    return " ".join(bits)
+
+
+def _resolve_problem(r: dict[str, Any], cb: Codebook) -> str | None:
+    qid, opt, seg = r["question_id"], r["option_code"], r["segment"]
+    if qid is None:
+        if opt is not None:
+            return f"option_code '{opt}' without a question_id"
+    elif qid not in cb:
+        return f"question '{qid}' is not in the codebook"
+    else:
+        q = cb[qid]
+        if opt is not None:
+            if opt.startswith("range:"):
+                m = re.match(r"^range:(-?[\d.]*):(-?[\d.]*)$", opt)
+                if q.type != "numeric" or not m or not (m.group(1) or m.group(2)):
+                    return f"'{opt}' is not a band range:LO:HI of a numeric question ('{qid}')"
+            elif not q.resolves(opt):
+                return f"'{opt}' is no option, net, item or item:option cell of '{qid}'"
+    if seg is not None:
+        var, _, levels = seg.partition("=")
+        if var not in cb or not cb[var].segment:
+            return f"segment variable '{var}' is not a segment question of the codebook"
+        unknown = [c for c in levels.split("|") if c not in cb[var].codes()]
+        if unknown:
+            return f"segment levels {unknown} are not options of '{var}'"
+    return None
+
+
+def _asked(q: Question, edition: int) -> bool:
+    return q.asked_in(edition) or edition in {h.edition for h in q.history}
+
+
+def _rule_resolve(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        msg = _resolve_problem(r, cb)
+        if msg:
+            out.append(_finding(r, "unresolved", msg))
+        elif r["question_id"] is not None and not _asked(cb[r["question_id"]], r["edition"]):
+            q = cb[r["question_id"]]
+            out.append(
+                _finding(
+                    r,
+                    "edition",
+                    f"'{q.id}' is not marked as asked in {r['edition']} "
+                    f"(editions {list(q.editions)}, history {[h.edition for h in q.history]})",
+                )
+            )
+    return out
+
+
+def _finding(r: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
+    return {
+        "edition": r.get("edition"),
+        "figure_id": r["figure_id"],
+        "kind": kind,
+        "message": message,
+    }
+
+
+def _stem(figure_id: str) -> str:
+    return figure_id.split("__", 1)[0]
+
+
+def _rule_conflict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Same figure told with different values (same key, or same id stem for question-less ones)."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["question_id"] is not None:
+            key = (
+                r["edition"],
+                r["question_id"],
+                _k(r["option_code"]),
+                r["measure"],
+                _k(r["segment"]),
+                r["unit"],
+                "",
+            )
+        else:
+            key = (
+                r["edition"],
+                "",
+                "",
+                r["measure"],
+                _k(r["segment"]),
+                r["unit"],
+                _stem(r["figure_id"]),
+            )
+        groups[key].append(r)
+    out = []
+    for members in groups.values():
+        if len({m["value"] for m in members}) > 1:
+            told = "; ".join(
+                f"{m['figure_id']} = {_fmt(m['value'])} ({_where(m)})" for m in members
+            )
+            for m in members[1:]:
+                out.append(_finding(m, "conflict", f"the same figure is told differently: {told}"))
+    return out
+
+
+def _levels(rows: list[dict[str, Any]]) -> dict[tuple, set[float]]:
+    """Level values by (edition, question, option, measure, segment)."""
+    out: dict[tuple, set[float]] = defaultdict(set)
+    for r in rows:
+        if r["question_id"] is not None and r["measure"] in _LEVEL_MEASURES:
+            key = (
+                r["edition"],
+                r["question_id"],
+                _k(r["option_code"]),
+                r["measure"],
+                _k(r["segment"]),
+            )
+            out[key].add(r["value"])
+    return out
+
+
+def _rule_change(
+    rows: list[dict[str, Any]], levels: dict[tuple, set[float]]
+) -> list[dict[str, Any]]:
+    """A change must equal the difference of the two editions' levels (±1 for rounding)."""
+    out = []
+    for r in rows:
+        if r["measure"] != "change" or r["question_id"] is None:
+            continue
+        level_measure = "mean" if r["option_code"] is None else "share"
+        key = (r["question_id"], _k(r["option_code"]), level_measure, _k(r["segment"]))
+        now = levels.get((r["edition"], *key), set())
+        before = levels.get((r["compare_edition"], *key), set())
+        if not now or not before:
+            continue
+        diffs = sorted({a - b for a in now for b in before})
+        if all(abs(r["value"] - d) > 1.0 for d in diffs):
+            out.append(
+                _finding(
+                    r,
+                    "change",
+                    f"change {_fmt(r['value'])} vs {r['compare_edition']} but the levels "
+                    f"({r['edition']}: {sorted(now)}, {r['compare_edition']}: {sorted(before)}) "
+                    f"differ by {[_fmt(d) for d in diffs]} ({_where(r)})",
+                )
+            )
+    return out
+
+
+def _rule_net_split(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    """Shares of a net's members must add up to the net (single questions and grid cells).
+
+    Rounding allowance: ±0.5 per published number involved. Each differing value of the net is
+    checked (and reported on its own figure); members told with several values are skipped.
+    """
+    shares: dict[tuple, dict[float, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        if r["measure"] == "share" and r["question_id"] in cb and r["option_code"] is not None:
+            key = (r["edition"], r["question_id"], _k(r["segment"]), r["option_code"])
+            shares[key].setdefault(r["value"], r)
+    out = []
+    for (ed, qid, seg, code), values in shares.items():
+        q = cb[qid]
+        if q.type not in ("single", "grid"):
+            continue
+        prefix, _, net_code = code.rpartition(":") if q.type == "grid" else ("", "", code)
+        if net_code not in {n.code for n in q.nets}:
+            continue
+        members = q.net_members(net_code)
+        parts = [shares.get((ed, qid, seg, f"{prefix}:{m}" if prefix else m)) for m in members]
+        if any(p is None or len(p) != 1 for p in parts):
+            continue
+        total = sum(next(iter(p)) for p in parts if p is not None)
+        for net, fig in values.items():
+            if abs(total - net) > 0.5 * (len(members) + 1):
+                out.append(
+                    _finding(
+                        fig,
+                        "net_split",
+                        f"'{code}' of '{qid}' is {_fmt(net)} ({_where(fig)}) but its members "
+                        f"{list(members)} add up to {_fmt(total)}",
+                    )
+                )
+    return out
+
+
+def _rule_rank(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    """A stated rank cannot have more options above it than rank - 1 (by the published shares)."""
+    shares: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        if r["measure"] == "share" and r["question_id"] is not None and r["option_code"]:
+            q = cb.questions.get(r["question_id"])
+            if q is None or r["option_code"] in {n.code for n in q.nets}:
+                continue
+            item, _, opt = r["option_code"].rpartition(":")
+            # grids rank items within one answer code; other questions rank options
+            group = (r["edition"], r["question_id"], _k(r["segment"]), opt if item else "")
+            shares[group][item or opt] = r["value"]
+    out = []
+    for r in rows:
+        if r["measure"] != "rank" or not r["question_id"] or not r["option_code"]:
+            continue
+        item, _, opt = r["option_code"].rpartition(":")
+        group = (r["edition"], r["question_id"], _k(r["segment"]), opt if item else "")
+        known = shares.get(group, {})
+        me = known.get(item or opt)
+        if me is None:
+            continue
+        above = sorted(k for k, v in known.items() if v > me)
+        if len(above) > r["value"] - 1:
+            out.append(
+                _finding(
+                    r,
+                    "rank",
+                    f"stated rank {_fmt(r['value'])} but {above} have higher shares than "
+                    f"{_fmt(me)} ({_where(r)})",
+                )
+            )
+    return out
+
+
+def _rule_option_count(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        if r["measure"] == "count" and r["question_id"] in cb and r["option_code"] is None:
+            q = cb[r["question_id"]]
+            n = len(q.items) if q.type in ("grid", "constant_sum") else len(q.options)
+            if n != r["value"]:
+                out.append(
+                    _finding(
+                        r,
+                        "option_count",
+                        f"the source says '{q.id}' has {_fmt(r['value'])} options; the codebook "
+                        f"has {n}",
+                    )
+                )
+    return out
+
+
+def _rule_trend_and_year(
+    rows: list[dict[str, Any]], levels: dict[tuple, set[float]]
+) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        stated, ed, start = r["stated_edition"], r["edition"], r["compare_edition"]
+        is_trend_end = r["measure"] in _LEVEL_MEASURES and start is not None
+        if is_trend_end and r["question_id"] is not None:
+            key = (r["question_id"], _k(r["option_code"]), r["measure"], _k(r["segment"]))
+            between = {
+                e: sorted(levels[(e, *key)]) for e in range(start + 1, ed) if (e, *key) in levels
+            }
+            skipped = ", ".join(f"{e}: {[_fmt(v) for v in vs]}" for e, vs in between.items())
+            if stated is not None and stated != ed:
+                out.append(
+                    _finding(
+                        r,
+                        "trend",
+                        f"{_where(r)} tells {start} → {stated} as a trend ending at "
+                        f"{_fmt(r['value'])}, but that value is the {ed} edition's; the trend "
+                        f"skips the editions in between"
+                        + (f" (published: {skipped})" if skipped else ""),
+                    )
+                )
+            elif between:
+                out.append(
+                    _finding(
+                        r,
+                        "trend",
+                        f"{_where(r)} compares {ed} with {start} directly, skipping editions "
+                        f"with figures ({skipped})",
+                    )
+                )
+        elif stated is not None and stated != ed:
+            out.append(
+                _finding(
+                    r,
+                    "year_label",
+                    f"{_where(r)} words the figure as year {stated} but it belongs to the {ed} "
+                    f"edition (editions are named by the year they forecast): "
+                    f"“{r['quote'][:60]}”",
+                )
+            )
+    return out
+
+
+def _rule_mirror(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    """Two-part constant-sum splits that mirror each other (a:b vs b:a) — a note, not an error."""
+    splits: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in rows:
+        qid = r["question_id"]
+        if (
+            qid in cb
+            and cb[qid].type == "constant_sum"
+            and len(cb[qid].items) == 2
+            and r["option_code"] in cb[qid].item_codes()
+            and r["measure"] in ("mean", "optimum")
+        ):
+            splits[(qid, r["edition"], r["measure"], _k(r["segment"]))][r["option_code"]] = r
+    out = []
+    keys = [k for k, v in splits.items() if len(v) == 2]
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if a[0] != b[0]:
+                continue
+            items = cb[a[0]].item_codes()
+            va = [splits[a][c]["value"] for c in items]
+            vb = [splits[b][c]["value"] for c in items]
+            if va[0] != va[1] and va == vb[::-1]:
+                later = splits[b][items[0]]
+                out.append(
+                    _finding(
+                        later,
+                        "note",
+                        f"'{a[0]}' {a[2]} {':'.join(map(_fmt, va))} ({a[1]} edition) is the "
+                        f"mirror of {b[2]} {':'.join(map(_fmt, vb))} ({b[1]} edition); "
+                        f"{items[0]}/{items[1]} are easily swapped in retelling — check the order",
+                    )
+                )
+    return out
+
+
+def _period(as_of: str | None) -> tuple[date, date] | None:
+    if not as_of:
+        return None
+    first, _, last = as_of.partition("/")
+    parts = [int(x) for x in first.split("-")]
+    if len(parts) == 2:
+        start = date(parts[0], parts[1], 1)
+        nxt = date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
+        return start, nxt - timedelta(days=1)
+    start = date(*parts)
+    return start, (date(*[int(x) for x in last.split("-")]) if last else start)
+
+
+def _precision(value: float) -> float:
+    """The unit of the last published digit: 119000000 -> 1e6, 557.6 -> 0.1, 2 -> 1."""
+    if float(value).is_integer():
+        n, zeros = abs(int(value)), 0
+        while n and n % 10 == 0:
+            n, zeros = n // 10, zeros + 1
+        return 10.0**zeros
+    decimals = len(repr(float(value)).split(".")[1])
+    return 10.0**-decimals
+
+
+def check_context(context: pl.DataFrame) -> pl.DataFrame:
+    """Contradictions inside the context table (``edition`` is null in the result).
+
+    Rules: the same value of a subject told as two metrics (``metric_label``); the same subject and
+    metric over overlapping dates from different sources more than 10% apart (``level_conflict``);
+    a stated total or ratio that disagrees with its parts beyond the published rounding
+    (``relation``).
+
+    Example:
+        >>> sorted(set(check_context(load_context())["kind"]))
+        ['level_conflict', 'metric_label', 'relation']
+    """
+    rows = context.to_dicts()
+    by_id = {r["figure_id"]: r for r in rows}
+    out: list[dict[str, Any]] = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if a["subject"] != b["subject"]:
+                continue
+            if a["metric"] != b["metric"] and a["value"] == b["value"] and a["unit"] == b["unit"]:
+                out.append(
+                    _finding(
+                        b,
+                        "metric_label",
+                        f"{_fmt(b['value'])} is told as '{b['metric']}' ({b['scope']}, "
+                        f"{b['as_of']}) here and as '{a['metric']}' ({a['scope']}, {a['as_of']}) "
+                        f"in {a['figure_id']}",
+                    )
+                )
+            pa, pb = _period(a["as_of"]), _period(b["as_of"])
+            if (
+                a["metric"] == b["metric"]
+                and a["source_file"] != b["source_file"]
+                and pa
+                and pb
+                and pa[0] <= pb[1]
+                and pb[0] <= pa[1]
+                and abs(a["value"] - b["value"]) > 0.10 * max(abs(a["value"]), abs(b["value"]))
+            ):
+                out.append(
+                    _finding(
+                        b,
+                        "level_conflict",
+                        f"{b['subject']} {b['metric']} {_fmt(b['value'])} ({b['scope']}, "
+                        f"{b['as_of']}, {b['source_file']}) vs {_fmt(a['value'])} ({a['scope']}, "
+                        f"{a['as_of']}, {a['source_file']}) for overlapping dates",
+                    )
+                )
+    for r in rows:
+        rel = r.get("relation")
+        if not rel:
+            continue
+        kind, _, spec = rel.partition(":")
+        ids = re.split(r"[+/]", spec)
+        missing = [x for x in ids if x not in by_id]
+        if missing:
+            out.append(_finding(r, "relation", f"relation names unknown figures {missing}"))
+            continue
+        vals = [by_id[x]["value"] for x in ids]
+        implied = sum(vals) if kind == "sum" else vals[0] / vals[1]
+        tol = 0.5 * _precision(r["value"])
+        shown = _fmt(implied) if float(implied).is_integer() else f"{implied:.3f}"
+        if abs(implied - r["value"]) > tol:
+            out.append(
+                _finding(
+                    r,
+                    "relation",
+                    f"stated {_fmt(r['value'])} but {kind} of {ids} is {shown} "
+                    f"(more than ±{_fmt(tol)}, half the last published digit)",
+                )
+            )
+    return _findings(out)
+
+
+def check_figures(
+    figures: pl.DataFrame, codebook: Codebook, context: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Unresolved figures and contradictions between sources, found by rules over the data.
+
+    Returns ``edition, figure_id, kind, message``; kinds are described in
+    ``docs/codebook-format.md`` (``unresolved``, ``edition``, ``conflict``, ``change``,
+    ``net_split``, ``rank``, ``option_count``, ``trend``, ``year_label``, ``note``, and with
+    ``context`` given, the kinds of :func:`check_context`).
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> r = check_figures(load_figures(), Codebook.load())
+        >>> "trend" in r["kind"].to_list()
+        True
+    """
+    cols = set(figures.columns)
+    missing = [c for c in FIGURE_COLUMNS if c not in cols and c not in _FIGURE_OPTIONAL]
+    if missing:
+        raise CodebookError(
+            f"figures table lacks columns {missing}", column=missing[0], expected="load_figures()"
+        )
+    if "stated_edition" not in cols:
+        figures = figures.with_columns(pl.lit(None, dtype=pl.Int32()).alias("stated_edition"))
+    rows = figures.to_dicts()
+    resolved = [r for r in rows if _resolve_problem(r, codebook) is None]
+    levels = _levels(resolved)
+    out = _rule_resolve(rows, codebook)
+    out += _rule_conflict(rows)
+    out += _rule_change(resolved, levels)
+    out += _rule_net_split(resolved, codebook)
+    out += _rule_rank(resolved, codebook)
+    out += _rule_option_count(resolved, codebook)
+    out += _rule_trend_and_year(rows, levels)
+    out += _rule_mirror(resolved, codebook)
+    result = _findings(out)
+    if context is not None:
+        result = pl.concat([result, check_context(context)])
+    return result
+
+
+def figures_for(
+    figures: pl.DataFrame, question_id: str, editions: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """The figures of one question, optionally of some editions, latest edition first.
+
+    Example:
+        >>> figures_for(load_figures(), "budget_growth_expected", [2025]).height >= 2
+        True
+    """
+    out = figures.filter(pl.col("question_id") == question_id)
+    if editions is not None:
+        out = out.filter(pl.col("edition").is_in(list(editions)))
+    return out.sort("edition", descending=True, maintain_order=True)

@@ -1,0 +1,134 @@
+"""Run the pandoc binary shipped by ``pypandoc-binary`` and write the self-contained HTML.
+
+Example:
+    >>> run_pandoc(["-f", "markdown", "-t", "html"], "**粗体**").strip()
+    '<p><strong>粗体</strong></p>'
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from survey.errors import RenderError
+from survey.present.theme import CJK_CSS_STACK
+
+PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks"
+
+CSS = f"""\
+html {{ font-family: {CJK_CSS_STACK}; color: #222; background: #fff; }}
+body {{ max-width: 52em; margin: 0 auto; padding: 2em 1.5em 4em; line-height: 1.75;
+        font-size: 16px; hyphens: none; }}
+h1, h2, h3, h4 {{ font-family: {CJK_CSS_STACK}; line-height: 1.35; color: #1b2a41; }}
+h1 {{ font-size: 1.7em; margin-top: 2.2em; padding-bottom: .3em;
+      border-bottom: 2px solid #1b2a41; }}
+h2 {{ font-size: 1.3em; margin-top: 1.6em; }}
+header#title-block-header {{ margin-bottom: 2.5em; text-align: left; }}
+header#title-block-header h1.title {{ border: 0; font-size: 2.1em; margin-top: .5em; }}
+p.subtitle {{ font-size: 1.2em; color: #555; }}
+p.author, p.date {{ color: #555; margin: .2em 0; }}
+nav#TOC {{ background: #f6f7f9; border: 1px solid #e3e6ea; border-radius: 6px;
+           padding: .8em 1.6em; margin-bottom: 2.5em; }}
+nav#TOC > ul {{ padding-left: 0; }}
+nav#TOC ul {{ list-style: none; }}
+nav#TOC a {{ text-decoration: none; color: #1b2a41; }}
+.toc-section-number, .header-section-number {{ margin-right: .6em; }}
+a {{ color: #1f5fa8; }}
+figure {{ margin: 1.8em 0; text-align: center; }}
+figure img, figure svg {{ max-width: 100%; height: auto; }}
+figcaption, .table-caption {{ font-size: .92em; color: #444; margin: .5em 0; }}
+.survey-table {{ margin: 1.8em 0; overflow-x: auto; }}
+.survey-table .table-caption {{ text-align: center; margin-bottom: 0; }}
+pre {{ background: #f6f8fa; padding: .8em 1em; border-radius: 4px; overflow-x: auto;
+       font-size: .85em; line-height: 1.45; }}
+code {{ font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace; }}
+pre.cell-output {{ background: #fff; border-left: 3px solid #d0d7de; }}
+table:not(.gt_table) {{ border-collapse: collapse; margin: 1em auto; }}
+table:not(.gt_table) th, table:not(.gt_table) td {{ padding: .3em .8em;
+       border-bottom: 1px solid #ddd; }}
+"""
+
+
+@cache
+def pandoc_path() -> str:
+    """Path of the pandoc binary bundled with ``pypandoc-binary``."""
+    try:
+        import pypandoc
+
+        return pypandoc.get_pandoc_path()
+    except (ImportError, OSError) as exc:
+        raise RenderError(
+            f"pandoc is not available ({exc}); install it with `pip install pypandoc-binary`"
+        ) from exc
+
+
+def run_pandoc(args: Sequence[str], text: str | None = None, *, cwd: Path | None = None) -> str:
+    """Run pandoc with ``args``, feeding ``text`` on stdin; return stdout (UTF-8)."""
+    proc = subprocess.run(
+        [pandoc_path(), *args],
+        input=text.encode("utf-8") if text is not None else None,
+        capture_output=True,
+        cwd=cwd,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RenderError(
+            f"pandoc {' '.join(args)} failed (exit {proc.returncode}):\n"
+            f"{proc.stderr.decode('utf-8', 'replace')}"
+        )
+    return proc.stdout.decode("utf-8")
+
+
+def write_metadata(meta: Mapping[str, Any], path: Path) -> Path:
+    """Write pandoc metadata (title, author, date, lang, …) as a YAML file."""
+    path.write_text(yaml.safe_dump(dict(meta), allow_unicode=True, sort_keys=True), "utf-8")
+    return path
+
+
+def render_html(
+    markdown: str,
+    *,
+    build_dir: Path,
+    output: Path,
+    meta: Mapping[str, Any],
+    toc: bool = True,
+    number_sections: bool = True,
+) -> Path:
+    """Render ``markdown`` (media paths relative to ``build_dir``) to a self-contained HTML file.
+
+    Images, CSS and everything else are embedded (``--embed-resources --standalone``).
+    """
+    css = build_dir / "survey-report.css"
+    css.write_text(CSS, "utf-8")
+    meta_file = write_metadata(
+        {**meta, "pagetitle": meta.get("title", "")}, build_dir / "meta.yaml"
+    )
+    args = [
+        "-f",
+        PANDOC_EXTENSIONS,
+        "-t",
+        "html5",
+        "--standalone",
+        "--embed-resources",
+        "--metadata-file",
+        str(meta_file),
+        "--css",
+        str(css),
+        "--resource-path",
+        str(build_dir),
+        "--wrap=none",
+        "--toc-depth=2",
+        "-o",
+        str(output),
+    ]
+    if toc:
+        args.append("--toc")
+    if number_sections:
+        args.append("--number-sections")
+    run_pandoc(args, markdown, cwd=build_dir)
+    return output

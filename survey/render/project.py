@@ -1,0 +1,274 @@
+"""Render a Quarto project (``_quarto.yml`` + chapters) into one HTML and one PDF.
+
+Reads the chapter list (``book: chapters`` or ``project: render``), metadata (title,
+author, date, lang) and execute options, runs every chapter in its own kernel, assembles
+the markdown, and writes ``<out_dir>/<name>.html`` and ``.pdf`` atomically: everything is
+built in a temporary folder and moved into place only when every format succeeded.
+
+Example:
+    >>> from survey.render import render_report
+    >>> outputs = render_report("report", formats=("html",), quiet=True)  # doctest: +SKIP
+    >>> outputs["html"].name  # doctest: +SKIP
+    'report.html'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from survey.errors import RenderError
+from survey.render.assemble import assemble, number_labels
+from survey.render.execute import SETUP_CODE, SOURCE_DATE_EPOCH, Job, execute_many
+from survey.render.htmltable import splice_fragments
+from survey.render.pandoc import PANDOC_EXTENSIONS, render_html, run_pandoc
+from survey.render.qmd import QmdDocument, read_qmd, to_notebook
+from survey.render.typst import render_pdf
+
+DEFAULT_PARAMS: Mapping[str, Any] = {"edition": 2025, "lang": "zh"}
+_EXECUTE_KEYS = ("echo", "eval", "output", "include", "warning", "error")
+_UNNUMBERED = re.compile(r"^#\s+.*\{[^}]*(\.unnumbered|(?<![\w-])-(?![\w-]))[^}]*\}\s*$", re.M)
+_FIRST_H1 = re.compile(r"^#\s+.+$", re.M)
+
+
+@dataclass
+class Project:
+    """A Quarto project as the engine sees it: folder, chapter files, metadata, options."""
+
+    root: Path
+    chapters: list[Path]
+    meta: dict[str, Any]
+    execute: dict[str, Any]
+    params: dict[str, Any]
+    output_name: str = "report"
+    output_dir: str = "_output"
+    toc: bool = True
+    number_sections: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_project(project_dir: str | Path) -> Project:
+    """Read ``_quarto.yml``; chapters from ``book.chapters`` or ``project.render``.
+
+    Example:
+        >>> p = load_project("tests/fixtures/mini_report")  # doctest: +SKIP
+        >>> [c.name for c in p.chapters]  # doctest: +SKIP
+        ['index.qmd', '01-chart.qmd']
+    """
+    root = Path(project_dir).resolve()
+    cfg_path = root / "_quarto.yml"
+    if not cfg_path.is_file():
+        raise RenderError(f"{cfg_path}: no _quarto.yml in the project folder", file=str(cfg_path))
+    try:
+        cfg = yaml.safe_load(cfg_path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{cfg_path}: invalid YAML: {exc}", file=str(cfg_path)) from exc
+    project = cfg.get("project") or {}
+    book = cfg.get("book") or {}
+    entries: list[Any] = list(book.get("chapters") or project.get("render") or [])
+    if not entries:
+        entries = sorted(p.name for p in root.glob("*.qmd"))
+    chapters: list[Path] = []
+    for entry in _flatten_chapters(entries):
+        path = root / entry
+        if path.suffix != ".qmd":
+            continue
+        if not path.is_file():
+            raise RenderError(f"{cfg_path}: chapter {entry} does not exist", file=str(cfg_path))
+        chapters.append(path)
+    meta = {k: v for k, v in cfg.items() if k in ("title", "subtitle", "author", "date", "lang")}
+    meta.update({k: v for k, v in book.items() if k in ("title", "subtitle", "author", "date")})
+    formats = cfg.get("format") or {}
+    html = formats.get("html") or {} if isinstance(formats, dict) else {}
+    typ = formats.get("typst") or {} if isinstance(formats, dict) else {}
+    return Project(
+        root=root,
+        chapters=chapters,
+        meta=meta,
+        execute=dict(cfg.get("execute") or {}),
+        params=dict(cfg.get("params") or {}),
+        output_name=str(book.get("output-file") or project.get("output-file") or "report"),
+        output_dir=str(project.get("output-dir") or "_output"),
+        toc=bool(html.get("toc", typ.get("toc", True)) if isinstance(html, dict) else True),
+        number_sections=bool(book.get("number-sections", cfg.get("number-sections", True))),
+        extra={"typst": typ if isinstance(typ, dict) else {}},
+    )
+
+
+def _flatten_chapters(entries: Iterable[Any]) -> list[str]:
+    """Chapter file names, expanding Quarto ``part:`` entries (``{part: …, chapters: […]}``)."""
+    out: list[str] = []
+    for e in entries:
+        if isinstance(e, str):
+            out.append(e)
+        elif isinstance(e, dict):
+            if isinstance(e.get("part"), str) and e["part"].endswith(".qmd"):
+                out.append(e["part"])
+            out.extend(_flatten_chapters(e.get("chapters") or []))
+    return out
+
+
+def _is_numbered(doc: QmdDocument) -> bool:
+    if doc.front_matter.get("number-sections") is False:
+        return False
+    text = "\n".join(getattr(b, "text", "") for b in doc.blocks)
+    first = _FIRST_H1.search(text)
+    return bool(first) and not _UNNUMBERED.match(first.group(0))
+
+
+def _resolve_date(value: Any) -> str | None:
+    if value in ("today", "now", "last-modified"):
+        epoch = int(os.environ.get("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH))
+        return datetime.fromtimestamp(epoch, UTC).date().isoformat()
+    return None if value is None else str(value)
+
+
+def _log(quiet: bool) -> Callable[[str], None]:
+    def log(msg: str) -> None:
+        if not quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    return log
+
+
+def render_report(
+    project_dir: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    formats: Sequence[str] = ("html", "pdf"),
+    quiet: bool = False,
+    workers: int | None = None,
+    timeout: int = 600,
+) -> dict[str, Path]:
+    """Render the Quarto project in ``project_dir``; return ``{"html": path, "pdf": path}``.
+
+    Args:
+        project_dir: folder holding ``_quarto.yml`` and the chapter ``.qmd`` files.
+        out_dir: where to write; default ``<project>/<project.output-dir or _output>``.
+        params: values injected after each chapter's ``parameters`` cell (default: the
+            ``params`` of ``_quarto.yml`` updated with ``edition=2025, lang="zh"``).
+        formats: any of ``"html"``, ``"pdf"``.
+        quiet: no progress lines on stderr.
+        workers: kernels running at once (default: CPU count, at most the chapter count).
+        timeout: seconds allowed per cell.
+
+    Raises:
+        RenderError: a cell fails (the message names chapter file, cell label, line and the
+            traceback), pandoc/typst fail, or the project is malformed. No output file is
+            written or replaced when anything fails.
+    """
+    unknown = set(formats) - {"html", "pdf"}
+    if unknown:
+        raise RenderError(f"unknown output format(s) {sorted(unknown)}; expected html and/or pdf")
+    log = _log(quiet)
+    t0 = time.perf_counter()
+    project = load_project(project_dir)
+    effective = {**project.params, **(params if params is not None else DEFAULT_PARAMS)}
+    lang = str(effective.get("lang") or project.meta.get("lang") or "zh")
+    target_dir = Path(out_dir) if out_dir else project.root / project.output_dir
+
+    docs = [read_qmd(path) for path in project.chapters]
+    n = len(docs)
+    log(f"render {project.root.name}: {n} chapter(s), params {effective}")
+
+    # crossref numbers for the whole book, known before execution
+    refs: dict[str, str] = {}
+    chapter_no = 0
+    for doc in docs:
+        numbered = project.number_sections and _is_numbered(doc)
+        chapter_no += numbered
+        labels = [str(c.options.get("label")) for c in doc.cells if c.options.get("label")]
+        refs.update(number_labels(labels, chapter=chapter_no if numbered else None, lang=lang))
+
+    jobs = []
+    for doc, path in zip(docs, project.chapters, strict=True):
+        nb = to_notebook(doc, params=effective, setup=SETUP_CODE)
+        jobs.append(Job(nb=nb, cwd=path.parent, name=str(path.relative_to(project.root))))
+    started = time.perf_counter()
+    done = [0]
+
+    def on_done(job: Job) -> None:
+        done[0] += 1
+        log(f"  [{done[0]}/{n}] executed {job.name} ({time.perf_counter() - started:.1f} s)")
+
+    n_workers = workers or max(1, min(n, os.cpu_count() or 1))
+    notebooks = execute_many(jobs, timeout=timeout, workers=n_workers, on_done=on_done)
+
+    meta: dict[str, Any] = {"lang": lang}
+    for key in ("title", "subtitle", "author", "date"):
+        value = docs[0].front_matter.get(key, project.meta.get(key)) if docs else None
+        if key == "date":
+            value = _resolve_date(value)
+        if value is not None:
+            meta[key] = value
+    meta["title"] = meta.get("title") or project.root.name
+
+    outputs: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="survey-render-") as tmp:
+        build = Path(tmp)
+        media = build / "media"
+        for target in formats:
+            t1 = time.perf_counter()
+            parts, fragments = [], {}
+            for doc, nb, job in zip(docs, notebooks, jobs, strict=True):
+                defaults = {**project.execute, **(doc.front_matter.get("execute") or {})}
+                for key in _EXECUTE_KEYS:
+                    if key in doc.front_matter:
+                        defaults[key] = doc.front_matter[key]
+                chapter = assemble(
+                    nb,
+                    stem=Path(job.name).stem,
+                    target="pdf" if target == "pdf" else "html",
+                    media_dir=media,
+                    refs=refs,
+                    lang=lang,
+                    defaults=defaults,
+                )
+                parts.append(chapter.markdown)
+                fragments.update(chapter.fragments)
+            markdown = "\n\n".join(parts)
+            (build / f"report-{target}.md").write_text(markdown, "utf-8")
+            staged = build / f"{project.output_name}.{target}"
+            if target == "html":
+                render_html(
+                    markdown,
+                    build_dir=build,
+                    output=staged,
+                    meta=meta,
+                    toc=project.toc,
+                    number_sections=project.number_sections,
+                )
+            else:
+                doc_json = json.loads(run_pandoc(["-f", PANDOC_EXTENSIONS, "-t", "json"], markdown))
+                doc_json = splice_fragments(doc_json, fragments)
+                pdf_meta = dict(meta)
+                if project.number_sections:
+                    pdf_meta.setdefault("section-numbering", "1.1")
+                if project.toc:
+                    pdf_meta["toc"] = True
+                render_pdf(doc_json, build_dir=build, output=staged, meta=pdf_meta)
+            log(f"  wrote {target} ({time.perf_counter() - t1:.1f} s)")
+            outputs[target] = staged
+        target_dir.mkdir(parents=True, exist_ok=True)
+        final: dict[str, Path] = {}
+        for target, staged in outputs.items():
+            dest = target_dir / staged.name
+            tmp_dest = target_dir / f".{staged.name}.partial"
+            shutil.copyfile(staged, tmp_dest)
+            os.replace(tmp_dest, dest)
+            final[target] = dest
+    log(f"done in {time.perf_counter() - t0:.1f} s: " + ", ".join(map(str, final.values())))
+    return final

@@ -1,0 +1,180 @@
+"""PDF through pandoc's typst writer and the ``typst`` Python package, with a CJK font.
+
+The template sets Noto Sans CJK SC (found by :func:`survey.present.theme.cjk_font_path`) for
+body, headings and tables, ``lang: "zh"``, booktabs-like tables, captions above tables and
+a fixed document date so two renders give identical PDF bytes.
+
+Example:
+    >>> from pathlib import Path
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> pdf = render_pdf({"blocks": [], "meta": {}, "pandoc-api-version": [1, 23, 1]},
+    ...                  build_dir=d, output=d / "x.pdf", meta={"title": "报告"})
+    >>> pdf.read_bytes()[:5]
+    b'%PDF-'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from survey.errors import RenderError
+from survey.present.theme import CJK_FAMILY, cjk_font_path
+from survey.render.execute import SOURCE_DATE_EPOCH
+from survey.render.pandoc import run_pandoc, write_metadata
+
+TEMPLATE = r"""// survey report: typst template for pandoc (CJK fonts, tables, headings)
+#let horizontalrule = line(start: (25%, 0%), end: (75%, 0%), stroke: 0.5pt + gray)
+#show terms.item: it => block(breakable: false)[
+  #text(weight: "bold")[#it.term]
+  #block(inset: (left: 1.5em, top: -0.4em))[#it.description]
+]
+$if(highlighting-definitions)$
+$highlighting-definitions$
+$endif$
+
+#set document(title: [$title$]$if(date-iso)$, date: datetime(year: $date-year$, month: $date-month$, day: $date-day$)$endif$)
+#set page(paper: "a4", margin: (x: 2.2cm, y: 2.4cm),
+  numbering: "1", number-align: center)
+#set text(font: ("$cjk-font$",), size: 10.5pt, lang: "$lang$"$if(region)$, region: "$region$"$endif$)
+#set par(justify: true, leading: 0.85em, spacing: 1.3em)
+#show raw: set text(font: ("DejaVu Sans Mono", "$cjk-font$"), size: 8.5pt)
+#set heading(numbering: $if(section-numbering)$"$section-numbering$"$else$none$endif$)
+#show heading: set text(font: ("$cjk-font$",), fill: rgb("#1b2a41"))
+#show heading.where(level: 1): it => { pagebreak(weak: true); v(0.6em); text(size: 17pt, it); v(0.4em) }
+#show heading.where(level: 2): set text(size: 13pt)
+#show link: set text(fill: rgb("#1f5fa8"))
+#set table(stroke: none, inset: (x: 7pt, y: 4.5pt))
+#set table.hline(stroke: 0.6pt)
+#show table: t => block(stroke: (top: 1pt, bottom: 1pt), t)
+#show table: set text(size: 9.5pt)
+#show figure: set block(breakable: false)
+#set figure(numbering: none, gap: 0.8em)
+#show figure.caption: set text(size: 9.5pt, fill: rgb("#333333"))
+#show figure.where(kind: table): set figure.caption(position: top)
+#show figure.where(kind: image): set figure.caption(position: bottom)
+
+#align(center)[
+  #v(3cm)
+  #text(size: 24pt, fill: rgb("#1b2a41"))[$title$]
+$if(subtitle)$
+  #v(0.6em)
+  #text(size: 14pt)[$subtitle$]
+$endif$
+  #v(1.5em)
+$for(author)$
+  #text(size: 12pt)[$author$] \
+$endfor$
+$if(date)$
+  #text(size: 11pt)[$date$]
+$endif$
+]
+#pagebreak()
+$if(toc)$
+#outline(title: [$toc-title$], depth: $toc-depth$, indent: auto)
+#pagebreak()
+$endif$
+
+$body$
+"""
+
+
+def _meta_extras(meta: Mapping[str, Any]) -> dict[str, Any]:
+    extras: dict[str, Any] = {"cjk-font": CJK_FAMILY}
+    date = meta.get("date")
+    try:
+        when = datetime.fromisoformat(str(date)) if date else None
+    except ValueError:
+        when = None
+    if when:
+        extras.update({"date-iso": True, "date-year": when.year, "date-month": when.month})
+        extras["date-day"] = when.day
+    return extras
+
+
+_ATTR_AT = {"Div": 0, "Figure": 0, "Table": 0, "CodeBlock": 0, "Span": 0, "Image": 0, "Header": 1}
+
+
+def _walk(node: Any, visit: Any) -> Any:
+    if isinstance(node, list):
+        return [_walk(x, visit) for x in node]
+    if isinstance(node, dict):
+        node = {k: _walk(v, visit) for k, v in node.items()}
+        return visit(node) if "t" in node else node
+    return node
+
+
+def drop_dangling_links(doc: dict[str, Any]) -> dict[str, Any]:
+    """Unlink ``#id`` links whose target does not exist (typst refuses unknown labels).
+
+    Example:
+        >>> link = {"t": "Link", "c": [["", [], []], [{"t": "Str", "c": "图 1"}], ["#fig-x", ""]]}
+        >>> doc = {"blocks": [{"t": "Para", "c": [link]}]}
+        >>> drop_dangling_links(doc)["blocks"][0]["c"][0]["t"]
+        'Span'
+    """
+    ids: set[str] = set()
+
+    def collect(node: dict[str, Any]) -> dict[str, Any]:
+        at = _ATTR_AT.get(node["t"])
+        if at is not None and isinstance(node.get("c"), list) and node["c"][at][0]:
+            ids.add(node["c"][at][0])
+        return node
+
+    def unlink(node: dict[str, Any]) -> dict[str, Any]:
+        if node["t"] == "Link":
+            attr, content, (url, _title) = node["c"]
+            if url.startswith("#") and url[1:] not in ids:
+                return {"t": "Span", "c": [attr, content]}
+        return node
+
+    _walk(doc["blocks"], collect)
+    doc["blocks"] = _walk(doc["blocks"], unlink)
+    return doc
+
+
+def typst_source(doc: dict[str, Any], *, build_dir: Path, meta: Mapping[str, Any]) -> str:
+    """Typst markup for a pandoc JSON document, using the survey template."""
+    template = build_dir / "survey-template.typ"
+    template.write_text(TEMPLATE, "utf-8")
+    meta_file = write_metadata({**meta, **_meta_extras(meta)}, build_dir / "meta-typst.yaml")
+    args = ["-f", "json", "-t", "typst", "--template", str(template), "--wrap=preserve"]
+    args += ["--metadata-file", str(meta_file)]
+    doc = drop_dangling_links(doc)
+    return run_pandoc(args, json.dumps(doc, ensure_ascii=False), cwd=build_dir)
+
+
+def compile_typst(source: Path, output: Path, *, root: Path) -> Path:
+    """Compile ``source`` to PDF with only the bundled CJK font and typst's own fonts."""
+    import typst
+
+    font_dir = cjk_font_path().parent
+    stamp = int(SOURCE_DATE_EPOCH)
+    try:
+        typst.compile(
+            str(source),
+            output=str(output),
+            root=str(root),
+            font_paths=[str(font_dir)],
+            ignore_system_fonts=True,
+            timestamp=stamp,
+        )
+    except Exception as exc:  # typst raises its own error type with the diagnostics
+        raise RenderError(f"typst could not compile {source.name}:\n{exc}") from exc
+    return output
+
+
+def render_pdf(
+    doc: dict[str, Any], *, build_dir: Path, output: Path, meta: Mapping[str, Any]
+) -> Path:
+    """Render a pandoc JSON document (media relative to ``build_dir``) to ``output`` PDF."""
+    lang = str(meta.get("lang", "zh"))
+    toc_title = "目录" if lang.startswith("zh") else "Contents"
+    meta = {"lang": "zh", "toc-title": toc_title, "toc-depth": 2, **meta}
+    source = build_dir / "report.typ"
+    source.write_text(typst_source(doc, build_dir=build_dir, meta=meta), "utf-8")
+    return compile_typst(source, output, root=build_dir)

@@ -1,0 +1,435 @@
+"""How faithfully a wave reproduces the published figures and contrasts.
+
+:func:`fidelity_report` recomputes every published figure of the wave's edition on the wave,
+unweighted and with the standard raking weights, and says whether it passes and by which rule:
+
+* ``share``: rounds to the published whole percent (``|estimate - published| <= 0.5``);
+* ``mean``: within 0.5 points;
+* ``rank``: the option's rank by share among the question's options (or a grid option's rank
+  among items) equals the published rank;
+* ``count``: the sample size (or the number of options of a question) equals the published count;
+* ``change``: estimate minus the earlier edition's published figure within 1 point of the change;
+* ``optimum``: a quadratic fit of the outcome the generator ties to it peaks within 8 points;
+* anything else (ratios, references): not a statistic of the respondents, not checked.
+
+Contrasts are tested level against the rest (two-proportion z test for shares, Welch t test for
+means): they pass when the direction holds unweighted and raked and p < 0.05.
+
+The same code runs on a real wave. Example:
+    >>> from survey.synth import fidelity_report, synthesize
+    >>> rep = fidelity_report(synthesize(2025))                      # doctest: +SKIP
+    >>> rep.filter(pl.col("pass") == False).height                   # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from survey.codebook import Codebook, Question
+
+SHARE_TOL = 0.5
+MEAN_TOL = 0.5
+CHANGE_TOL = 1.0
+OPTIMUM_TOL = 8.0
+ALPHA = 0.05
+
+
+# -- weights ----------------------------------------------------------------------------------------
+def rake_weights(
+    frame: pl.DataFrame,
+    margins: Mapping[str, Mapping[str, float]],
+    *,
+    max_iter: int = 200,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """Raking (iterative proportional fitting) weights with mean 1 to ``{variable: {level: share}}``.
+
+    Shares may be fractions or percents; levels absent from a margin keep their weight share.
+
+    Example:
+        >>> f = pl.DataFrame({"level": ["a", "a", "b"]})
+        >>> rake_weights(f, {"level": {"a": 0.5, "b": 0.5}}).round(2).tolist()
+        [0.75, 0.75, 1.5]
+    """
+    n = frame.height
+    w = np.ones(n)
+    cols = {v: frame[v].cast(pl.String).to_numpy() for v in margins if v in frame.columns}
+    for _ in range(max_iter):
+        prev = w.copy()
+        for v, col in cols.items():
+            m = {str(k): float(x) for k, x in margins[v].items()}
+            tot = sum(m.values()) or 1.0
+            listed = np.isin(col, list(m))
+            avail = w[listed].sum() / w.sum()
+            for level, share in m.items():
+                sel = col == level
+                have = w[sel].sum()
+                if have > 0:
+                    w[sel] *= share / tot * avail * w.sum() / have
+        if np.max(np.abs(w - prev)) < tol:
+            break
+    return w * n / w.sum()
+
+
+def load_margins(edition: int) -> dict[str, dict[str, float]]:
+    """The standard raking margins of ``edition`` from ``data/weighting.yaml`` (``{}`` if none)."""
+    import yaml
+
+    from survey.paths import data_dir
+
+    path = data_dir() / "weighting.yaml"
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key in ("editions", "margins"):
+        if isinstance(raw.get(key), dict):
+            raw = raw[key]
+    node = raw.get(edition, raw.get(str(edition))) or {}
+    if isinstance(node, dict) and isinstance(node.get("margins"), dict):
+        node = node["margins"]
+    return {
+        str(v): {str(k): float(x) for k, x in levels.items()}
+        for v, levels in node.items()
+        if isinstance(levels, dict)
+    }
+
+
+# -- what a code means on a wave -----------------------------------------------------------------
+def _members(q: Question, code: str) -> tuple[str, ...]:
+    return q.net_members(code) if code in {n.code for n in q.nets} else (code,)
+
+
+def values(frame: pl.DataFrame, q: Question, code: str | None, measure: str) -> np.ndarray | None:
+    """Per-respondent values of a figure: 0/1 indicator for shares, the value for means.
+
+    Missing answers are NaN. ``None`` when the code does not resolve onto the question.
+    """
+    code = code or ""
+    if q.type == "numeric":
+        x = frame[q.id].cast(pl.Float64).to_numpy().astype(float)
+        if measure == "mean":
+            return x
+        if code.startswith("range:"):
+            _, lo, hi = (code.split(":") + ["", ""])[:3]
+            lo_v = float(lo) if lo else -math.inf
+            hi_v = float(hi) if hi else math.inf
+            return np.where(np.isnan(x), np.nan, ((x >= lo_v) & (x <= hi_v)).astype(float))
+        return None
+    if q.type == "constant_sum":
+        col = f"{q.id}__{code}"
+        return frame[col].cast(pl.Float64).to_numpy().astype(float) if col in frame.columns else None
+    item = ""
+    if q.type == "grid":
+        item, _, code = code.partition(":")
+    if q.type == "multi":
+        cols = [f"{q.id}__{c}" for c in _members(q, code)] if code else []
+        if not cols or any(c not in frame.columns for c in cols):
+            return None
+        x = frame.select(pl.any_horizontal(cols)).to_series()
+        return x.cast(pl.Float64).to_numpy().astype(float)
+    col = q.id if q.type == "single" else f"{q.id}__{item}"
+    if col not in frame.columns:
+        return None
+    s = frame[col].cast(pl.String)
+    if measure == "mean" and not code:
+        score = {o.code: o.score for o in q.options}
+        return np.array(
+            [np.nan if v is None or score.get(v) is None else score[v] for v in s], float
+        )
+    if code not in q.all_codes():
+        return None
+    mem = set(_members(q, code))
+    return np.array([np.nan if v is None else float(v in mem) for v in s], float)
+
+
+def _avg(x: np.ndarray, w: np.ndarray | None, dom: np.ndarray | None = None) -> float:
+    ok = ~np.isnan(x)
+    if dom is not None:
+        ok &= dom
+    if not ok.any():
+        return math.nan
+    return float(np.average(x[ok], weights=None if w is None else w[ok]))
+
+
+def _domain(frame: pl.DataFrame, segment: object) -> np.ndarray | None:
+    if segment is None or not str(segment).strip():
+        return None
+    var, _, levels = str(segment).partition("=")
+    parts = [p.strip() for p in levels.replace(",", "|").split("|") if p.strip()]
+    if var.strip() not in frame.columns:
+        return np.zeros(frame.height, bool)
+    return frame[var.strip()].cast(pl.String).is_in(parts).fill_null(False).to_numpy()
+
+
+# -- contrasts -----------------------------------------------------------------------------------
+def contrast_test(
+    frame: pl.DataFrame,
+    codebook: Codebook,
+    row: Mapping[str, Any],
+    weights: np.ndarray | None = None,
+) -> dict[str, Any] | None:
+    """Test one contrast row (level vs the rest): difference, direction, p-value, raked direction.
+
+    ``weights`` default to the frame's weight column (raked direction = unweighted if none).
+    """
+    qid = row.get("question_id")
+    if qid not in codebook or row.get("segment_variable") not in frame.columns:
+        return None
+    q = codebook[qid]
+    measure = row.get("measure") or "share"
+    x = values(frame, q, row.get("option_code"), measure)
+    if x is None:
+        return None
+    levels = [s.strip() for s in str(row["level"]).replace(",", "|").split("|")]
+    inside = frame[row["segment_variable"]].cast(pl.String).is_in(levels).fill_null(False)
+    inside = inside.to_numpy()
+    if weights is None and codebook.weight_column in frame.columns:
+        weights = frame[codebook.weight_column].to_numpy().astype(float)
+    a, b = x[inside & ~np.isnan(x)], x[~inside & ~np.isnan(x)]
+    if len(a) < 2 or len(b) < 2:
+        return None
+    sign = 1.0 if row.get("direction") == "higher" else -1.0
+    diff = float(a.mean() - b.mean())
+    if measure == "share":
+        p_pool = (a.sum() + b.sum()) / (len(a) + len(b))
+        se = math.sqrt(max(p_pool * (1 - p_pool), 1e-12) * (1 / len(a) + 1 / len(b)))
+        p_value = float(2 * stats.norm.sf(abs(diff) / se))
+    else:
+        p_value = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    diff_w = diff
+    if weights is not None:
+        diff_w = _avg(x, weights, inside) - _avg(x, weights, ~inside)
+    scale = 100.0 if measure == "share" else 1.0
+    return {
+        "diff": diff * scale,
+        "diff_raked": diff_w * scale,
+        "p_value": p_value,
+        "holds": sign * diff > 0,
+        "holds_raked": sign * diff_w > 0,
+        "n_level": len(a),
+    }
+
+
+# -- the report ------------------------------------------------------------------------------------
+def _figure_row(
+    frame: pl.DataFrame,
+    cb: Codebook,
+    r: Mapping[str, Any],
+    w: np.ndarray | None,
+    figures: pl.DataFrame,
+) -> tuple[float | None, float | None, str, bool | None]:
+    measure, v = r["measure"], r["value"]
+    qid, code = r["question_id"], r["option_code"]
+    if measure == "count":
+        if qid is None:
+            if "sample" in str(r["figure_id"]):
+                return frame.height, frame.height, "sample size equals the count", frame.height == v
+            return None, None, "not a statistic of the respondents", None
+        if qid in cb:
+            q = cb[qid]
+            k = len(q.codes() or q.item_codes())
+            return k, k, "number of options in the codebook equals the count", k == v
+    if qid is None or qid not in cb or measure not in ("share", "mean", "rank", "change", "optimum"):
+        return None, None, "not a statistic of the respondents", None
+    q = cb[qid]
+    if not all(c in frame.columns for c in q.columns()):
+        return None, None, "question not in the wave", None
+    dom = _domain(frame, r["segment"])
+    if measure == "rank":
+        u, rw = _rank(frame, q, code, None), _rank(frame, q, code, w)
+        if u is None:
+            return None, None, "option does not resolve", None
+        ok = u == v and (rw is None or rw == v)
+        return u, rw, "rank by share among the question's options", ok
+    if measure == "optimum":
+        return _optimum(frame, cb, q, code, v)
+    base_measure = "mean" if measure == "mean" or q.type in ("numeric", "constant_sum") and not (
+        code or ""
+    ).startswith("range:") else "share"
+    if measure == "change":
+        prev = figures.filter(
+            (pl.col("edition") == r["compare_edition"])
+            & (pl.col("question_id") == qid)
+            & (pl.col("option_code").fill_null("") == (code or ""))
+            & pl.col("measure").is_in(["share", "mean"])
+            & (pl.col("segment").fill_null("") == (r["segment"] or ""))
+        )
+        if prev.is_empty():
+            return None, None, "earlier edition's figure not published", None
+        base_measure = prev["measure"][0]
+    x = values(frame, q, code, base_measure)
+    if x is None:
+        return None, None, "code does not resolve onto the question", None
+    scale = 100.0 if base_measure == "share" else 1.0
+    u = _avg(x, None, dom) * scale
+    rw = _avg(x, w, dom) * scale if w is not None else u
+    if measure == "change":
+        p = float(prev["value"][0])
+        u, rw = u - p, rw - p
+        ok = abs(u - v) <= CHANGE_TOL and abs(rw - v) <= CHANGE_TOL
+        return u, rw, f"estimate minus published {r['compare_edition']} within {CHANGE_TOL}", ok
+    tol = SHARE_TOL if base_measure == "share" else MEAN_TOL
+    rule = "rounds to the published percent" if base_measure == "share" else f"within {tol}"
+    ok = abs(u - v) <= tol + 1e-9 and abs(rw - v) <= tol + 1e-9
+    return u, rw, rule, ok
+
+
+def _rank(frame: pl.DataFrame, q: Question, code: str | None, w: np.ndarray | None) -> int | None:
+    code = code or ""
+    if q.type == "grid":
+        item, _, opt = code.partition(":")
+        keys = [f"{it}:{opt}" for it in q.item_codes()]
+        target = code
+    else:
+        keys, target = q.codes(), code
+    if target not in keys:
+        return None
+    shares = {}
+    for k in keys:
+        x = values(frame, q, k, "share")
+        if x is None:
+            return None
+        shares[k] = _avg(x, w)
+    return 1 + sum(s > shares[target] + 1e-12 for s in shares.values())
+
+
+def _optimum(
+    frame: pl.DataFrame, cb: Codebook, q: Question, code: str | None, v: float
+) -> tuple[float | None, float | None, str, bool | None]:
+    from survey.synth.generate import QUADRATIC
+
+    items = q.item_codes()
+    for outcome, src in QUADRATIC.items():
+        qid, _, item = src.partition(":")
+        if qid != q.id or outcome not in cb or outcome not in frame.columns:
+            continue
+        total = q.total or 100.0
+        flip = code != item
+        if flip and not (len(items) == 2 and code in items):
+            continue
+        s = frame[f"{qid}__{item}"].cast(pl.Float64).to_numpy() / total
+        score = {o.code: o.score for o in cb[outcome].options}
+        y = np.array([score.get(c, np.nan) for c in frame[outcome].cast(pl.String)], float)
+        ok = ~np.isnan(y) & ~np.isnan(s)
+        b2, b1, _ = np.polyfit(s[ok], y[ok], 2)
+        if b2 >= 0:
+            return None, None, "quadratic fit is not concave", False
+        opt = float(-b1 / (2 * b2) * total)
+        opt = total - opt if flip else opt
+        return opt, opt, f"quadratic fit of {outcome} peaks within {OPTIMUM_TOL}", abs(
+            opt - v
+        ) <= OPTIMUM_TOL
+    return None, None, "no model ties an outcome to this optimum", None
+
+
+def fidelity_report(
+    wave: Any,
+    figures: pl.DataFrame | None = None,
+    contrasts: pl.DataFrame | None = None,
+    *,
+    codebook: Codebook | None = None,
+    edition: int | None = None,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
+) -> pl.DataFrame:
+    """Every published figure and contrast of the wave's edition: published vs the wave.
+
+    Columns: ``edition, kind (figure|contrast), figure_id, question_id, option_code, measure,
+    segment, published, unweighted, raked, rule, pass, p_value``. ``pass`` is null when the
+    figure is not a statistic of the respondents.
+
+    Example:
+        >>> rep = fidelity_report(wave)                                  # doctest: +SKIP
+        >>> rep.group_by("pass").len()                                   # doctest: +SKIP
+    """
+    from survey.synth.targets import normalize_figures
+
+    frame = wave.frame if hasattr(wave, "frame") else wave
+    cb = codebook or getattr(wave, "codebook", None) or Codebook.load()
+    ed = int(edition if edition is not None else wave.edition)
+    figures, contrasts = _published(figures, contrasts)
+    figures = normalize_figures(figures)
+    margins = load_margins(ed) if margins is None else margins
+    if margins:
+        w = rake_weights(frame, margins)
+    elif cb.weight_column in frame.columns:
+        w = frame[cb.weight_column].to_numpy().astype(float)
+    else:
+        w = None
+    rows = []
+    for r in figures.filter(pl.col("edition") == ed).iter_rows(named=True):
+        u, rw, rule, ok = _figure_row(frame, cb, r, w, figures)
+        rows.append(
+            {
+                "edition": ed,
+                "kind": "figure",
+                "figure_id": r["figure_id"],
+                "question_id": r["question_id"],
+                "option_code": r["option_code"],
+                "measure": r["measure"],
+                "segment": r["segment"],
+                "published": str(r["value"]),
+                "unweighted": None if u is None else float(u),
+                "raked": None if rw is None else float(rw),
+                "rule": rule,
+                "pass": ok,
+                "p_value": None,
+            }
+        )
+    cons = contrasts if contrasts is not None else pl.DataFrame()
+    if not cons.is_empty():
+        cons = cons.filter(pl.col("edition").cast(pl.Int64, strict=False) == ed)
+    for r in cons.iter_rows(named=True):
+        res = contrast_test(frame, cb, r, w)
+        ok = None if res is None else bool(res["holds"] and res["holds_raked"] and res["p_value"] < ALPHA)
+        rows.append(
+            {
+                "edition": ed,
+                "kind": "contrast",
+                "figure_id": r.get("contrast_id"),
+                "question_id": r["question_id"],
+                "option_code": r.get("option_code"),
+                "measure": r.get("measure"),
+                "segment": f"{r['segment_variable']}={r['level']}",
+                "published": r["direction"],
+                "unweighted": None if res is None else res["diff"],
+                "raked": None if res is None else res["diff_raked"],
+                "rule": f"level vs rest: {r['direction']}, p < {ALPHA}",
+                "pass": ok,
+                "p_value": None if res is None else res["p_value"],
+            }
+        )
+    schema = {
+        "edition": pl.Int64,
+        "kind": pl.String,
+        "figure_id": pl.String,
+        "question_id": pl.String,
+        "option_code": pl.String,
+        "measure": pl.String,
+        "segment": pl.String,
+        "published": pl.String,
+        "unweighted": pl.Float64,
+        "raked": pl.Float64,
+        "rule": pl.String,
+        "pass": pl.Boolean,
+        "p_value": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _published(
+    figures: pl.DataFrame | None, contrasts: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Default figures/contrasts: ``survey.published`` when it exists, else the CSV files."""
+    if figures is not None:
+        return figures, contrasts
+    from survey.synth import load_published
+
+    f, c = load_published()
+    return f, contrasts if contrasts is not None else c

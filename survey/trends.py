@@ -1,0 +1,298 @@
+"""Changes between editions: wave-to-wave differences, multi-edition trends, published series.
+
+Editions are independent samples, so the SE of a change is ``sqrt(se_a² + se_b²)`` and the test is
+``z = (est_b - est_a) / se``, two-sided against the normal. Shares are changes in percentage
+points (``unit = "pp"``); means are changes in the question's own unit (``unit = "mean"``).
+Questions that were not asked, or not asked comparably (codebook ``editions`` / ``history`` with
+``comparable: false``) are *kept* with null statistics and a ``note`` saying why.
+
+Example:
+    >>> from survey.trends import compare_waves
+    >>> compare_waves(d2024, d2025, "confidence", editions=(2024, 2025))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from survey.banner import banner
+from survey.codebook import Codebook, Question
+
+_CHANGE_SCHEMA = {
+    "question_id": pl.String, "row_code": pl.String, "row_label": pl.String,
+    "row_kind": pl.String, "edition_a": pl.Int64, "edition_b": pl.Int64,
+    "estimate_a": pl.Float64, "se_a": pl.Float64, "n_a": pl.Int64,
+    "estimate_b": pl.Float64, "se_b": pl.Float64, "n_b": pl.Int64,
+    "change": pl.Float64, "unit": pl.String, "se": pl.Float64, "ci_low": pl.Float64,
+    "ci_high": pl.Float64, "z": pl.Float64, "p_value": pl.Float64, "comparable": pl.Boolean,
+    "note": pl.String,
+}
+
+
+def _edition_of(design: Any) -> int | None:
+    for name in ("edition", "year"):
+        v = getattr(design, name, None)
+        if isinstance(v, int):
+            return v
+    return None
+
+
+def comparability(q: Question | None, edition_a: int | None, edition_b: int | None) -> str:
+    """Why ``q`` cannot be compared between two editions ("" when it can).
+
+    Not comparable when either edition did not ask it (``q.asked_in``) or a ``history`` entry with
+    ``comparable: false`` falls in ``(edition_a, edition_b]``.
+
+    Example:
+        >>> comparability(None, 2024, 2025)
+        ''
+    """
+    if q is None or edition_a is None or edition_b is None:
+        return ""
+    lo, hi = sorted((edition_a, edition_b))
+    for e in (lo, hi):
+        if not q.asked_in(e):
+            return f"'{q.id}' was not asked (comparably) in {e}"
+    for h in q.history:
+        if lo < h.edition <= hi and not h.comparable:
+            why = f": {h.note}" if h.note else ""
+            return f"'{q.id}' {h.change} in {h.edition}, not comparable{why}"
+    return ""
+
+
+def estimates(design: Any, var: str, *, lang: str = "zh") -> pl.DataFrame:
+    """Whole-sample estimates (every option and net; means) of ``var`` with design SEs.
+
+    Example:
+        >>> estimates(design, "confidence").columns[:3]                     # doctest: +SKIP
+        ['question_id', 'row_code', 'row_label']
+    """
+    b = banner(design, [var], [], test="design", suppress_below=0, flag_below=0, lang=lang)
+    return b.to_polars().select("question_id", "row_code", "row_label", "row_kind", "estimate",
+                                "se", "n")
+
+
+def _codebook(*designs: Any) -> Codebook | None:
+    for d in designs:
+        cb = getattr(d, "codebook", None)
+        if cb is not None:
+            return cb
+    return None
+
+
+def compare_waves(
+    design_a: Any,
+    design_b: Any,
+    var: str,
+    *,
+    level: str | None = None,
+    lang: str = "zh",
+    alpha: float = 0.05,
+    editions: tuple[int, int] | None = None,
+) -> pl.DataFrame:
+    """Change from edition A (earlier) to edition B for every option/net (pp) or mean of ``var``.
+
+    ``se = sqrt(se_a² + se_b²)`` (independent samples), ``ci = change ± z_{1-α/2} se``,
+    ``z = change / se``, two-sided normal p-value. Shares and their changes are in percentage
+    points; means in the question's unit. ``level`` keeps one row code. ``editions`` (else the
+    designs' ``edition`` attribute) lets the codebook say whether the editions are comparable.
+
+    Example:
+        >>> ch = compare_waves(d24, d25, "confidence", editions=(2024, 2025))  # doctest: +SKIP
+        >>> ch.select("row_code", "estimate_a", "estimate_b", "change", "p_value")  # doctest: +SKIP
+    """
+    ea, eb = editions if editions is not None else (_edition_of(design_a), _edition_of(design_b))
+    cb = _codebook(design_a, design_b)
+    q = cb.questions.get(var) if cb is not None else None
+    note = comparability(q, ea, eb)
+    keys = ["question_id", "row_code", "row_label", "row_kind"]
+    if note:
+        # still list the rows so that nothing disappears silently
+        try:
+            a = estimates(design_a, var, lang=lang)
+        except Exception:
+            a = estimates(design_b, var, lang=lang)
+        out = a.select(keys).with_columns(
+            pl.lit(ea, pl.Int64).alias("edition_a"), pl.lit(eb, pl.Int64).alias("edition_b"),
+            pl.lit(False).alias("comparable"), pl.lit(note).alias("note"),
+        )
+    else:
+        a = estimates(design_a, var, lang=lang).rename(
+            {"estimate": "estimate_a", "se": "se_a", "n": "n_a"})
+        b = estimates(design_b, var, lang=lang).rename(
+            {"estimate": "estimate_b", "se": "se_b", "n": "n_b"}).drop("row_label")
+        out = a.join(b, on=["question_id", "row_code", "row_kind"], how="full", coalesce=True,
+                     maintain_order="left")
+        scale = pl.when(pl.col("row_kind") == "mean").then(1.0).otherwise(100.0)
+        zc = float(stats.norm.ppf(1 - alpha / 2))
+        out = out.with_columns(
+            (pl.col("estimate_a") * scale).alias("estimate_a"),
+            (pl.col("se_a") * scale).alias("se_a"),
+            (pl.col("estimate_b") * scale).alias("estimate_b"),
+            (pl.col("se_b") * scale).alias("se_b"),
+        ).with_columns(
+            (pl.col("estimate_b") - pl.col("estimate_a")).alias("change"),
+            (pl.col("se_a") ** 2 + pl.col("se_b") ** 2).sqrt().alias("se"),
+        ).with_columns(
+            (pl.col("change") - zc * pl.col("se")).alias("ci_low"),
+            (pl.col("change") + zc * pl.col("se")).alias("ci_high"),
+            pl.when(pl.col("se") > 0).then(pl.col("change") / pl.col("se")).alias("z"),
+            pl.lit(ea, pl.Int64).alias("edition_a"),
+            pl.lit(eb, pl.Int64).alias("edition_b"),
+            pl.lit(True).alias("comparable"),
+            pl.when(pl.col("estimate_a").is_null() | pl.col("estimate_b").is_null())
+            .then(pl.lit("only in one edition")).otherwise(pl.lit("")).alias("note"),
+        )
+        pvals = [None if z is None or not math.isfinite(z) else float(2 * stats.norm.sf(abs(z)))
+                 for z in out["z"]]
+        out = out.with_columns(pl.Series("p_value", pvals, dtype=pl.Float64))
+    out = out.with_columns(
+        pl.when(pl.col("row_kind") == "mean").then(pl.lit("mean")).otherwise(pl.lit("pp"))
+        .alias("unit")
+    )
+    for c, t in _CHANGE_SCHEMA.items():
+        if c not in out.columns:
+            out = out.with_columns(pl.lit(None, t).alias(c))
+    out = out.select([pl.col(c).cast(t) for c, t in _CHANGE_SCHEMA.items()])
+    if level is not None:
+        out = out.filter(pl.col("row_code") == level)
+    return out
+
+
+def trend(
+    designs: Mapping[int, Any],
+    var: str,
+    *,
+    level: str | None = None,
+    lang: str = "zh",
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Estimates of ``var`` in every edition, with the change from the previous comparable one.
+
+    Returns one row per (edition, row_code): ``estimate``/``se`` (percent for shares, unit for
+    means), ``ci_low``/``ci_high``, ``n``, and ``change``/``change_se``/``p_value`` versus the
+    previous edition in ``designs``; ``note`` says when a question was not asked or not
+    comparable (those rows keep null statistics).
+
+    Example:
+        >>> trend({2024: d24, 2025: d25}, "confidence", level="net_decrease")  # doctest: +SKIP
+    """
+    eds = sorted(designs)
+    cb = _codebook(*designs.values())
+    q = cb.questions.get(var) if cb is not None else None
+    zc = float(stats.norm.ppf(1 - alpha / 2))
+    frames = []
+    prev: tuple[int, pl.DataFrame] | None = None
+    for e in eds:
+        if q is not None and not q.asked_in(e):
+            frames.append(pl.DataFrame({"edition": [e], "note": [f"'{var}' not asked in {e}"]}))
+            continue
+        est = estimates(designs[e], var, lang=lang)
+        scale = pl.when(pl.col("row_kind") == "mean").then(1.0).otherwise(100.0)
+        est = est.with_columns(
+            (pl.col("estimate") * scale).alias("estimate"), (pl.col("se") * scale).alias("se")
+        ).with_columns(
+            (pl.col("estimate") - zc * pl.col("se")).alias("ci_low"),
+            (pl.col("estimate") + zc * pl.col("se")).alias("ci_high"),
+            pl.lit(e, pl.Int64).alias("edition"),
+        )
+        note = comparability(q, prev[0], e) if prev is not None else ""
+        if prev is not None and not note:
+            p = prev[1].select("row_code", pl.col("estimate").alias("_pe"),
+                               pl.col("se").alias("_ps"))
+            est = est.join(p, on="row_code", how="left", maintain_order="left").with_columns(
+                (pl.col("estimate") - pl.col("_pe")).alias("change"),
+                (pl.col("se") ** 2 + pl.col("_ps") ** 2).sqrt().alias("change_se"),
+            ).drop("_pe", "_ps")
+        else:
+            est = est.with_columns(pl.lit(None, pl.Float64).alias("change"),
+                                   pl.lit(None, pl.Float64).alias("change_se"))
+        z = (est["change"] / est["change_se"]).to_numpy()
+        pv = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(np.nan_to_num(z))), np.nan)
+        est = est.with_columns(pl.Series("p_value", pv).fill_nan(None),
+                               pl.lit(note or None, pl.String).alias("note"))
+        frames.append(est)
+        prev = (e, est)
+    out = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    cols = ["edition", "question_id", "row_code", "row_label", "row_kind", "estimate", "se",
+            "ci_low", "ci_high", "n", "change", "change_se", "p_value", "note"]
+    for c in cols:
+        if c not in out.columns:
+            out = out.with_columns(pl.lit(None).alias(c))
+    out = out.select(cols).with_columns(pl.col("question_id").fill_null(var))
+    if level is not None:
+        out = out.filter((pl.col("row_code") == level) | pl.col("row_code").is_null())
+    return out
+
+
+def published_trend(
+    figures: pl.DataFrame,
+    question_id: str,
+    option_code: str | None,
+    *,
+    designs: Mapping[int, Any] | None = None,
+    codebook: Codebook | None = None,
+    measures: Sequence[str] = ("share", "mean"),
+) -> pl.DataFrame:
+    """Published figures of one question/option across editions, joined to microdata estimates.
+
+    ``figures`` is ``survey.published.load_figures()`` (columns ``edition, figure_id, question_id,
+    option_code, measure, value, unit, segment`` …). Whole-sample figures of ``measures`` are kept;
+    for editions with a design in ``designs`` the microdata estimate (percent for shares) and its
+    SE are added with ``difference = estimate - published``. ``note`` marks editions in which the
+    question was not asked comparably (from the codebook) rather than dropping them.
+
+    Example:
+        >>> from survey.published import load_figures                          # doctest: +SKIP
+        >>> published_trend(load_figures(), "confidence", "net_decrease", designs={2025: d})  # doctest: +SKIP
+    """
+    f = figures.filter(pl.col("question_id") == question_id)
+    f = f.filter(pl.col("option_code").is_null() | (pl.col("option_code") == "")) \
+        if option_code is None else f.filter(pl.col("option_code") == option_code)
+    if "segment" in f.columns:
+        f = f.filter(pl.col("segment").is_null() | (pl.col("segment") == ""))
+    f = f.filter(pl.col("measure").is_in(list(measures)))
+    keep = [c for c in ("edition", "figure_id", "measure", "value", "unit", "base") if c in f.columns]
+    out = f.select(keep).with_columns(pl.col("edition").cast(pl.Int64),
+                                      pl.col("value").cast(pl.Float64).alias("published"))
+    eds = set(out["edition"].to_list()) | set((designs or {}).keys())
+    cb = codebook or _codebook(*(designs or {}).values())
+    q = cb.questions.get(question_id) if cb is not None else None
+    rows = []
+    for e in sorted(eds):
+        est = se = None
+        if designs and e in designs and (q is None or q.asked_in(e)):
+            m = estimates(designs[e], question_id)
+            m = m.filter(pl.col("row_code") == (option_code or "mean"))
+            if m.height:
+                k = 1.0 if m["row_kind"][0] == "mean" else 100.0
+                est = None if m["estimate"][0] is None else m["estimate"][0] * k
+                se = None if m["se"][0] is None else m["se"][0] * k
+        note = ""
+        if q is not None and not q.asked_in(e):
+            note = f"'{question_id}' not asked comparably in {e}"
+        elif q is not None:
+            bad = [h for h in q.history if h.edition == e and not h.comparable]
+            if bad:
+                note = f"{bad[0].change} in {e}, not comparable with earlier editions" + (
+                    f": {bad[0].note}" if bad[0].note else "")
+        rows.append({"edition": e, "estimate": est, "se": se, "note": note})
+    micro = pl.DataFrame(rows, schema={"edition": pl.Int64, "estimate": pl.Float64,
+                                       "se": pl.Float64, "note": pl.String})
+    res = micro.join(out, on="edition", how="left", maintain_order="left").with_columns(
+        pl.lit(question_id).alias("question_id"),
+        pl.lit(option_code, pl.String).alias("option_code"),
+        (pl.col("estimate") - pl.col("published")).alias("difference"),
+    )
+    cols = ["edition", "question_id", "option_code", "figure_id", "measure", "unit", "published",
+            "estimate", "se", "difference", "note"]
+    for c in cols:
+        if c not in res.columns:
+            res = res.with_columns(pl.lit(None, pl.String).alias(c))
+    return res.select(cols).sort("edition")

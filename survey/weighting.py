@@ -1,0 +1,115 @@
+"""The standard weights: each edition's wave raked to its population margins.
+
+Margins live in ``data/weighting.yaml`` as ``{edition: {variable: {level code: share}}}``; they
+are checked against the codebook (known segment variables and option codes, shares summing to 1)
+before any raking, so an impossible target fails with a message naming the file, the edition, the
+variable and the level.
+
+Example:
+    >>> import survey
+    >>> from survey.weighting import standard_design
+    >>> design = standard_design(survey.load_wave(2025))
+    >>> round(design.diagnostics.max_margin_error, 8) <= 1e-8
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from survey.errors import WeightingError
+from survey.paths import data_dir
+
+if TYPE_CHECKING:
+    from survey.codebook import Codebook
+    from survey.design import Design
+    from survey.wave import Wave
+
+Margins = dict[str, dict[str, float]]
+
+
+def weighting_file() -> Path:
+    """The margins file, ``data/weighting.yaml``."""
+    return data_dir() / "weighting.yaml"
+
+
+def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = None) -> Margins:
+    """The raking margins of ``edition``, checked against ``codebook``.
+
+    Raises :class:`WeightingError` when the file has no margins for the edition, names a variable
+    that is not a segment question, a level that is not one of its options, or shares that do not
+    sum to 1 (±1e-9).
+    """
+    p = Path(path) if path is not None else weighting_file()
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise WeightingError(f"cannot read weighting margins {p}: {e}", file=str(p)) from None
+    editions = sorted(k for k in raw if isinstance(k, int))
+    if edition not in raw:
+        raise WeightingError(
+            f"{p} has no margins for edition {edition}; add them (see docs/adding-a-wave.md)",
+            file=str(p),
+            value=edition,
+            expected=f"one of the editions with margins: {editions}",
+        )
+    margins: Margins = {}
+    for var, levels in (raw[edition] or {}).items():
+        where = f"{p}, edition {edition}, variable '{var}'"
+        if var not in codebook or not codebook[var].segment or codebook[var].type != "single":
+            raise WeightingError(
+                f"{where}: not a single-select segment question of the codebook",
+                file=str(p),
+                column=var,
+                expected=f"one of {[q.id for q in codebook.segments()]}",
+            )
+        codes = codebook[var].codes()
+        unknown = [lv for lv in levels if lv not in codes]
+        if unknown:
+            raise WeightingError(
+                f"{where}: unknown level(s) {unknown}",
+                file=str(p),
+                column=var,
+                value=unknown,
+                expected=f"option codes of '{var}': {codes}",
+            )
+        total = sum(float(v) for v in levels.values())
+        if abs(total - 1.0) > 1e-9 or any(float(v) < 0 for v in levels.values()):
+            raise WeightingError(
+                f"{where}: shares sum to {total:.6g}",
+                file=str(p),
+                column=var,
+                value=total,
+                expected="non-negative shares summing to 1",
+            )
+        margins[str(var)] = {str(k): float(v) for k, v in levels.items() if float(v) > 0}
+    return margins
+
+
+def standard_design(
+    wave: Wave, *, variance: str = "calibrated", path: str | Path | None = None
+) -> Design:
+    """A :class:`~survey.design.Design` of ``wave`` raked to its edition's standard margins.
+
+    ``variance="calibrated"`` (default) gives standard errors that account for the raking, as R's
+    ``survey::rake``; ``"fixed"`` treats the raked weights as fixed, as most tabulation tools do.
+    A weight column delivered with the wave is the starting weight of the raking.
+    """
+    from survey.design import Design
+
+    if wave.edition is None:
+        raise WeightingError(
+            f"wave {wave.source or ''} has no edition; cannot pick its margins",
+            file=None if wave.source is None else str(wave.source),
+            expected="a wave with an edition (load_wave(..., edition=YEAR))",
+        )
+    margins = load_margins(wave.edition, wave.codebook, path=path)
+    w = wave.codebook.weight_column
+    base_weights = (
+        w if w in wave.frame.columns else None
+    )  # a delivered weight is the starting weight
+    base = Design(wave.frame, weights=base_weights, codebook=wave.codebook)
+    return base.rake(margins, variance=variance)

@@ -1,0 +1,381 @@
+"""Banner books: estimates, bases, the two column tests, letters, suppression and rendering."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+from scipy import stats
+
+from survey.banner import Banner, _adjust, _letters, banner, z_effective_base
+from survey.codebook import Codebook
+from survey.design import variance as V
+from survey.errors import EstimationError
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
+
+
+@dataclass
+class FakeDesign:
+    """The attributes the banner reads from a Design (frame, weights column, codebook)."""
+
+    frame: pl.DataFrame
+    weights: str | None = None
+    codebook: Codebook | None = None
+
+
+def mini_codebook() -> Codebook:
+    raw = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
+    raw["questions"].insert(0, {
+        "id": "role", "section": "profile", "type": "single", "segment": True,
+        "text": {"zh": "职位", "en": "Role"}, "short": {"zh": "职位", "en": "Role"},
+        "options": [{"code": "mgmt", "zh": "管理层", "en": "Management"},
+                    {"code": "staff", "zh": "执行层", "en": "Staff"}],
+    })
+    return Codebook.from_dict(raw)
+
+
+def random_frame(cb: Codebook, n: int, seed: int = 0, weights: bool = True) -> pl.DataFrame:
+    """A random wave for any codebook (every column typed as in a Wave)."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, pl.Series] = {cb.id_column: pl.Series([f"r{i}" for i in range(n)])}
+    for q in cb:
+        if q.type in ("single", "grid"):
+            for c in q.columns():
+                p = rng.dirichlet(np.ones(len(q.codes())) * 3)
+                cols[c] = pl.Series(rng.choice(q.codes(), n, p=p)).cast(q.enum())
+        elif q.type == "multi":
+            for c in q.columns():
+                cols[c] = pl.Series(rng.random(n) < rng.uniform(0.1, 0.7))
+        elif q.type == "numeric":
+            lo, hi = q.range or (0.0, 100.0)
+            cols[q.id] = pl.Series(np.clip(rng.normal((lo + hi) / 4, (hi - lo) / 10, n), lo, hi))
+        else:
+            parts = rng.dirichlet(np.ones(len(q.items)), n) * (q.total or 100)
+            for j, c in enumerate(q.columns()):
+                cols[c] = pl.Series(parts[:, j])
+    if weights:
+        cols[cb.weight_column] = pl.Series(rng.uniform(0.5, 2.0, n))
+    return pl.DataFrame(cols)
+
+
+def two_group_frame(sizes: dict[str, int], yes: dict[str, int]) -> pl.DataFrame:
+    seg, y = [], []
+    for g, k in sizes.items():
+        seg += [g] * k
+        y += [True] * yes[g] + [False] * (k - yes[g])
+    return pl.DataFrame({"seg": seg, "y": pl.Series(y).cast(pl.Int8).cast(pl.String)})
+
+
+# ---------------------------------------------------------------------------------------------
+def test_letters_beyond_z() -> None:
+    assert _letters(3) == ["A", "B", "C"]
+    assert _letters(28)[25:] == ["Z", "AA", "AB"]
+
+
+def test_effective_base_z_by_hand() -> None:
+    # column A: 100 respondents, 50 with weight 1 (30 yes) and 50 with weight 2 (30 yes)
+    # column B: 100 respondents with weight 1 (40 yes)
+    w = [1.0] * 50 + [2.0] * 50 + [1.0] * 100
+    yv = [1] * 30 + [0] * 20 + [1] * 30 + [0] * 20 + [1] * 40 + [0] * 60
+    frame = pl.DataFrame({"seg": ["a"] * 100 + ["b"] * 100, "y": [str(v) for v in yv], "w": w})
+    b = banner(FakeDesign(frame, "w"), ["y"], ["seg"], test="effective_base")
+    cells = b.to_polars().filter(pl.col("row_code") == "1")
+    a = cells.filter(pl.col("col_level") == "a").row(0, named=True)
+    bb = cells.filter(pl.col("col_level") == "b").row(0, named=True)
+    # by hand: p_A = (30*1 + 30*2) / (50*1 + 50*2) = 90/150 = 0.6, n_eff_A = 150² / (50 + 200) = 90
+    assert a["estimate"] == pytest.approx(0.6)
+    assert a["n_eff"] == pytest.approx(90.0)
+    assert a["n"] == 100
+    assert bb["estimate"] == pytest.approx(0.4) and bb["n_eff"] == pytest.approx(100.0)
+    pooled = (90 * 0.6 + 100 * 0.4) / 190  # = 94/190
+    z = (0.6 - 0.4) / math.sqrt(pooled * (1 - pooled) * (1 / 90 + 1 / 100))
+    # 94/190 = 0.494737; p(1-p) = 0.249972; × (1/90 + 1/100) = 0.0052772; 0.2 / 0.072644
+    assert z == pytest.approx(2.7531, abs=1e-3)
+    assert z_effective_base(0.6, 90, 0.4, 100) == pytest.approx(z)
+    t = b.tests().filter(pl.col("row_code") == "1").row(0, named=True)
+    assert t["stat"] == pytest.approx(z)
+    assert t["p_value"] == pytest.approx(2 * stats.norm.sf(z))
+    # significant at 0.05 (p ≈ 0.007): letter B in column A, nothing in B
+    assert a["sig_higher_than"] == "B" and bb["sig_higher_than"] == ""
+    assert a["se"] == pytest.approx(math.sqrt(0.6 * 0.4 / 90))
+    # not at alpha = 0.005
+    b2 = banner(FakeDesign(frame, "w"), ["y"], ["seg"], test="effective_base", alpha=0.005)
+    assert (b2.to_polars()["sig_higher_than"] == "").all()
+
+
+def test_design_test_unit_weights_matches_direct_computation() -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    seg = rng.choice(["a", "b", "c"], n, p=[0.3, 0.3, 0.4])
+    y = (rng.random(n) < np.where(seg == "a", 0.7, 0.4)).astype(int)
+    frame = pl.DataFrame({"seg": seg, "y": y.astype(str)})
+    b = banner(FakeDesign(frame), ["y"], ["seg"], test="design")
+    tests = b.tests().filter(pl.col("row_code") == "1")
+    for row in tests.iter_rows(named=True):
+        ya, yb = y[seg == row["col_a"]], y[seg == row["col_b"]]
+        pa, pb = ya.mean(), yb.mean()
+        # linearised domain means in one sample (each respondent its own PSU): the covariance of
+        # the two domain estimates is exactly 0 and each variance is n/(n-1) p(1-p)/n_d
+        var = n / (n - 1) * (pa * (1 - pa) / len(ya) + pb * (1 - pb) / len(yb))
+        assert row["diff"] == pytest.approx(pa - pb)
+        assert row["se_diff"] == pytest.approx(math.sqrt(var), rel=1e-10)
+        assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(pa - pb) / math.sqrt(var), n - 1))
+    cells = b.to_polars().filter(pl.col("row_code") == "1", pl.col("col_level") == "a")
+    pa = y[seg == "a"].mean()
+    assert cells["se"][0] == pytest.approx(math.sqrt(n / (n - 1) * pa * (1 - pa) / (seg == "a").sum()))
+
+
+def test_design_covariance_is_used_when_domains_correlate() -> None:
+    # with a stratified design the two domain estimates are correlated; the test must use
+    # V_aa + V_bb - 2 V_ab from the joint influence functions, not the sum of the variances
+    rng = np.random.default_rng(5)
+    n = 400
+    strata = rng.choice(["s1", "s2"], n)
+    seg = rng.choice(["a", "b"], n)
+    y = (rng.random(n) < np.where(strata == "s1", 0.8, 0.2)).astype(float)
+    w = np.where(strata == "s1", 1.0, 3.0)
+    frame = pl.DataFrame({"seg": seg, "y": y.astype(int).astype(str), "w": w, "st": strata})
+
+    @dataclass
+    class Stratified(FakeDesign):
+        strata: str | None = None
+
+    d = Stratified(frame, "w", None, "st")
+    t = banner(d, ["y"], ["seg"]).tests().filter(pl.col("row_code") == "1").row(0, named=True)
+    ia, ib = seg == "a", seg == "b"
+    pa = (w * y)[ia].sum() / w[ia].sum()
+    pb = (w * y)[ib].sum() / w[ib].sum()
+    Z = np.column_stack([ia * w * (y - pa) / w[ia].sum(), ib * w * (y - pb) / w[ib].sum()])
+    cov = V.vcov_totals(Z, V.make_structure(strata, None, None, n), None)
+    assert abs(cov[0, 1]) > 1e-6
+    assert t["se_diff"] == pytest.approx(math.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+
+
+def test_letters_go_to_the_higher_column() -> None:
+    frame = two_group_frame({"a": 100, "b": 100, "c": 100}, {"a": 80, "b": 20, "c": 50})
+    for test in ("design", "effective_base"):
+        cells = banner(FakeDesign(frame), ["y"], ["seg"], test=test).to_polars()
+        got = dict(cells.filter(pl.col("row_code") == "1", pl.col("col_variable") == "seg")
+                   .select("col_level", "sig_higher_than").iter_rows())
+        assert got == {"a": "BC", "b": "", "c": "B"}
+        low = dict(cells.filter(pl.col("row_code") == "0", pl.col("col_variable") == "seg")
+                   .select("col_level", "sig_higher_than").iter_rows())
+        assert low == {"a": "", "b": "AC", "c": "A"}
+        assert cells.filter(pl.col("col_variable") == "total")["letter"].is_null().all()
+
+
+def test_multiple_comparison_adjustment() -> None:
+    p = np.array([0.01, 0.04, 0.03, np.nan])
+    np.testing.assert_allclose(_adjust(p, "bonferroni")[:3], [0.03, 0.12, 0.09])
+    np.testing.assert_allclose(_adjust(p, "holm")[:3], [0.03, 0.06, 0.06])
+    assert np.isnan(_adjust(p, "holm")[3])
+    # a difference significant unadjusted but not after Bonferroni over 3 pairs
+    frame = two_group_frame({"a": 200, "b": 200, "c": 200}, {"a": 110, "b": 90, "c": 100})
+    raw = banner(FakeDesign(frame), ["y"], ["seg"], test="effective_base", alpha=0.1)
+    adj = banner(FakeDesign(frame), ["y"], ["seg"], test="effective_base", alpha=0.1,
+                 adjust="bonferroni")
+    r = raw.tests().filter(pl.col("row_code") == "1", pl.col("col_a") == "a",
+                           pl.col("col_b") == "b").row(0, named=True)
+    a = adj.tests().filter(pl.col("row_code") == "1", pl.col("col_a") == "a",
+                           pl.col("col_b") == "b").row(0, named=True)
+    assert a["p_adjusted"] == pytest.approx(min(1.0, 3 * r["p_value"]))
+    assert r["significant"] and not a["significant"]
+
+
+def test_nets_equal_sum_of_members_and_estimates_match_weighted_shares() -> None:
+    cb = mini_codebook()
+    frame = random_frame(cb, 500, seed=1)
+    b = banner(FakeDesign(frame, "weight", cb), ["confidence", "challenges"], ["role"])
+    cells = b.to_polars()
+    conf = cells.filter(pl.col("question_id") == "confidence")
+    for col in ("total", "mgmt", "staff"):
+        c = conf.filter(pl.col("col_level") == col)
+        est = dict(c.select("row_code", "estimate").iter_rows())
+        assert est["net_decrease"] == pytest.approx(est["big_decrease"] + est["small_decrease"])
+        assert est["net_increase"] == pytest.approx(est["small_increase"] + est["big_increase"])
+        assert sum(est[k] for k in cb["confidence"].codes()) == pytest.approx(1.0)
+        assert set(c["row_kind"]) == {"option", "net"}
+    w = frame["weight"].to_numpy()
+    mg = (frame["role"] == "mgmt").to_numpy()
+    sel = frame["challenges__roi"].to_numpy()
+    got = cells.filter(pl.col("row_code") == "roi", pl.col("col_level") == "mgmt")
+    assert got["estimate"][0] == pytest.approx((w * sel)[mg].sum() / w[mg].sum())
+    assert got["n"][0] == mg.sum()
+    assert got["n_eff"][0] == pytest.approx(w[mg].sum() ** 2 / (w[mg] ** 2).sum())
+
+
+def test_grid_numeric_and_constant_sum_rows() -> None:
+    cb = mini_codebook()
+    frame = random_frame(cb, 300, seed=2)
+    cells = banner(FakeDesign(frame, "weight", cb),
+                   ["media_intent", "budget_growth_expected", "budget_split"], ["industry"]
+                   ).to_polars()
+    grid = cells.filter(pl.col("question_id") == "media_intent")
+    assert set(grid["item"]) == {"mobile", "outdoor"}
+    assert "mobile:increase" in set(grid["row_code"])
+    num = cells.filter(pl.col("question_id") == "budget_growth_expected",
+                       pl.col("col_variable") == "total").row(0, named=True)
+    v, w = frame["budget_growth_expected"].to_numpy(), frame["weight"].to_numpy()
+    assert num["row_kind"] == "mean"
+    assert num["estimate"] == pytest.approx((w * v).sum() / w.sum())
+    m = num["estimate"]
+    se = math.sqrt(len(v) / (len(v) - 1) * ((w * (v - m) / w.sum()) ** 2).sum())
+    assert num["se"] == pytest.approx(se)
+    split = cells.filter(pl.col("question_id") == "budget_split", pl.col("col_level") == "total")
+    assert split["estimate"].sum() == pytest.approx(100.0)
+
+
+def test_suppression_flagging_and_empty_level() -> None:
+    frame = two_group_frame({"a": 100, "b": 40, "c": 20}, {"a": 90, "b": 10, "c": 2})
+    frame = frame.with_columns(pl.col("seg").cast(pl.Enum(["a", "b", "c", "d"])))
+    b = banner(FakeDesign(frame), ["y"], ["seg"])
+    cells = b.to_polars().filter(pl.col("col_variable") == "seg", pl.col("row_code") == "1")
+    by = {r["col_level"]: r for r in cells.iter_rows(named=True)}
+    assert by["a"]["sig_higher_than"] == "B"  # C is suppressed: not tested
+    assert by["b"]["low_base"] and not by["b"]["suppressed"]
+    assert by["c"]["suppressed"] and by["c"]["estimate"] is None and by["c"]["se"] is None
+    assert by["c"]["sig_higher_than"] == ""
+    # the empty level is kept as a column with n = 0, suppressed (a book keeps its layout)
+    assert by["d"]["n"] == 0 and by["d"]["suppressed"] and by["d"]["estimate"] is None
+    tested = b.tests().filter(pl.col("row_code") == "1")
+    assert tested.filter(pl.col("col_b") == "c")["p_value"].is_null().all()
+    html = b.to_html()
+    assert "†" in html and "*" in html
+    b0 = banner(FakeDesign(frame), ["y"], ["seg"], suppress_below=0, flag_below=0)
+    assert b0.to_polars().filter(pl.col("col_level") == "c")["estimate"].is_not_null().all()
+
+
+def test_unknown_variables_raise() -> None:
+    frame = two_group_frame({"a": 10}, {"a": 5})
+    with pytest.raises(EstimationError, match="segment variable 'nope'"):
+        banner(FakeDesign(frame), ["y"], ["nope"])
+    with pytest.raises(EstimationError, match="row variable 'nope'"):
+        banner(FakeDesign(frame), ["nope"], ["seg"])
+    with pytest.raises(EstimationError):
+        banner(FakeDesign(frame), ["y"], ["seg"], test="chi2")  # type: ignore[arg-type]
+
+
+def test_gt_renders_labels_letters_bases_and_note() -> None:
+    cb = mini_codebook()
+    frame = random_frame(cb, 400, seed=4)
+    # make management clearly more optimistic so that a letter appears
+    frame = frame.with_columns(
+        pl.when(pl.col("role") == "mgmt").then(pl.lit("big_increase"))
+        .otherwise(pl.col("confidence")).cast(cb["confidence"].enum()).alias("confidence"))
+    b = banner(FakeDesign(frame, "weight", cb), ["confidence"], ["role", "industry"])
+    html = b.to_gt().as_raw_html()
+    for s in ("明年中国营销投资将", "管理层 (A)", "执行层 (B)", "食品饮料 (A)", "职位", "所属行业",
+              "总体", "基数(未加权)", "有效基数", "减少(合计)", "α=0.05"):
+        assert s in html, s
+    big = b.to_polars().filter(pl.col("row_code") == "big_increase", pl.col("col_level") == "mgmt")
+    assert big["sig_higher_than"][0] == "B"
+    assert f"{big['estimate'][0] * 100:.0f}% B" in html
+    en = b.to_gt(lang="en").as_raw_html()
+    for s in ("Management (A)", "Total", "Base (unweighted)", "Decrease (net)"):
+        assert s in en, s
+    assert "管理层" not in en
+    assert b.to_polars(lang="en")["row_label"].to_list()[0] == "Large decrease"
+
+
+def test_tidy_frame_columns() -> None:
+    cb = mini_codebook()
+    b = banner(FakeDesign(random_frame(cb, 100), "weight", cb), ["challenges"], ["role"])
+    assert isinstance(b, Banner)
+    assert b.to_polars().columns == [
+        "question_id", "item", "row_code", "row_label", "row_kind", "col_variable", "col_level",
+        "col_label", "letter", "estimate", "se", "n", "n_eff", "sig_higher_than", "suppressed",
+        "low_base"]
+    assert b.to_polars().height == 3 * 3  # 3 options × (total + 2 roles)
+
+
+def _book_codebook() -> Codebook:
+    """The real codebook when it exists, else a 2025-sized synthetic one (40 questions)."""
+    try:
+        return Codebook.load()
+    except Exception:
+        pass
+    opts = [{"code": f"o{i}", "zh": f"选项{i}", "en": f"Option {i}"} for i in range(6)]
+    qs = []
+    for k, lv in enumerate([2, 3, 4, 6, 8]):
+        qs.append({"id": f"seg{k}", "section": "p", "type": "single", "segment": True,
+                   "text": {"zh": f"画像{k}", "en": f"Profile {k}"},
+                   "options": [{"code": f"l{i}", "zh": f"水平{i}", "en": f"L{i}"} for i in range(lv)]})
+    nets = [{"code": "top2", "zh": "前二", "en": "Top 2", "of": ["o0", "o1"]}]
+    for k in range(15):
+        qs.append({"id": f"s{k}", "section": "m", "type": "single", "options": opts[:5],
+                   "nets": nets, "text": {"zh": f"单选{k}", "en": f"Single {k}"}})
+    for k in range(12):
+        qs.append({"id": f"m{k}", "section": "m", "type": "multi", "options": opts * 1,
+                   "text": {"zh": f"多选{k}", "en": f"Multi {k}"}})
+    for k in range(5):
+        qs.append({"id": f"g{k}", "section": "m", "type": "grid", "options": opts[:4],
+                   "items": [{"code": f"i{i}", "zh": f"项{i}", "en": f"Item {i}"} for i in range(5)],
+                   "text": {"zh": f"矩阵{k}", "en": f"Grid {k}"}})
+    for k in range(3):
+        qs.append({"id": f"n{k}", "section": "m", "type": "numeric", "range": [-100, 300],
+                   "text": {"zh": f"数值{k}", "en": f"Numeric {k}"}})
+    return Codebook.from_dict({"sections": [{"id": "p", "zh": "画像", "en": "P"},
+                                            {"id": "m", "zh": "主体", "en": "M"}],
+                               "questions": qs})
+
+
+def test_whole_book_is_fast() -> None:
+    cb = _book_codebook()
+    frame = random_frame(cb, 228, seed=9)
+    segs = [q.id for q in cb.segments()]
+    rows = [q.id for q in cb]
+    t0 = time.perf_counter()
+    b = banner(FakeDesign(frame, "weight", cb), rows, segs)
+    tidy = b.to_polars()
+    html = b.to_html()
+    elapsed = time.perf_counter() - t0
+    print(f"\nwhole book: {len(rows)} questions × {len(segs)} segment variables, "
+          f"{tidy.height} cells, {len(html) / 1e6:.1f} MB HTML in {elapsed:.2f} s")
+    assert tidy.height > 1000
+    assert elapsed < 3.0
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")
+def test_design_test_matches_r_survey(tmp_path: Path) -> None:
+    """SE of p_a - p_b with weights and strata against R's svyby + svycontrast."""
+    if subprocess.run(["Rscript", "-e", "library(survey)"], capture_output=True).returncode:
+        pytest.skip("R package survey not installed")
+    rng = np.random.default_rng(11)
+    n = 250
+    st = rng.choice(["s1", "s2", "s3"], n)
+    seg = rng.choice(["a", "b", "c"], n)
+    y = (rng.random(n) < 0.3 + 0.2 * (seg == "a") + 0.2 * (st == "s1")).astype(int)
+    w = rng.uniform(0.5, 3, n)
+    frame = pl.DataFrame({"seg": seg, "y": y.astype(str), "w": w, "st": st})
+    frame.with_columns(pl.col("y").cast(pl.Int64)).write_csv(tmp_path / "d.csv")
+
+    @dataclass
+    class Stratified(FakeDesign):
+        strata: str | None = None
+
+    ours = banner(Stratified(frame, "w", None, "st"), ["y"], ["seg"]).tests().filter(
+        pl.col("row_code") == "1").sort("col_a", "col_b")
+    script = f"""
+suppressPackageStartupMessages(library(survey))
+d <- read.csv("{tmp_path / 'd.csv'}")
+des <- svydesign(ids=~1, strata=~st, weights=~w, data=d)
+b <- svyby(~y, ~seg, des, svymean, covmat=TRUE)
+V <- vcov(b)
+pairs <- list(c("a","b"), c("a","c"), c("b","c"))
+for (p in pairs) {{
+  k <- setNames(rep(0, 3), rownames(V)); k[p[1]] <- 1; k[p[2]] <- -1
+  cat(format(sqrt(drop(t(k) %*% V %*% k)), digits=15), "\\n")
+}}
+"""
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
+    r_se = [float(x) for x in out.stdout.split()]
+    np.testing.assert_allclose(ours["se_diff"].to_numpy(), r_se, rtol=1e-8)

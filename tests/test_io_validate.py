@@ -1,0 +1,321 @@
+"""Validation: one test per problem kind (exact row, column, value), all in one pass; bad files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from survey.codebook import Codebook
+from survey.errors import Problem, ValidationError, WaveFormatError
+from survey.io import KINDS, load_wave, read_table, validate, validate_file, write_table, write_wave
+
+MINI = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
+
+CLEAN = {
+    "resp_id": ["r1", "r2", "r3", "r4"],
+    "industry": ["food_bev", "美妆个护", "Automotive", "auto"],
+    "confidence": ["flat", "", "big_increase", "小幅减少"],
+    "budget_growth_expected": ["10", "5%", "", "-3.5"],
+    "challenges__measurement": ["1", "", "是", "0"],
+    "challenges__roi": ["", "x", "", "no"],
+    "challenges__competition": ["true", "", "", ""],
+    "media_intent__mobile": ["increase", "", "不投资", "Flat"],
+    "media_intent__outdoor": ["", "decrease", "", ""],
+    "budget_split__brand": ["60", "", "100", "33.3"],
+    "budget_split__performance": ["40", "", "0", "66.7"],
+    "weight": ["1", "0.5", "2", "1"],
+}
+
+
+@pytest.fixture(scope="module")
+def cb() -> Codebook:
+    return Codebook.load(MINI)
+
+
+def clean() -> pl.DataFrame:
+    return pl.DataFrame(CLEAN)
+
+
+def with_cell(frame: pl.DataFrame, column: str, index: int, value: str | None) -> pl.DataFrame:
+    """``frame`` with one cell changed (``index`` 0-based data row = spreadsheet row index + 2)."""
+    values = frame[column].to_list()
+    values[index] = value
+    return frame.with_columns(pl.Series(column, values, dtype=pl.String))
+
+
+def problems_of(tmp_path: Path, cb: Codebook, frame: pl.DataFrame, **kwargs) -> list[Problem]:
+    """Write ``frame`` as CSV, validate the file, and return its problems."""
+    path = write_table(frame, tmp_path / "wave.csv")
+    report = validate_file(path, codebook=cb, **kwargs)
+    assert report.n_rows == frame.height
+    with pytest.raises(ValidationError) as info:
+        load_wave(path, codebook=cb, **kwargs)
+    assert list(info.value.problems) == list(report.problems)
+    return list(report.problems)
+
+
+def only(problems: list[Problem]) -> Problem:
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_clean_file_loads(tmp_path, cb):
+    path = write_table(clean(), tmp_path / "wave.csv")
+    assert validate_file(path, codebook=cb).ok
+    frame = load_wave(path, codebook=cb).frame
+    assert frame.height == 4
+    assert frame["industry"].to_list() == ["food_bev", "beauty", "auto", "auto"]
+
+
+def test_unknown_column(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, clean().with_columns(pl.lit("1").alias("remarks"))))
+    assert (p.kind, p.column, p.row, p.value) == ("unknown_column", "remarks", None, None)
+    assert p.file.endswith("wave.csv")
+
+
+def test_missing_column(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, clean().drop("challenges__roi")))
+    assert (p.kind, p.column, p.row) == ("missing_column", "challenges__roi", None)
+    p = only(problems_of(tmp_path, cb, clean().drop("resp_id")))
+    assert (p.kind, p.column) == ("missing_column", "resp_id")
+
+
+def test_weight_column_is_optional(tmp_path, cb):
+    path = write_table(clean().drop("weight"), tmp_path / "wave.csv")
+    assert validate_file(path, codebook=cb).ok
+
+
+def test_columns_of_questions_not_asked_in_the_edition(tmp_path):
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    for q in raw["questions"]:
+        if q["id"] == "budget_split":
+            q["editions"] = [2024]
+    cb = Codebook.from_dict(raw)
+    path = write_table(clean(), tmp_path / "wave.csv")
+    assert validate_file(path, codebook=cb, edition=2024).ok
+    assert not cb["budget_split"].asked_in(2023)
+    problems = validate_file(path, codebook=cb, edition=2023).problems
+    assert [(p.kind, p.column) for p in problems] == [
+        ("unknown_column", "budget_split__brand"),
+        ("unknown_column", "budget_split__performance"),
+    ]
+    ok = write_table(clean().drop("budget_split__brand", "budget_split__performance"), path)
+    wave = load_wave(ok, codebook=cb, edition=2023)
+    assert "budget_split__brand" not in wave.frame.columns
+
+
+def test_unknown_code(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "industry", 2, "汽车行业")))
+    assert (p.kind, p.row, p.column, p.value) == ("unknown_code", 4, "industry", "汽车行业")
+    assert "auto/汽车/Automotive" in p.expected
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "media_intent__outdoor", 0, "more")))
+    assert (p.kind, p.row, p.column, p.value) == ("unknown_code", 2, "media_intent__outdoor", "more")
+
+
+def test_out_of_range(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_growth_expected", 1, "301%")))
+    assert (p.kind, p.row, p.column, p.value) == ("out_of_range", 3, "budget_growth_expected", "301%")
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__brand", 3, "-10")))
+    assert (p.kind, p.row, p.column, p.value) == ("out_of_range", 5, "budget_split__brand", "-10")
+
+
+def test_not_a_number(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_growth_expected", 3, "about 5")))
+    assert (p.kind, p.row, p.column, p.value) == (
+        "not_a_number",
+        5,
+        "budget_growth_expected",
+        "about 5",
+    )
+
+
+def test_duplicate_id_names_the_first_row(tmp_path, cb):
+    frame = with_cell(with_cell(clean(), "resp_id", 2, "r1"), "resp_id", 3, " r1 ")
+    problems = problems_of(tmp_path, cb, frame)
+    assert [(p.kind, p.row, p.column, p.value) for p in problems] == [
+        ("duplicate_id", 4, "resp_id", "r1"),
+        ("duplicate_id", 5, "resp_id", " r1 "),
+    ]
+    assert all("row 2" in p.expected for p in problems)
+
+
+def test_missing_id(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "resp_id", 1, "  ")))
+    assert (p.kind, p.row, p.column, p.value) == ("missing_id", 3, "resp_id", "  ")
+
+
+def test_bad_multi_cell(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "challenges__roi", 2, "2")))
+    assert (p.kind, p.row, p.column, p.value) == ("bad_multi_cell", 4, "challenges__roi", "2")
+
+
+def test_sum_mismatch(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__brand", 0, "70")))
+    assert (p.kind, p.row, p.column, p.value) == ("sum_mismatch", 2, "budget_split", 110.0)
+    # within ±0.5 is fine
+    assert validate_file(
+        write_table(with_cell(clean(), "budget_split__brand", 0, "60.4"), tmp_path / "ok.csv"),
+        codebook=cb,
+    ).ok
+    # partly blank: the blank part is named
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__performance", 3, "")))
+    assert (p.kind, p.row, p.column, p.value) == ("sum_mismatch", 5, "budget_split__performance", "")
+
+
+def test_missing_required(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "industry", 3, "")))
+    assert (p.kind, p.row, p.column, p.value) == ("missing_required", 5, "industry", "")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "", "nan"])
+def test_bad_weight(tmp_path, cb, value):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "weight", 2, value)))
+    assert (p.kind, p.row, p.column, p.value) == ("bad_weight", 4, "weight", value)
+
+
+def test_all_problems_in_one_pass(tmp_path, cb):
+    frame = clean().with_columns(pl.lit("").alias("extra"))
+    frame = with_cell(frame, "industry", 0, "banks")
+    frame = with_cell(frame, "resp_id", 1, "r1")
+    frame = with_cell(frame, "challenges__competition", 2, "maybe")
+    frame = with_cell(frame, "weight", 3, "0")
+    problems = problems_of(tmp_path, cb, frame)
+    assert [(p.kind, p.row, p.column) for p in problems] == [
+        ("unknown_column", None, "extra"),
+        ("unknown_code", 2, "industry"),
+        ("duplicate_id", 3, "resp_id"),
+        ("bad_multi_cell", 4, "challenges__competition"),
+        ("bad_weight", 5, "weight"),
+    ]
+    report = validate_file(tmp_path / "wave.csv", codebook=cb)
+    text = report.to_text()
+    assert "5 problem(s)" in text and "row 3, column 'resp_id'" in text
+    assert report.to_polars()["kind"].to_list() == [p.kind for p in problems]
+    assert set(report.to_polars()["kind"]) <= set(KINDS)
+
+
+def test_validate_without_row_column_counts_from_row_2(cb):
+    frame, problems = validate(with_cell(clean(), "industry", 1, "?"), cb, file="mem")
+    assert frame is None
+    assert [(p.row, p.file) for p in problems] == [(3, "mem")]
+
+
+def test_large_file_is_fast(cb):
+    import time
+
+    n = 100_000
+    big = pl.concat([clean()] * (n // 4)).with_columns(
+        pl.format("r{}", pl.int_range(pl.len())).alias("resp_id")
+    )
+    start = time.perf_counter()
+    frame, problems = validate(big, cb)
+    assert problems == [] and frame.height == n
+    assert time.perf_counter() - start < 5
+
+
+# -- files that cannot be read at all -------------------------------------------------------------
+def test_empty_file(tmp_path, cb):
+    path = tmp_path / "wave.csv"
+    path.write_bytes(b"")
+    with pytest.raises(WaveFormatError, match="empty"):
+        load_wave(path, codebook=cb)
+
+
+def test_header_only(tmp_path, cb):
+    path = tmp_path / "wave.csv"
+    path.write_text(",".join(CLEAN) + "\n\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match="no respondents") as info:
+        load_wave(path, codebook=cb)
+    assert info.value.file == str(path)
+    xlsx = write_table(clean().head(0), tmp_path / "wave.xlsx")
+    with pytest.raises(WaveFormatError, match="no respondents"):
+        read_table(xlsx)
+
+
+def test_csv_named_xlsx(tmp_path, cb):
+    csv = write_table(clean(), tmp_path / "wave.csv")
+    fake = tmp_path / "wave.xlsx"
+    fake.write_bytes(csv.read_bytes())
+    with pytest.raises(WaveFormatError, match=r"named \.xlsx but contains text"):
+        load_wave(fake, codebook=cb)
+
+
+def test_zip_that_is_not_xlsx(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("hello.txt", "hi")
+    (tmp_path / "wave.xlsx").write_bytes(buf.getvalue())
+    with pytest.raises(WaveFormatError, match="without a workbook"):
+        read_table(tmp_path / "wave.xlsx")
+
+
+def test_xlsx_named_csv_and_parquet_named_sav(tmp_path, cb):
+    xlsx = write_table(clean(), tmp_path / "wave.xlsx")
+    (tmp_path / "wave.csv").write_bytes(xlsx.read_bytes())
+    with pytest.raises(WaveFormatError, match="zip archive"):
+        read_table(tmp_path / "wave.csv")
+    pq = write_table(clean(), tmp_path / "wave.parquet")
+    (tmp_path / "wave.sav").write_bytes(pq.read_bytes())
+    with pytest.raises(WaveFormatError, match="Parquet"):
+        read_table(tmp_path / "wave.sav")
+
+
+@pytest.mark.parametrize("cut", [4, 20, -1, -8])
+def test_truncated_parquet(tmp_path, cb, cut):
+    good = write_wave(clean(), tmp_path / "good.parquet", edition=2025)
+    data = good.read_bytes()
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(data[:cut])
+    with pytest.raises(WaveFormatError):
+        load_wave(bad, codebook=cb)
+
+
+def test_parquet_with_corrupt_middle(tmp_path, cb):
+    data = bytearray(write_wave(clean(), tmp_path / "good.parquet", edition=2025).read_bytes())
+    data[4:40] = b"\xff" * 36
+    (tmp_path / "bad.parquet").write_bytes(bytes(data))
+    with pytest.raises(WaveFormatError):
+        load_wave(tmp_path / "bad.parquet", codebook=cb)
+
+
+def test_undecodable_bytes(tmp_path, cb):
+    path = tmp_path / "wave.csv"
+    path.write_bytes(b"resp_id,industry\nr1,auto\nr2,\xff\xfe\xfa\n")
+    with pytest.raises(WaveFormatError, match="byte 28") as info:
+        load_wave(path, codebook=cb)
+    assert info.value.row == 3
+
+
+def test_gbk_file_is_not_mistaken(tmp_path):
+    path = tmp_path / "wave.csv"
+    path.write_bytes("resp_id,industry\nr1,汽车\n".encode("gbk"))
+    assert read_table(path)["industry"].to_list() == ["汽车"]
+
+
+def test_unsupported_and_missing_files(tmp_path):
+    (tmp_path / "wave.json").write_text("{}")
+    with pytest.raises(WaveFormatError, match="unsupported"):
+        read_table(tmp_path / "wave.json")
+    with pytest.raises(WaveFormatError, match="not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_ragged_and_badly_headed_csv(tmp_path):
+    path = tmp_path / "wave.csv"
+    path.write_text("resp_id,industry\nr1,auto,extra\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match="row 2 has 3 cells") as info:
+        read_table(path)
+    assert info.value.row == 2
+    path.write_text("resp_id,industry\nr1\n", encoding="utf-8")  # short rows are padded
+    assert read_table(path)["industry"].to_list() == [None]
+    path.write_text("resp_id,resp_id\nr1,r2\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match="appears twice"):
+        read_table(path)
+    path.write_text("resp_id,\nr1,x\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match="no name"):
+        read_table(path)

@@ -1,0 +1,434 @@
+"""Published figures, contrasts, context and their checks (survey.published)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from survey.codebook import Codebook
+from survey.errors import CodebookError
+from survey.paths import data_dir
+from survey.published import (
+    FIGURE_COLUMNS,
+    check_context,
+    check_figures,
+    load_context,
+    load_contrasts,
+    load_figures,
+)
+
+SEEDS = Path("/work/shared/seeds")
+
+
+@pytest.fixture(scope="module")
+def cb() -> Codebook:
+    return Codebook.load()
+
+
+@pytest.fixture(scope="module")
+def figures() -> pl.DataFrame:
+    return load_figures()
+
+
+@pytest.fixture(scope="module")
+def findings(figures: pl.DataFrame, cb: Codebook) -> pl.DataFrame:
+    return check_figures(figures, cb, load_context())
+
+
+def _value(figures: pl.DataFrame, edition: int, figure_id: str) -> float:
+    row = figures.filter((pl.col("edition") == edition) & (pl.col("figure_id") == figure_id))
+    assert row.height == 1, figure_id
+    return row["value"].item()
+
+
+# ------------------------------------------------------------------------------------ loading
+def test_types_and_editions(figures: pl.DataFrame) -> None:
+    assert figures.schema["edition"] == pl.Int32
+    assert figures.schema["value"] == pl.Float64
+    assert list(figures.columns) == list(FIGURE_COLUMNS)
+    assert sorted(figures["edition"].unique().to_list()) == [2022, 2023, 2024, 2025]
+    assert load_figures([2024])["edition"].unique().to_list() == [2024]
+
+
+def test_2025_has_every_survey_number(figures: pl.DataFrame) -> None:
+    assert figures.filter(pl.col("edition") == 2025).height >= 40
+    ep = set(figures.filter(pl.col("edition") == 2025)["episode"].drop_nulls())
+    assert {"EP.32", "EP.33", "EP.35", "EP.36"} <= ep
+
+
+@pytest.mark.parametrize(
+    ("edition", "figure_id", "value"),
+    [
+        (2025, "sample_size", 228),
+        (2025, "confidence_net_decrease", 54),
+        (2025, "confidence_big_decrease", 13),
+        (2025, "confidence_small_decrease", 41),
+        (2025, "confidence_net_decrease_change", 11),
+        (2025, "confidence_net_increase", 22),
+        (2025, "budget_growth_expected_mean", 8),
+        (2025, "budget_growth_expected_change", -3),
+        (2025, "budget_split_optimum_brand", 53),
+        (2025, "budget_split_optimum_performance", 47),
+        (2025, "future_plans_ai_marketing", 41),
+        (2025, "future_plans_ai_marketing_rank", 1),
+        (2025, "future_plans_n_options", 18),
+        (2025, "media_intent_mobile_increase", 55),
+        (2025, "media_intent_traditional_tv_invest", 14),
+        (2025, "interviews_count", 12),
+        (2025, "ai_vendors_count", 200),
+        (2024, "confidence_net_decrease", 43),
+        (2024, "confidence_net_decrease_small_medium_budget", 55),
+        (2023, "budget_split_brand_mean", 47),
+        (2022, "confidence_net_increase", 54),
+    ],
+)
+def test_specific_values(figures: pl.DataFrame, edition: int, figure_id: str, value: float) -> None:
+    assert _value(figures, edition, figure_id) == value
+
+
+def test_measures_are_right(figures: pl.DataFrame) -> None:
+    row = figures.filter(
+        (pl.col("edition") == 2025) & (pl.col("figure_id") == "budget_split_optimum_brand")
+    ).row(0, named=True)
+    assert (row["question_id"], row["option_code"], row["measure"]) == (
+        "budget_split",
+        "brand",
+        "optimum",
+    )
+    seg = figures.filter(pl.col("segment").is_not_null())
+    assert seg["segment"].to_list() == ["budget_size=small|medium"]
+    no_q = figures.filter(pl.col("question_id").is_null())
+    assert {"sample_size", "industries_count", "ai_vendors_count"} <= set(no_q["figure_id"])
+
+
+def test_every_figure_resolves_to_the_codebook(figures: pl.DataFrame, cb: Codebook) -> None:
+    """Required acceptance test: question ids and option/net/item/cell codes exist."""
+    for r in figures.filter(pl.col("question_id").is_not_null()).iter_rows(named=True):
+        assert r["question_id"] in cb, r["figure_id"]
+        q = cb[r["question_id"]]
+        code = r["option_code"]
+        if code is None:
+            assert r["measure"] in ("mean", "change", "count"), r["figure_id"]
+        elif code.startswith("range:"):
+            assert q.type == "numeric", r["figure_id"]
+        else:
+            assert q.resolves(code), (r["figure_id"], code)
+        if r["segment"]:
+            var, _, levels = r["segment"].partition("=")
+            assert cb[var].segment
+            assert set(levels.split("|")) <= set(cb[var].codes())
+    for r in figures.filter(pl.col("question_id").is_null()).iter_rows(named=True):
+        assert r["option_code"] is None
+
+
+def test_quotes_are_verbatim() -> None:
+    if not SEEDS.is_dir():
+        pytest.skip("seed files not available")
+    texts = {p.name: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    rows = [*load_figures().iter_rows(named=True), *load_contrasts().iter_rows(named=True)]
+    rows += list(load_context().iter_rows(named=True))
+    checked = 0
+    for r in rows:
+        if r["source_file"] in texts:
+            assert r["quote"] in texts[r["source_file"]], r
+            checked += 1
+    assert checked > 80
+
+
+def test_contrasts(cb: Codebook) -> None:
+    c = load_contrasts()
+    assert c.height == 15
+    for r in c.iter_rows(named=True):
+        q = cb[r["question_id"]]
+        assert r["option_code"] is None or q.resolves(r["option_code"])
+        assert r["level"] in cb[r["segment_variable"]].codes()
+    emerging = c.filter(pl.col("level") == "emerging")
+    assert dict(zip(emerging["question_id"], emerging["direction"], strict=True)) == {
+        "confidence": "lower",
+        "own_confidence": "higher",
+    }
+    kpi = c.filter(pl.col("option_code") == "pragmatic_kpi")
+    assert set(kpi["level"]) == {"beauty", "creative_content"}
+
+
+def test_context_values_are_plain_numbers() -> None:
+    c = load_context()
+    v = dict(zip(c["figure_id"], c["value"], strict=True))
+    assert v["deepseek_app_dau_20250131"] == 22_150_000
+    assert v["deepseek_dau_total_20250208"] == 119_000_000
+    assert v["deepseek_web_dau_202412"] == 347_000
+    assert v["deepseek_v3_training_cost"] == 5_576_000
+    assert v["doubao_dau_20250131"] == 16_950_000
+    assert set(c["unit"]) <= {"persons", "usd", "cny", "count", "gpus", "ratio", "weeks", "months"}
+
+
+def test_codebook_essentials(cb: Codebook) -> None:
+    assert len(cb["future_plans"].options) == 18
+    assert len(cb["industry"].options) >= 21
+    for qid in ("industry", "job_level", "business_model", "position", "brand_type", "budget_size"):
+        assert cb[qid].segment and cb[qid].required
+    assert cb["confidence"].net_members("net_decrease") == ("big_decrease", "small_decrease")
+    assert cb["confidence"].editions == (2022, 2023, 2024, 2025)
+
+
+def test_weighting_margins(cb: Codebook) -> None:
+    raw = yaml.safe_load((data_dir() / "weighting.yaml").read_text(encoding="utf-8"))
+    assert "assum" in raw["source"]
+    editions = {k: v for k, v in raw.items() if isinstance(k, int)}
+    assert sorted(editions) == [2022, 2023, 2024, 2025]
+    for margins in editions.values():
+        assert set(margins) == {"brand_type", "budget_size"}
+        for var, shares in margins.items():
+            assert set(shares) == set(cb[var].codes())
+            assert sum(shares.values()) == 1
+
+
+# ------------------------------------------------------------------------------------ checks
+def test_no_unresolved_figures(findings: pl.DataFrame) -> None:
+    assert findings.filter(pl.col("kind").is_in(["unresolved", "edition"])).height == 0
+
+
+def test_finds_the_ep32_trend(findings: pl.DataFrame) -> None:
+    trend = findings.filter(pl.col("kind") == "trend")
+    assert set(trend["figure_id"]) == {
+        "confidence_net_increase__ep32_trend",
+        "confidence_net_decrease__ep32_trend",
+    }
+    assert all("2022 → 2023" in m and "2025" in m for m in trend["message"])
+    assert any("2024: ['36']" in m for m in trend["message"])
+
+
+def test_finds_other_contradictions(findings: pl.DataFrame) -> None:
+    others = findings.filter(pl.col("kind") != "trend")
+    assert others.height >= 3
+    year = others.filter(pl.col("kind") == "year_label")
+    assert "confidence_net_decrease" in year["figure_id"].to_list()  # EP.35 "2024年…将减少"
+    assert "media_intent_traditional_tv_invest" in year["figure_id"].to_list()  # EP.33 label
+    note = others.filter(pl.col("kind") == "note")
+    assert note.height == 1 and "47:53" in note["message"].item()
+    kinds = set(others["kind"])
+    assert {"metric_label", "level_conflict", "relation"} <= kinds
+    doubao = others.filter(pl.col("figure_id") == "doubao_dau_avg_20250110_20250208")
+    assert doubao["kind"].to_list() == ["level_conflict"]
+
+
+def test_consistent_figures_raise_nothing(findings: pl.DataFrame) -> None:
+    # +11 = 54 - 43, -3 = 8 - 11, 13 + 41 = 54, mobile ranks first: all consistent.
+    assert findings.filter(pl.col("kind").is_in(["conflict", "change", "net_split"])).height == 0
+    assert findings.filter(pl.col("kind").is_in(["rank", "option_count"])).height == 0
+
+
+def _row(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = dict.fromkeys(FIGURE_COLUMNS)
+    base.update(measure="share", unit="pct_respondents", source_file="x", quote="q")
+    base.update(kw)
+    return base
+
+
+def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=FIGURE_COLUMNS, orient="row")
+
+
+def test_rules_on_made_up_figures(cb: Codebook) -> None:
+    rows = [
+        _row(
+            edition=2025,
+            figure_id="neg",
+            question_id="confidence",
+            option_code="net_decrease",
+            value=54.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="neg__b",
+            question_id="confidence",
+            option_code="net_decrease",
+            value=50.0,
+            source_file="y",
+        ),
+        _row(
+            edition=2025,
+            figure_id="big",
+            question_id="confidence",
+            option_code="big_decrease",
+            value=13.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="small",
+            question_id="confidence",
+            option_code="small_decrease",
+            value=30.0,
+        ),
+        _row(
+            edition=2024,
+            figure_id="neg24",
+            question_id="confidence",
+            option_code="net_decrease",
+            value=43.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="chg",
+            question_id="confidence",
+            option_code="net_decrease",
+            measure="change",
+            unit="pp",
+            value=20.0,
+            compare_edition=2024,
+        ),
+        _row(
+            edition=2025,
+            figure_id="mob",
+            question_id="media_intent",
+            option_code="mobile:increase",
+            value=20.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="out",
+            question_id="media_intent",
+            option_code="outdoor:increase",
+            value=30.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="mob_rank",
+            question_id="media_intent",
+            option_code="mobile:increase",
+            measure="rank",
+            unit="rank",
+            value=1.0,
+        ),
+        _row(
+            edition=2025,
+            figure_id="n",
+            question_id="future_plans",
+            measure="count",
+            unit="count",
+            value=17.0,
+        ),
+        _row(
+            edition=2025, figure_id="bad", question_id="confidence", option_code="nope", value=1.0
+        ),
+    ]
+    kinds = check_figures(_frame(rows), cb)
+    got = {(r["figure_id"], r["kind"]) for r in kinds.iter_rows(named=True)}
+    assert ("neg__b", "conflict") in got
+    assert ("chg", "change") in got
+    assert ("mob_rank", "rank") in got
+    assert ("n", "option_count") in got
+    assert ("bad", "unresolved") in got
+    assert any(k == "net_split" for _, k in got)
+
+
+def test_check_context_alone() -> None:
+    kinds = check_context(load_context())
+    rel = kinds.filter(pl.col("kind") == "relation")
+    assert set(rel["figure_id"]) == {
+        "deepseek_dau_total_20250208",
+        "deepseek_overseas_domestic_ratio",
+    }
+    assert kinds["edition"].null_count() == kinds.height
+
+
+# ------------------------------------------------------------------------------------ malformed
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _good_row(edition: int = 2025, fid: str = "f1", value: str = "54") -> list[str]:
+    vals = {
+        "edition": str(edition),
+        "figure_id": fid,
+        "question_id": "confidence",
+        "option_code": "net_decrease",
+        "measure": "share",
+        "value": value,
+        "unit": "pct_respondents",
+        "source_file": "s.txt",
+        "quote": "q",
+    }
+    return [vals.get(c, "") for c in FIGURE_COLUMNS]
+
+
+def test_bad_value_names_row_and_column(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "2025.csv",
+        list(FIGURE_COLUMNS),
+        [_good_row(), _good_row(fid="f2"), _good_row(fid="f3", value="54%x")],
+    )
+    with pytest.raises(CodebookError) as e:
+        load_figures(directory=tmp_path)
+    assert e.value.row == 4 and e.value.column == "value"
+    assert "2025.csv" in str(e.value) and "row 4" in str(e.value) and "'value'" in str(e.value)
+
+
+def test_missing_column_names_header_row(tmp_path: Path) -> None:
+    header = [c for c in FIGURE_COLUMNS if c != "unit"]
+    row = [v for c, v in zip(FIGURE_COLUMNS, _good_row(), strict=True) if c != "unit"]
+    _write(tmp_path / "2025.csv", header, [row])
+    with pytest.raises(CodebookError) as e:
+        load_figures(directory=tmp_path)
+    assert e.value.row == 1 and e.value.column == "unit"
+    assert "row 1" in str(e.value)
+
+
+def test_other_malformations(tmp_path: Path) -> None:
+    _write(tmp_path / "2024.csv", list(FIGURE_COLUMNS), [_good_row(edition=2025)])
+    with pytest.raises(CodebookError, match=r"row 2, column 'edition'"):
+        load_figures(directory=tmp_path)
+    _write(tmp_path / "2024.csv", list(FIGURE_COLUMNS), [_good_row(2024), _good_row(2024)])
+    with pytest.raises(CodebookError, match=r"row 3, column 'figure_id'"):
+        load_figures(directory=tmp_path)
+    bad_measure = _good_row(2024)
+    bad_measure[list(FIGURE_COLUMNS).index("measure")] = "percent"
+    _write(tmp_path / "2024.csv", list(FIGURE_COLUMNS), [bad_measure])
+    with pytest.raises(CodebookError, match=r"row 2, column 'measure'"):
+        load_figures(directory=tmp_path)
+    with pytest.raises(CodebookError, match="2030"):
+        load_figures([2030], directory=tmp_path)
+
+
+def test_optional_stated_edition_column(tmp_path: Path) -> None:
+    cols = [c for c in FIGURE_COLUMNS if c != "stated_edition"]
+    row = [v for c, v in zip(FIGURE_COLUMNS, _good_row(), strict=True) if c != "stated_edition"]
+    _write(tmp_path / "2025.csv", cols, [row])
+    f = load_figures(directory=tmp_path)
+    assert f["stated_edition"].null_count() == 1 and f["value"].item() == 54.0
+
+
+def test_malformed_context(tmp_path: Path) -> None:
+    p = tmp_path / "context.csv"
+    header = [
+        "figure_id",
+        "subject",
+        "metric",
+        "value",
+        "unit",
+        "as_of",
+        "scope",
+        "source_file",
+        "quote",
+        "note",
+    ]
+    _write(
+        p, header, [["a", "DeepSeek", "dau", "2215万", "persons", "2025-01-31", "", "s", "q", ""]]
+    )
+    with pytest.raises(CodebookError, match=r"row 2, column 'value'"):
+        load_context(p)
+    _write(p, header, [["a", "DeepSeek", "dau", "1", "persons", "31/01/2025", "", "s", "q", ""]])
+    with pytest.raises(CodebookError, match=r"row 2, column 'as_of'"):
+        load_context(p)
+
+
+def test_figure_ids_follow_convention(figures: pl.DataFrame) -> None:
+    assert all(re.match(r"^[a-z0-9_]+$", f) for f in figures["figure_id"])

@@ -1,0 +1,195 @@
+"""The Quarto-compatible render engine: parsing, a full render, determinism, failures."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from survey.errors import RenderError
+from survey.render import render_report
+from survey.render.assemble import inline_value, number_labels, resolve_refs
+from survey.render.qmd import parse_qmd, to_notebook
+
+MINI = Path(__file__).parent / "fixtures" / "mini_report"
+INLINE_TOTAL = "2410"  # sum(range(1, 11)) * 7 + edition (2025), computed in index.qmd
+
+QMD = """---
+title: 测试
+execute:
+  echo: true
+---
+# 标题 {.unnumbered}
+
+```{python}
+#| tags: [parameters]
+edition = 2024
+```
+
+```{python}
+#| label: fig-a
+#| fig-cap: "图题：A"
+#| echo: false
+#| warning: false
+x = 1
+```
+
+值为 `{python} x + 1`，见 @fig-a。
+
+```python
+不执行 `{python} 99`
+```
+"""
+
+
+def test_parse_front_matter_cells_options_and_inline() -> None:
+    doc = parse_qmd(QMD)
+    assert doc.front_matter["title"] == "测试"
+    assert doc.front_matter["execute"] == {"echo": True}
+    params, fig = doc.cells
+    assert params.is_parameters and params.source == "edition = 2024"
+    assert fig.options == {"label": "fig-a", "fig-cap": "图题：A", "echo": False, "warning": False}
+    assert fig.label == "fig-a" and fig.source == "x = 1"
+    assert [i.expr for i in doc.inlines] == ["x + 1"]  # not the one inside the plain fence
+    assert "`{python} 99`" in doc.blocks[-1].text
+
+
+def test_parameters_injected_after_parameters_cell() -> None:
+    nb = to_notebook(parse_qmd(QMD), params={"edition": 2025, "lang": "zh"})
+    kinds = [c.metadata["survey"]["kind"] for c in nb.cells]
+    assert kinds[:3] == ["markdown", "code", "parameters"]
+    assert "edition = 2025" in nb.cells[2].source and "lang = 'zh'" in nb.cells[2].source
+    # the inline expression runs in a hidden cell right before its paragraph
+    assert kinds.index("inline") == kinds.index("markdown", 3) - 1
+
+
+def test_bad_cell_options_name_the_line() -> None:
+    with pytest.raises(RenderError, match="line 2"):
+        parse_qmd("# t\n```{python}\n#| echo: [unclosed\nx = 1\n```\n")
+
+
+def test_crossrefs_and_inline_values() -> None:
+    refs = number_labels(["fig-a", "tbl-b"], chapter=3, lang="zh")
+    assert resolve_refs("见 @fig-a 和 @tbl-b", refs, lang="zh") == (
+        "见 [图 3.1](#fig-a) 和 [表 3.1](#tbl-b)"
+    )
+    assert number_labels(["fig-a"], chapter=None, lang="en") == {"fig-a": "Figure 1"}
+    assert resolve_refs("mail a@fig-x.com", refs, lang="zh") == "mail a@fig-x.com"
+    plain = {"output_type": "execute_result", "data": {"text/plain": "'第一'"}}
+    assert inline_value([plain]) == "第一"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], dict[str, Path]]:
+    first = render_report(MINI, out_dir=tmp_path_factory.mktemp("a"), quiet=True)
+    second = render_report(MINI, out_dir=tmp_path_factory.mktemp("b"), quiet=True)
+    return first, second
+
+
+def test_full_render_html(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
+    html = rendered[0]["html"].read_text("utf-8")
+    assert INLINE_TOTAL in html  # inline value computed in the kernel
+    assert "第 2025 版" in html  # injected parameter overrides the cell's 2024
+    assert "图 1.1：各渠道预算占比（迷你示例）" in html
+    assert "表 1.1：各渠道预算占比表" in html and "42.0%" in html
+    assert 'href="#fig-share"' in html and 'id="fig-share"' in html
+    assert 'lang="zh"' in html and "迷你报告" in html
+    srcs = re.findall(r'(?:src|href)="([^"#][^"]*)"', html)
+    assert all(s.startswith("data:") for s in srcs), srcs  # self-contained
+    assert "sourceCode python" in html and "import polars" not in html  # echo per cell
+
+
+def test_full_render_pdf_embeds_cjk_font(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
+    pdf = rendered[0]["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    fonts = set(re.findall(rb"/FontName\s*/([\w+-]+)", pdf))
+    assert any(b"CJK" in f or b"Noto" in f for f in fonts), fonts
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return
+    text = "".join(page.extract_text() for page in PdfReader(rendered[0]["pdf"]).pages)
+    assert INLINE_TOTAL in text and "各渠道预算占比" in text
+
+
+def test_two_renders_are_identical(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
+    first, second = rendered
+    assert first["html"].read_bytes() == second["html"].read_bytes()
+    assert first["pdf"].read_bytes() == second["pdf"].read_bytes()
+
+
+def test_failing_cell_names_label_and_leaves_no_output(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    shutil.copytree(MINI, project, ignore=shutil.ignore_patterns("_output"))
+    chapter = project / "01-chart.qmd"
+    chapter.write_text(
+        chapter.read_text("utf-8")
+        + '\n```{python}\n#| label: boom\nraise ValueError("坏数据")\n```\n',
+        "utf-8",
+    )
+    out = tmp_path / "out"
+    with pytest.raises(RenderError) as info:
+        render_report(project, out_dir=out, quiet=True, formats=("html",))
+    message = str(info.value)
+    assert "01-chart.qmd" in message and "'boom'" in message
+    assert "ValueError" in message and "坏数据" in message
+    assert not out.exists()
+
+
+FEATURES = """# 功能 {.unnumbered}
+
+```{python}
+#| output: asis
+print("**粗体输出**")
+```
+
+```{python}
+#| include: false
+hidden = "不应出现"
+print(hidden)
+```
+
+```{python}
+#| eval: false
+#| echo: true
+raise SystemExit("never runs")
+```
+
+```{python}
+#| error: true
+1 / 0
+```
+
+```{python}
+import warnings
+warnings.warn("警告文本")
+print("正常输出")
+```
+
+```{python}
+from IPython.display import Markdown
+Markdown("*来自 Markdown 对象*")
+```
+
+字符串 `{python} "无引号"`。
+"""
+
+
+def test_cell_options_output_include_eval_error_warning(tmp_path: Path) -> None:
+    from survey.render.assemble import assemble
+    from survey.render.execute import SETUP_CODE, execute_notebook
+
+    nb = to_notebook(parse_qmd(FEATURES), setup=SETUP_CODE)
+    nb = execute_notebook(nb, cwd=tmp_path, name="features.qmd")
+    md = assemble(
+        nb, stem="f", target="html", media_dir=tmp_path, refs={}, defaults={"warning": False}
+    ).markdown
+    assert "**粗体输出**" in md and "```" not in md.split("**粗体输出**")[0]
+    assert "不应出现" not in md
+    assert 'raise SystemExit("never runs")' in md  # shown, not run
+    assert "ZeroDivisionError" in md  # error: true keeps the traceback
+    assert "警告文本" not in md and "正常输出" in md  # warning: false drops stderr
+    assert "*来自 Markdown 对象*" in md
+    assert "字符串 无引号。" in md
