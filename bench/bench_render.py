@@ -1,7 +1,8 @@
 """Time a full render of ``report/`` (HTML + PDF) and write the timings.
 
 Usage:
-    python bench/bench_render.py [--repeat 2] [--workers N] [--out bench/results/render.json]
+    python bench/bench_render.py [--project report] [--repeat 2] [--workers N]
+                                 [--out bench/results/render.json]
 
 Prints one line per run and writes a JSON file with every run's wall time, the per-format
 split and the machine (CPU count, Python version), so ``docs/benchmarks.md`` can be updated.
@@ -29,17 +30,19 @@ from survey.render import render_report
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, default=None, help="default: report/")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench/results/render.json"))
     args = parser.parse_args()
 
+    project = args.project or report_dir()
     runs = []
     for k in range(args.repeat):
         log = io.StringIO()
         with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(log):
             t0 = time.perf_counter()
-            render_report(report_dir(), out_dir=tmp, workers=args.workers)
+            render_report(project, out_dir=tmp, workers=args.workers)
             total = time.perf_counter() - t0
             size = {p.suffix: p.stat().st_size for p in Path(tmp).iterdir()}
         steps = [line.strip() for line in log.getvalue().splitlines() if line.startswith("  ")]
@@ -48,7 +51,7 @@ def main() -> None:
         print("\n".join(f"    {line}" for line in steps))
 
     result = {
-        "benchmark": "render report/ (all chapters, fresh kernel per chapter)",
+        "benchmark": f"render {project} (all chapters, fresh kernel per chapter)",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "workers": args.workers or "auto (CPU count)",

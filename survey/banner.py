@@ -43,6 +43,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape as html_escape
 from typing import Any, Literal
 
@@ -169,7 +170,18 @@ class _Block:
     title_en: str
     rows: tuple[_Row, ...]
     base: np.ndarray  # bool (n,)
-    Y: np.ndarray  # float (n, R), 0 outside the base
+    values: np.ndarray | None = None  # float (n, R), 0 outside the base; None: from codes
+    codes: np.ndarray | None = None  # single-select: option index per respondent (-1: none)
+    sets: tuple[tuple[int, ...], ...] = ()  # single-select: the options each row counts
+
+    @cached_property
+    def Y(self) -> np.ndarray:
+        """Values (n × R): 0/1 indicators or numbers, 0 outside the base."""
+        if self.values is not None:
+            return self.values
+        assert self.codes is not None
+        onehot = self.codes[:, None] == np.arange(max(max(map(max, self.sets)) + 1, 1))[None, :]
+        return np.column_stack([onehot[:, list(st)].any(axis=1) for st in self.sets]).astype(float)
 
 
 def _codes_index(s: pl.Series, codes: Sequence[str]) -> np.ndarray:
@@ -201,27 +213,25 @@ def _categorical_block(
     q: Question, idx: np.ndarray, item: Any, nets: bool, multi: np.ndarray | None = None
 ) -> _Block:
     codes = q.codes()
-    if multi is None:
-        base = idx >= 0
-        Y = (idx[:, None] == np.arange(len(codes))[None, :]).astype(float)
-    else:
-        base = multi[1]
-        Y = multi[0].astype(float)
     rows = [_Row(o.code, o.zh, o.en, "option") for o in q.options]
-    cols = [Y]
+    sets: list[tuple[int, ...]] = [(k,) for k in range(len(codes))]
     if nets:
         for net in q.nets:
-            pos = [codes.index(c) for c in net.of]
-            cols.append(np.clip(Y[:, pos].sum(axis=1, keepdims=True), 0, 1))
+            sets.append(tuple(codes.index(c) for c in net.of))
             rows.append(_Row(net.code, net.zh, net.en, "net"))
-    Y = np.hstack(cols)
-    Y[~base] = 0.0
     prefix = f"{item.code}:" if item is not None else ""
     rows = [_Row(prefix + r.code, r.zh, r.en, r.kind) for r in rows]
     t_zh, t_en = q.short_label("zh"), q.short_label("en")
     if item is not None:
         t_zh, t_en = f"{t_zh}:{item.zh}", f"{t_en}: {item.en}"
-    return _Block(q.id, item.code if item is not None else None, t_zh, t_en, tuple(rows), base, Y)
+    head = (q.id, item.code if item is not None else None, t_zh, t_en, tuple(rows))
+    if multi is None:
+        return _Block(*head, idx >= 0, None, idx, tuple(sets))
+    base = multi[1]
+    Y = multi[0].astype(float)
+    Y = np.hstack([Y, *(Y[:, list(st)].max(axis=1, keepdims=True) for st in sets[len(codes):])])
+    Y[~base] = 0.0
+    return _Block(*head, base, Y)
 
 
 def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> list[_Block]:
@@ -239,10 +249,9 @@ def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> l
                            np.where(base, v, 0.0)[:, None])]
         levels = _levels(s)
         idx = _codes_index(s, levels)
-        base = idx >= 0
-        Y = (idx[:, None] == np.arange(len(levels))[None, :]).astype(float)
         rows = tuple(_Row(lv, lv, lv, "option") for lv in levels)
-        return [_Block(qid, None, qid, qid, rows, base, Y)]
+        return [_Block(qid, None, qid, qid, rows, idx >= 0, None, idx,
+                       tuple((k,) for k in range(len(levels))))]
     missing = [c for c in q.columns() if c not in frame.columns]
     if missing:
         raise EstimationError(f"row question '{qid}' has columns missing from the data",
@@ -312,16 +321,14 @@ def _letters(k: int) -> list[str]:
 
 def _columns(
     frame: pl.DataFrame, cb: Codebook | None, cols: Sequence[str], include_total: bool
-) -> tuple[list[_Col], np.ndarray, list[_Group]]:
-    """Columns, their membership matrix D (n×C bool) and the groups of columns (total first)."""
+) -> tuple[list[_Col], list[_Group]]:
+    """Columns and the groups of columns (the total first, then one per segment variable)."""
     n = frame.height
     spec: list[_Col] = []
-    mats: list[np.ndarray] = []
     groups: list[_Group] = []
     if include_total:
         spec.append(_Col(TOTAL, TOTAL, _TXT["zh"]["total"], _TXT["en"]["total"], None,
                          _TXT["zh"]["total"], _TXT["en"]["total"]))
-        mats.append(np.ones((n, 1), dtype=bool))
         groups.append(_Group([0], np.zeros(n, np.int64), False))
     for var in cols:
         if var not in frame.columns:
@@ -337,13 +344,11 @@ def _columns(
             labels = [(c, c) for c in codes]
             v_zh = v_en = var
         idx = _codes_index(frame[var], codes)
-        mats.append(idx[:, None] == np.arange(len(codes))[None, :])
         start = len(spec)
         for code, (zh, en), letter in zip(codes, labels, _letters(len(codes)), strict=True):
             spec.append(_Col(var, code, zh, en, letter, v_zh, v_en))
         groups.append(_Group(list(range(start, len(spec))), idx.astype(np.int64), True))
-    D = np.hstack(mats) if mats else np.zeros((n, 0), dtype=bool)
-    return spec, D, groups
+    return spec, groups
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,93 +366,193 @@ def _influence(blk: _Block, grp: _Group, est: np.ndarray, sw: np.ndarray, w: np.
     return R, gg
 
 
-def _group_cov(blk: _Block, grp: _Group, est: np.ndarray, sw: np.ndarray, w: np.ndarray,
-               parts: _Parts, path: str, cache: dict[str, Any]) -> np.ndarray:
-    """Covariance (R, D, D) of the D column estimates of ``grp`` for every row of ``blk``.
+def _primitive_cov(blk: _Block, groups: list[_Group], est: np.ndarray, sw: np.ndarray,
+                   w: np.ndarray, parts: _Parts) -> list[np.ndarray]:
+    """Per group, the covariance (R, D, D) of its column estimates for every row of ``blk``,
+    through the design's primitive ``Design._vcov_totals`` on the dense influence matrix.
 
     The influence column of domain d for row r is ``z_d = 1[g = d] w (y_r - p_rd) / N_d``; the
-    covariance of their estimated totals is the design's (strata, PSUs, calibration).
+    covariance of their estimated totals is the design's (strata, PSUs, calibration). All groups
+    go into one call (rows split only to bound memory).
     """
-    D = len(grp.cols)
-    R_rows = blk.Y.shape[1]
-    if path == "primitive":
-        out = np.empty((R_rows, D, D))
-        n = blk.Y.shape[0]
-        per = max(1, min(int(2.5e7 // max(n * D, 1)), 256 // D))
-        for lo in range(0, R_rows, per):
-            rows = list(range(lo, min(lo + per, R_rows)))
-            Rm, gg = _influence(blk, grp, est, sw, w, rows)
+    n, R = blk.Y.shape
+    width = sum(len(g.cols) for g in groups)
+    per = max(1, int(2.5e7 // max(n * width, 1)))
+    out = [np.empty((R, len(g.cols), len(g.cols))) for g in groups]
+    for lo in range(0, R, per):
+        rows = list(range(lo, min(lo + per, R)))
+        Zs, where = [], []
+        k = 0
+        for gi, grp in enumerate(groups):
+            cols = np.asarray(grp.cols)
+            D = len(cols)
+            Rm, gg = _influence(blk, grp, est[cols], sw[cols], w, rows)
             onehot = gg[:, None] == np.arange(D)[None, :]
-            Z = (onehot[:, None, :] * Rm[:, :, None]).reshape(n, len(rows) * D)
-            Vz = np.asarray(parts.vcov(Z))
+            Zs.append((Rm[:, :, None] * onehot[:, None, :]).reshape(n, len(rows) * D))
+            where.append((gi, k, D))
+            k += len(rows) * D
+        Vz = np.asarray(parts.vcov(np.hstack(Zs)))
+        for gi, k0, D in where:
             for j, r in enumerate(rows):
-                out[r] = Vz[j * D:(j + 1) * D, j * D:(j + 1) * D]
-        return out
-    Rm, gg = _influence(blk, grp, est, sw, w)
-    return _domain_cov(Rm, gg, D, w, parts.st, parts.cal, cache)
+                a = k0 + j * D
+                out[gi][r] = Vz[a:a + D, a:a + D]
+    return out
 
 
-def _indicator(key: np.ndarray, size: int) -> Any:
-    """Sparse (size × n) 0/1 matrix with a single 1 per column at row ``key[i]``."""
+def _block_stats(blk: _Block, w: np.ndarray) -> np.ndarray:
+    """Per-respondent columns whose cell sums give estimates and variances (n × (3 + 5R)):
+    ``b, w b, w² b, y, w y, w² y, w² y², w y²`` (``y`` is 0 outside the base ``b``)."""
+    b = blk.base.astype(float)
+    Y = blk.Y
+    R = Y.shape[1]
+    X = np.empty((len(b), 3 + 5 * R))
+    w2 = w * w
+    X[:, 0] = b
+    np.multiply(w, b, out=X[:, 1])
+    np.multiply(w2, b, out=X[:, 2])
+    X[:, 3:3 + R] = Y
+    np.multiply(w[:, None], Y, out=X[:, 3 + R:3 + 2 * R])
+    np.multiply(w2[:, None], Y, out=X[:, 3 + 2 * R:3 + 3 * R])
+    np.multiply(X[:, 3 + 2 * R:3 + 3 * R], Y, out=X[:, 3 + 3 * R:3 + 4 * R])
+    np.multiply(X[:, 3 + R:3 + 2 * R], Y, out=X[:, 3 + 4 * R:3 + 5 * R])
+    return X
+
+
+def _cell_sums(blk: _Block, w: np.ndarray, cells: _Cells, X: list[np.ndarray]) -> np.ndarray:
+    """Cell sums (K × (3 + 5R)) of the columns of :func:`_block_stats`.
+
+    A single-select block is summed by (cell, option) with three weighted counts — ``1, w, w²``
+    — and its rows (options and nets) assembled from those, since ``y`` is 0/1 and ``y² = y``;
+    other blocks sum the per-respondent columns (computed once per block, kept in ``X``).
+    """
+    K = len(cells.d)
+    if blk.codes is None:
+        if not X:
+            X.append(_block_stats(blk, w))
+        return np.asarray(cells.M @ X[0])
+    n_opt = max(max(st) for st in blk.sets) + 1
+    ok = (cells.row >= 0) & (blk.codes >= 0)
+    key = cells.row[ok] * n_opt + blk.codes[ok]
+    wk = w[ok]
+    cnt = [np.bincount(key, weights=x, minlength=K * n_opt).reshape(K, n_opt)
+           for x in (None, wk, wk * wk)]
+    by_row = [np.column_stack([c[:, list(st)].sum(axis=1) for st in blk.sets]) for c in cnt]
+    tot = [c.sum(axis=1, keepdims=True) for c in cnt]
+    n_y, w_y, w2_y = by_row
+    return np.hstack([*tot, n_y, w_y, w2_y, w2_y, w_y])
+
+
+@dataclass(frozen=True, eq=False)
+class _Cells:
+    """The non-empty cells (unit × calibration cell × domain) of one group.
+
+    ``M`` (K × n sparse) sums respondents into cells; ``u``, ``c``, ``d`` are each cell's unit
+    (stratum when unclustered, PSU when clustered; 0 when only estimates are needed),
+    calibration cell and domain.
+    """
+
+    M: Any
+    u: np.ndarray
+    c: np.ndarray
+    d: np.ndarray
+    row: np.ndarray  # (n,) cell of each respondent, -1 outside the group
+
+
+def _cells(grp: _Group, parts: _Parts, full: bool, cache: dict[str, Any]) -> _Cells:
+    """The cells of ``grp`` (cached per group): by domain only, or (``full``) by
+    stratum-or-PSU × calibration cell × domain for the aggregated design variance."""
+    key_name = "cells_full" if full else "cells_dom"
+    if key_name in cache:
+        return cache[key_name]
     from scipy import sparse
 
+    st, cal = parts.st, parts.cal
+    D = len(grp.cols)
+    inside = grp.g >= 0
+    gg = np.where(inside, grp.g, 0)
+    if full:
+        unit = st.psu if st.psu is not None else st.stratum
+        nc = cal.n_cells if cal is not None else 1
+        cell = cal.cell if cal is not None else np.zeros(st.n, np.int64)
+        key = (unit.astype(np.int64) * nc + cell) * D + gg
+    else:
+        nc, key = 1, gg.astype(np.int64)
+    key = np.where(inside, key, -1)
+    uniq, inv = np.unique(key, return_inverse=True)
+    inv = inv.ravel()
+    keep = inside
+    if uniq.size and uniq[0] == -1:
+        uniq, inv = uniq[1:], inv - 1
     n = len(key)
-    return sparse.csr_matrix((np.ones(n), (key, np.arange(n))), shape=(size, n))
+    M = sparse.csr_matrix((np.ones(int(keep.sum())), (inv[keep], np.flatnonzero(keep))),
+                          shape=(len(uniq), n))
+    d = uniq % D
+    c = (uniq // D) % nc
+    u = uniq // (D * nc)
+    out = _Cells(M, u, c, d, np.where(keep, inv, -1))
+    cache[key_name] = out
+    return out
 
 
-def _domain_cov(Rm: np.ndarray, gg: np.ndarray, D: int, w: np.ndarray, st: V.Structure,
-                cal: V.Calibration | None, cache: dict[str, Any]) -> np.ndarray:
-    """Aggregated ``vcov_totals`` of the domain columns ``1[gg = d] Rm[:, j]`` (J, D, D).
+def _cells_cov(cells: _Cells, S: np.ndarray, R: int, est: np.ndarray, sw: np.ndarray,
+               parts: _Parts, cache: dict[int, dict[str, Any]]) -> np.ndarray:
+    """The design's ``vcov_totals`` of the domain influence columns, from cell sums (R, D, D).
 
-    Algebraically the design's primitive (R's ``svyrecvar``) without the n × D·J matrix: the
-    calibration residual is ``e_d = 1[gg = d] R - w F[cell, d]`` with ``F`` the raking back-fit
-    of the cell sums of ``z / w``; its cross-products within strata (or its PSU totals) are sums
-    over (stratum or PSU) × cell × domain, taken with sparse indicator products.
+    Algebraically R's ``svyrecvar`` (as ``Design._vcov_totals``) without the n × D·R matrix.
+    With ``R_i = w_i (y_i - p_d) / N_d`` for a respondent of domain d, the calibration residual
+    of column d is ``e_d = 1[g = d] R - w F[cell, d]`` where ``F`` is the raking back-fit of
+    the cell sums of ``z / w``; every sum the variance needs (``Σ R``, ``Σ R²``, ``Σ R w``,
+    ``Σ R / w`` by cell) is a combination of the cell sums ``S`` of :func:`_block_stats`.
     """
-    J = Rm.shape[1]
+    st, cal = parts.st, parts.cal
+    D = len(sw)
+    u, c, d = cells.u, cells.c, cells.d
+    b_, wb, w2b = S[:, 0], S[:, 1], S[:, 2]
+    y, wy, w2y, w2y2 = (S[:, 3 + k * R:3 + (k + 1) * R] for k in range(4))
+    p = np.nan_to_num(est)[d]  # K × R
+    inv = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)[d][:, None]
+    sum_r = (wy - p * wb[:, None]) * inv  # Σ R per cell
     clustered = st.psu is not None
-    unit = st.psu if clustered else st.stratum
     n_unit = st.n_psus if clustered else st.n_strata
-    h_of_unit = st.psu_stratum if clustered else np.arange(st.n_strata)
-    if "M_ud" not in cache:
-        cache["M_ud"] = _indicator(unit * D + gg, n_unit * D)
-        if cal is not None:
-            nc = cal.n_cells
-            cache["M_cd"] = _indicator(cal.cell * D + gg, nc * D)
-            cache["W_uc"] = np.bincount(unit * nc + cal.cell, weights=w,
-                                        minlength=n_unit * nc).reshape(n_unit, nc)
-            if not clustered:
-                cache["M_hcd"] = _indicator((st.stratum * nc + cal.cell) * D + gg,
-                                            st.n_strata * nc * D)
-                cache["Q_hc"] = np.bincount(st.stratum * nc + cal.cell, weights=w * w,
-                                            minlength=st.n_strata * nc).reshape(st.n_strata, nc)
-    M = cache["M_ud"]
-    T = np.asarray(M @ Rm).reshape(n_unit, D, J)  # unit totals of the uncalibrated columns
+    nc = cal.n_cells if cal is not None else 1
+    T = np.zeros((n_unit, D, R))
+    np.add.at(T, (u, d), sum_r)
     F = None
     if cal is not None:
-        nc = cal.n_cells
-        S = np.asarray(cache["M_cd"] @ (Rm / w[:, None])).reshape(nc, D * J)
-        F = cal.backfit(S).reshape(nc, D, J)
+        sum_rw_inv = (y - p * b_[:, None]) * inv  # Σ R / w per cell
+        Sc = np.zeros((nc, D, R))
+        np.add.at(Sc, (c, d), sum_rw_inv)
+        F = cal.backfit(Sc.reshape(nc, D * R)).reshape(nc, D, R)
+        if "W_uc" not in cache:
+            unit = st.psu if clustered else st.stratum
+            cache["W_uc"] = np.bincount(unit * nc + cal.cell, weights=parts.w,
+                                        minlength=n_unit * nc).reshape(n_unit, nc)
+            cache["Q_hc"] = np.bincount(st.stratum * nc + cal.cell, weights=parts.w**2,
+                                        minlength=st.n_strata * nc).reshape(st.n_strata, nc)
         T = T - np.einsum("uc,cdj->udj", cache["W_uc"], F)
-    scale = st.scale[h_of_unit]
     if clustered:
-        means = np.zeros((st.n_strata, D, J))
-        np.add.at(means, st.psu_stratum, T)
+        h = st.psu_stratum
+        means = np.zeros((st.n_strata, D, R))
+        np.add.at(means, h, T)
         means /= st.n_psu[:, None, None]
-        Tc = T - means[st.psu_stratum]
-        return np.einsum("p,pdj,pej->jde", scale, Tc, Tc)
-    # unclustered: per stratum, Σ e_d e_e - (Σ e_d)(Σ e_e) / n_h
-    A = np.asarray(M @ (Rm * Rm)).reshape(n_unit, D, J)
-    Vout = np.zeros((J, D, D))
+        Tc = T - means[h]
+        return np.einsum("p,pdj,pej->jde", st.scale[h], Tc, Tc)
+    scale = st.scale
+    sum_r2 = (w2y2 - 2 * p * w2y + p * p * w2b[:, None]) * inv * inv  # Σ R² per cell
+    A = np.zeros((st.n_strata, D, R))
+    np.add.at(A, (u, d), sum_r2)
+    out = np.zeros((R, D, D))
     idx = np.arange(D)
-    Vout[:, idx, idx] = np.einsum("h,hdj->jd", scale, A)
+    out[:, idx, idx] = np.einsum("h,hdj->jd", scale, A)
     if F is not None:
-        G = np.asarray(cache["M_hcd"] @ (Rm * w[:, None])).reshape(st.n_strata, nc, D, J)
+        sum_rw = (w2y - p * w2b[:, None]) * inv  # Σ R w per cell
+        G = np.zeros((st.n_strata, nc, D, R))
+        np.add.at(G, (u, c, d), sum_rw)
         GF = np.einsum("h,hcdj,cej->jde", scale, G, F)
-        Vout -= GF + GF.transpose(0, 2, 1)
-        Vout += np.einsum("h,hc,cdj,cej->jde", scale, cache["Q_hc"], F, F)
-    Vout -= np.einsum("h,hdj,hej->jde", scale / st.n_psu, T, T)
-    return Vout
+        out -= GF + GF.transpose(0, 2, 1)
+        out += np.einsum("h,hc,cdj,cej->jde", scale, cache["Q_hc"], F, F)
+    out -= np.einsum("h,hdj,hej->jde", scale / st.n_psu, T, T)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -606,8 +711,7 @@ def banner(
                               expected="None, 'bonferroni' or 'holm'")
     parts = _parts(design)
     frame, w = parts.frame, parts.w
-    spec, D, groups = _columns(frame, parts.codebook, cols, include_total)
-    Df = D.astype(float)
+    spec, groups = _columns(frame, parts.codebook, cols, include_total)
     path = _variance if _variance != "auto" else (
         "primitive" if frame.height <= PRIMITIVE_MAX_N else "aggregated")
     cache: dict[int, dict[str, Any]] = {}
@@ -616,7 +720,7 @@ def banner(
     block_no = 0
     for qid in rows:
         for blk in _blocks(frame, parts.codebook, qid, nets):
-            cells_b, tests_b = _tabulate(blk, block_no, spec, Df, groups, w, parts, test, alpha,
+            cells_b, tests_b = _tabulate(blk, block_no, spec, groups, w, parts, test, alpha,
                                          adjust, suppress_below, flag_below, path, cache)
             out.append(cells_b)
             tests.append(tests_b)
@@ -647,7 +751,6 @@ def _tabulate(
     blk: _Block,
     block_no: int,
     spec: list[_Col],
-    Df: np.ndarray,
     groups: list[_Group],
     w: np.ndarray,
     parts: _Parts,
@@ -659,18 +762,28 @@ def _tabulate(
     path: str,
     cache: dict[int, dict[str, Any]],
 ) -> tuple[tuple[pl.DataFrame, dict[str, Any]], dict[str, Any]]:
-    R = blk.Y.shape[1]
-    C = Df.shape[1]
-    b = blk.base.astype(float)
-    wb = w * b
-    DW = Df * wb[:, None]  # n×C
-    sw = DW.sum(axis=0)  # Σw per column
-    sw2 = (Df * (wb * w)[:, None]).sum(axis=0)
-    n_unw = (Df * b[:, None]).sum(axis=0).round().astype(np.int64)
+    R = len(blk.rows)
+    C = len(spec)
+    # weighted sums by cell of every group (domain × stratum/PSU × calibration cell)
+    X: list[np.ndarray] = []
+    full = test == "design" and path == "aggregated"
+    sw, sw2, n_w = np.zeros(C), np.zeros(C), np.zeros(C)
+    est, m2 = np.full((C, R), np.nan), np.full((C, R), np.nan)
+    sums: list[tuple[_Cells, np.ndarray]] = []
+    for gi, grp in enumerate(groups):
+        cells_g = _cells(grp, parts, full, cache.setdefault(gi, {}))
+        S = _cell_sums(blk, w, cells_g, X)  # K × (3 + 5R)
+        Sd = np.zeros((len(grp.cols), S.shape[1]))
+        np.add.at(Sd, cells_g.d, S)
+        cols = np.asarray(grp.cols)
+        sw[cols], sw2[cols], n_w[cols] = Sd[:, 1], Sd[:, 2], Sd[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est[cols] = Sd[:, 3 + R:3 + 2 * R] / Sd[:, [1]]
+            m2[cols] = Sd[:, 3 + 4 * R:3 + 5 * R] / Sd[:, [1]]
+        sums.append((cells_g, S))
+    n_unw = n_w.round().astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         n_eff = np.where(sw2 > 0, sw**2 / sw2, 0.0)
-        est = (DW.T @ blk.Y) / sw[:, None]  # C×R
-        m2 = (DW.T @ (blk.Y**2)) / sw[:, None]
     is_mean = np.array([r.kind == "mean" for r in blk.rows])
     var_unit = np.where(is_mean[None, :], np.maximum(m2 - est**2, 0.0), est * (1 - est))
     suppressed = n_unw < suppress_below
@@ -684,10 +797,14 @@ def _tabulate(
     else:
         se = np.full((C, R), np.nan)
         cov = np.full((R, C, C), np.nan)
+        prim = _primitive_cov(blk, groups, est, sw, w, parts) if path == "primitive" else None
         for gi, grp in enumerate(groups):
             cols = np.asarray(grp.cols)
-            Vg = _group_cov(blk, grp, est[cols], sw[cols], w, parts, path,
-                            cache.setdefault(gi, {}))
+            if prim is not None:
+                Vg = prim[gi]
+            else:
+                cells_g, S = sums[gi]
+                Vg = _cells_cov(cells_g, S, R, est[cols], sw[cols], parts, cache)
             cov[:, cols[:, None], cols[None, :]] = Vg
             se[cols] = np.sqrt(np.maximum(np.diagonal(Vg, axis1=1, axis2=2), 0.0)).T
         se[sw <= 0] = np.nan

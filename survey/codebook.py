@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,6 +94,7 @@ class Question:
     editions: tuple[int, ...] = ()
     history: tuple[Change, ...] = ()
     note: str = ""
+    latest: int | None = None  # the codebook's newest edition (see asked_in)
 
     # -- labels ---------------------------------------------------------------------------------
     def text(self, lang: Lang = "zh") -> str:
@@ -185,10 +186,11 @@ class Question:
     def asked_in(self, edition: int) -> bool:
         """Whether the question is asked in ``edition``.
 
-        ``editions`` lists the editions known to have asked it; an edition after the last one listed
-        still asks it (a question continues by default) unless ``history`` records it ``dropped``
-        at or before that edition (and not ``added`` again since). Without ``editions`` a question is
-        asked from its ``added`` edition on (or always).
+        ``editions`` lists the editions known to have asked it. An edition newer than every
+        edition of the codebook (next year's wave) asks it when the newest codebook edition did
+        (a current question continues by default), unless ``history`` records it ``dropped`` at
+        or before that edition. Without ``editions`` a question is asked from its ``added``
+        edition on (or always).
         """
         events = sorted(
             (h.edition, h.change) for h in self.history if h.change in ("added", "dropped")
@@ -199,8 +201,13 @@ class Question:
                 state = change
         if state == "dropped":
             return False
+        if state == "added" and (self.latest is None or edition > self.latest):
+            return True
         if self.editions:
-            return edition in self.editions or edition > max(self.editions)
+            if edition in self.editions:
+                return True
+            latest = self.latest if self.latest is not None else max(self.editions)
+            return edition > latest and latest in self.editions
         added = [ed for ed, change in events if change == "added"]
         return not added or edition >= min(added)
 
@@ -297,6 +304,9 @@ class Codebook:
                     expected=f"one of {sorted(section_ids)}",
                 )
             questions[q.id] = q
+        editions = tuple(int(e) for e in raw.get("editions") or ())
+        if editions:
+            questions = {k: replace(q, latest=max(editions)) for k, q in questions.items()}
         id_col = raw.get("id_column", "resp_id")
         w_col = raw.get("weight_column", "weight")
         columns: dict[str, tuple[str, str | None]] = {}
@@ -322,7 +332,7 @@ class Codebook:
             weight_column=w_col,
             title_zh=title.get("zh", ""),
             title_en=title.get("en", ""),
-            editions=tuple(int(e) for e in raw.get("editions") or ()),
+            editions=editions,
             id_label_zh=str(id_label.get("zh", "受访者编号")),
             id_label_en=str(id_label.get("en", "Respondent ID")),
             source=source,

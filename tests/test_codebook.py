@@ -140,3 +140,18 @@ def test_editions_history_and_comparability() -> None:
     assert "challenges__roi" not in cb.columns(edition=2026) and "challenges__roi" in cb.columns(
         edition=2025
     )
+
+
+def test_a_new_edition_continues_only_current_questions() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["editions"] = [2022, 2023, 2024, 2025]
+    q = raw["questions"]
+    q[1]["editions"] = [2022, 2023, 2024, 2025]  # current: continues into 2026
+    q[2]["editions"] = [2022]  # known only from 2022: not asked in later editions
+    q[3]["history"] = [{"edition": 2026, "change": "added", "comparable": False}]
+    q[3]["editions"] = []
+    cb = Codebook.from_dict(raw)
+    assert cb["confidence"].asked_in(2026) and cb["confidence"].comparable(2025, 2026)
+    assert not cb["budget_growth_expected"].asked_in(2025) and not cb["budget_growth_expected"].asked_in(2026)
+    assert cb["challenges"].asked_in(2026) and not cb["challenges"].asked_in(2025)
+    assert not cb["challenges"].comparable(2025, 2026)

@@ -184,7 +184,8 @@ def test_glm(name, family):
         pl.col("design") == name, pl.col("family") == family)
     formula = "spend ~ x + q1 + seg2 + brand" if family == "gaussian" else "q1 ~ x + seg2 + brand"
     res = design(name).glm(formula, family=family)
-    got = res.to_polars().with_columns(pl.col("term").str.replace_all("[T.", "", literal=True).str.replace_all("]", "", literal=True))
+    got = res.to_polars().with_columns(pl.col("term").str.replace_all("[T.", "", literal=True).str.replace_all("]", "", literal=True)
+        .replace("Intercept", "(Intercept)"))
     m = got.join(g, on="term", suffix="_r")
     assert m.height == g.height
     assert res.df_resid == g["df_resid"][0]

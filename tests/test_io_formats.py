@@ -188,7 +188,7 @@ def test_edition_from_int_and_file_name(tmp_path, cb, monkeypatch):
 
 
 def test_row_numbers_follow_the_spreadsheet(tmp_path):
-    (tmp_path / "w.csv").write_text("resp_id,industry\na,auto\n\n,\nb,\"multi\nline\"\nc,x\n")
+    (tmp_path / "w.csv").write_text('resp_id,industry\na,auto\n\n,\nb,"multi\nline"\nc,x\n')
     raw = read_table(tmp_path / "w.csv")
     assert raw[ROW_COLUMN].to_list() == [2, 5, 6]
     assert raw["industry"].to_list() == ["auto", "multi\nline", "x"]

@@ -44,14 +44,18 @@ def typed_frames(draw: st.DrawFn) -> pl.DataFrame:
     """A valid typed wave on the mini codebook with 1–8 respondents."""
     n = draw(st.integers(1, 8))
     ids = draw(
-        st.lists(st.text("abc123汽车-_", min_size=1, max_size=6), min_size=n, max_size=n, unique=True)
+        st.lists(
+            st.text("abc123汽车-_", min_size=1, max_size=6), min_size=n, max_size=n, unique=True
+        )
     )
     data: dict[str, list] = {"resp_id": ids}
     for q in CB:
         if q.type in ("single", "grid"):
             choice = st.sampled_from(q.codes())
             for c in q.columns():
-                data[c] = draw(st.lists(choice if q.required else st.none() | choice, min_size=n, max_size=n))
+                data[c] = draw(
+                    st.lists(choice if q.required else st.none() | choice, min_size=n, max_size=n)
+                )
         elif q.type == "multi":
             for c in q.columns():
                 data[c] = draw(st.lists(st.booleans(), min_size=n, max_size=n))
@@ -90,7 +94,9 @@ def write(frame: pl.DataFrame, folder: Path, fmt: str, encoding: str) -> Path:
 
 
 def non_blank_rows(frame: pl.DataFrame) -> int:
-    return sum(any(v is not None and str(v).strip() != "" for v in row) for row in frame.iter_rows())
+    return sum(
+        any(v is not None and str(v).strip() != "" for v in row) for row in frame.iter_rows()
+    )
 
 
 def check_load(path: Path) -> Wave | None:
@@ -130,8 +136,14 @@ def corrupted(draw: st.DrawFn) -> pl.DataFrame:
         cells[column][row] = draw(st.none() | CELL_TEXT)
     for column in draw(st.lists(st.sampled_from(names), max_size=2, unique=True)):
         del cells[column]
-    for extra in draw(st.lists(st.sampled_from(["note", "budget_growth", "challenges__x"]), max_size=2, unique=True)):
-        cells[extra] = draw(st.lists(st.none() | CELL_TEXT, min_size=frame.height, max_size=frame.height))
+    for extra in draw(
+        st.lists(
+            st.sampled_from(["note", "budget_growth", "challenges__x"]), max_size=2, unique=True
+        )
+    ):
+        cells[extra] = draw(
+            st.lists(st.none() | CELL_TEXT, min_size=frame.height, max_size=frame.height)
+        )
     if not cells:
         cells["resp_id"] = frame["resp_id"].to_list()
     return pl.DataFrame(cells, schema={c: pl.String for c in cells})
@@ -168,7 +180,9 @@ def garbled(draw: st.DrawFn) -> tuple[bytes, str]:
         if fmt == "parquet" and draw(st.booleans()):
             data = write_wave(frame, Path(tmp) / "w.parquet", edition=2025).read_bytes()
         else:
-            data = write(as_text(frame, "zh"), Path(tmp), fmt, draw(st.sampled_from(ENCODINGS))).read_bytes()
+            data = write(
+                as_text(frame, "zh"), Path(tmp), fmt, draw(st.sampled_from(ENCODINGS))
+            ).read_bytes()
     how = draw(st.sampled_from(["truncate", "overwrite", "insert", "random", "foreign"]))
     if how == "truncate":
         data = data[: draw(st.integers(0, len(data)))]

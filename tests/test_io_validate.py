@@ -114,12 +114,22 @@ def test_unknown_code(tmp_path, cb):
     assert (p.kind, p.row, p.column, p.value) == ("unknown_code", 4, "industry", "汽车行业")
     assert "auto/汽车/Automotive" in p.expected
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "media_intent__outdoor", 0, "more")))
-    assert (p.kind, p.row, p.column, p.value) == ("unknown_code", 2, "media_intent__outdoor", "more")
+    assert (p.kind, p.row, p.column, p.value) == (
+        "unknown_code",
+        2,
+        "media_intent__outdoor",
+        "more",
+    )
 
 
 def test_out_of_range(tmp_path, cb):
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_growth_expected", 1, "301%")))
-    assert (p.kind, p.row, p.column, p.value) == ("out_of_range", 3, "budget_growth_expected", "301%")
+    assert (p.kind, p.row, p.column, p.value) == (
+        "out_of_range",
+        3,
+        "budget_growth_expected",
+        "301%",
+    )
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__brand", 3, "-10")))
     assert (p.kind, p.row, p.column, p.value) == ("out_of_range", 5, "budget_split__brand", "-10")
 
@@ -164,7 +174,12 @@ def test_sum_mismatch(tmp_path, cb):
     ).ok
     # partly blank: the blank part is named
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__performance", 3, "")))
-    assert (p.kind, p.row, p.column, p.value) == ("sum_mismatch", 5, "budget_split__performance", "")
+    assert (p.kind, p.row, p.column, p.value) == (
+        "sum_mismatch",
+        5,
+        "budget_split__performance",
+        "",
+    )
 
 
 def test_missing_required(tmp_path, cb):
@@ -319,3 +334,27 @@ def test_ragged_and_badly_headed_csv(tmp_path):
     path.write_text("resp_id,\nr1,x\n", encoding="utf-8")
     with pytest.raises(WaveFormatError, match="no name"):
         read_table(path)
+
+
+def test_damaged_utf8_is_reported_not_read_as_gbk(tmp_path):
+    data = write_table(clean(), tmp_path / "wave.csv", encoding="utf-8").read_bytes()
+    at = data.index("美".encode())
+    (tmp_path / "bad.csv").write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(WaveFormatError, match=f"byte {at} "):
+        read_table(tmp_path / "bad.csv")
+
+
+def test_required_multi_needs_one_selected_option(tmp_path):
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    for q in raw["questions"]:
+        if q["id"] == "challenges":
+            q["required"] = True
+    cb = Codebook.from_dict(raw)
+    p = only(problems_of(tmp_path, cb, clean()))  # r2 selected roi only; r4 selected nothing
+    assert (p.kind, p.row, p.column) == ("missing_required", 5, "challenges")
+
+
+def test_reserved_row_column_name(tmp_path):
+    (tmp_path / "wave.csv").write_text("resp_id,__row__\nr1,1\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match="reserved"):
+        read_table(tmp_path / "wave.csv")

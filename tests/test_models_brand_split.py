@@ -179,3 +179,23 @@ def test_coverage_delta_and_bootstrap():
     # nominal 95%; with 60 replications a binomial 99% band is about [0.85, 1]
     assert hit_d / reps >= 0.85
     assert hit_b / reps >= 0.85
+
+
+def test_design_glm_gives_same_estimates_and_covariance():
+    design_mod = pytest.importorskip("survey.design")
+    df = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=5)
+    own = bs.fit(df, bootstrap=100, seed=1, curve_replicates=0)
+    via = bs.fit(None, design=design_mod.Design(df, weights="weight"), bootstrap=100, seed=1,
+                 curve_replicates=0)
+    assert via.optimum == pytest.approx(own.optimum, abs=1e-9)
+    np.testing.assert_allclose(via.vcov, own.vcov, rtol=1e-6, atol=1e-10)
+    np.testing.assert_array_equal(via.boot_optima, own.boot_optima)
+
+
+def test_design_with_missing_rows_is_a_domain():
+    design_mod = pytest.importorskip("survey.design")
+    df = bs.simulate(300, curvature=20, concentration=3, seed=6).with_columns(
+        market_share_change=pl.when(pl.int_range(pl.len()) % 7 == 0).then(None)
+        .otherwise(pl.col("market_share_change")))
+    r = bs.fit(None, design=design_mod.Design(df, weights="weight"), bootstrap=50, seed=1)
+    assert r.n == 300 - len(range(0, 300, 7))

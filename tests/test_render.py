@@ -88,6 +88,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path],
     return first, second
 
 
+@pytest.mark.slow
 def test_full_render_html(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
     html = rendered[0]["html"].read_text("utf-8")
     assert INLINE_TOTAL in html  # inline value computed in the kernel
@@ -98,9 +99,11 @@ def test_full_render_html(rendered: tuple[dict[str, Path], dict[str, Path]]) -> 
     assert 'lang="zh"' in html and "迷你报告" in html
     srcs = re.findall(r'(?:src|href)="([^"#][^"]*)"', html)
     assert all(s.startswith("data:") for s in srcs), srcs  # self-contained
+    assert "@font-face" in html and "data:font/woff;base64," in html  # CJK glyphs embedded
     assert "sourceCode python" in html and "import polars" not in html  # echo per cell
 
 
+@pytest.mark.slow
 def test_full_render_pdf_embeds_cjk_font(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
     pdf = rendered[0]["pdf"].read_bytes()
     assert pdf.startswith(b"%PDF-")
@@ -114,6 +117,7 @@ def test_full_render_pdf_embeds_cjk_font(rendered: tuple[dict[str, Path], dict[s
     assert INLINE_TOTAL in text and "各渠道预算占比" in text
 
 
+@pytest.mark.slow
 def test_two_renders_are_identical(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
     first, second = rendered
     assert first["html"].read_bytes() == second["html"].read_bytes()

@@ -36,9 +36,10 @@ from scipy import stats
 
 from survey.design import variance as V
 from survey.design.ci import LikelihoodInputs, proportion_ci
-from survey.design.rake import rake_cells, resolve_targets
+from survey.design.rake import cells_of, rake_cells, resolve_targets
 from survey.errors import EmptySegmentError, EstimationError, WeightingError
 
+CHUNK_CELLS = 8_000_000  # rows x items processed at once (bounds memory at ~64 MB per array)
 OUT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
 
 
@@ -71,6 +72,7 @@ class _Item:
     a: np.ndarray
     x: np.ndarray | None = None
     label: str | None = None
+    binary: bool = False
 
 
 class Design:
@@ -175,9 +177,10 @@ class Design:
         all_codes = [*old_codes, *codes]
         all_nlv = [*old_nlv, *(len(t) for t in targets)]
         blocks = [*old_blocks, tuple(range(len(old_codes), len(all_codes)))]
-        from survey.design.rake import cells_of
-
-        cell, levels = cells_of(all_codes, all_nlv)
+        if old_codes:
+            cell, levels = cells_of(all_codes, all_nlv)
+        else:
+            cell, levels = res.cell, res.cell_levels
         cal = V.Calibration(cell, levels, np.bincount(cell).astype(float), tuple(all_nlv),
                             tuple(blocks))
         return self._replace(_w=res.weights, _cal=cal, _margins=(all_codes, all_nlv, blocks),
@@ -255,12 +258,7 @@ class DesignBy:
             c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
             null |= c < 0
             key = key * (len(lv) + 1) + np.where(c < 0, len(lv), c)
-        uniq, first, g = np.unique(np.where(null, -1, key), return_index=True, return_inverse=True)
-        g = g.ravel()
-        if null.any():  # rows with a missing group value belong to no domain
-            drop = 0  # -1 sorts first
-            first, g = first[1:], g - 1
-            g[g < drop] = -1
+        g, first = _dense_codes(key, null)
         self.g = g
         self.keys = f.select(groups)[first.tolist()]
         self.n_dom = len(first)
@@ -268,12 +266,14 @@ class DesignBy:
     # -------------------------------------------------------------- public estimators
     def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
         """Domain means (R: ``svyby(~var, ~g, design, svymean, na.rm=TRUE, deff="replace")``)."""
-        items = [_Item(v, None, *_numeric(self.design.frame, v)) for v in _as_list(var)]
+        items = [_Item(v, None, *_numeric(self.design.frame, v)[:2],
+                       binary=_numeric(self.design.frame, v)[2]) for v in _as_list(var)]
         return self._estimate(items, "mean")
 
     def total(self, var: str | Sequence[str]) -> pl.DataFrame:
         """Domain totals (R: ``svyby(~var, ~g, design, svytotal, na.rm=TRUE)``)."""
-        items = [_Item(v, None, *_numeric(self.design.frame, v)) for v in _as_list(var)]
+        items = [_Item(v, None, *_numeric(self.design.frame, v)[:2],
+                       binary=_numeric(self.design.frame, v)[2]) for v in _as_list(var)]
         return self._estimate(items, "total")
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
@@ -285,7 +285,7 @@ class DesignBy:
         if base == "responses":
             a = np.logical_and.reduce([it.a for it in items])
             x = np.sum([np.where(a, it.y, 0.0) for it in items], axis=0)
-            items = [_Item(it.variable, it.level, it.y, a, x, it.label) for it in items]
+            items = [_Item(it.variable, it.level, it.y, a, x, it.label, True) for it in items]
         return self._estimate(items, "proportion", ci=ci, level=level)
 
     # -------------------------------------------------------------- engine
@@ -293,80 +293,90 @@ class DesignBy:
                   level: float = 0.95) -> pl.DataFrame:
         d = self.design
         w, g, nd = d._w, self.g, self.n_dom
-        inside = g >= 0
-        gg = np.where(inside, g, 0)
-        rows_in = np.bincount(gg, weights=inside, minlength=nd)
-        w_all = np.bincount(gg, weights=w * inside, minlength=nd)
-        est, n_obs, vsrs_part, r_cols, lik_parts = [], [], [], [], []
-        for it in items:
-            a = it.a & inside
-            wa = np.where(a, w, 0.0)
-            y = np.where(a, it.y, 0.0)
-            wsum = np.bincount(gg, weights=wa, minlength=nd)
-            num = np.bincount(gg, weights=wa * y, minlength=nd)
-            nobs = np.bincount(gg, weights=a, minlength=nd)
-            if np.any(nobs == 0):
-                k = int(np.flatnonzero(nobs == 0)[0])
-                raise EmptySegmentError(
-                    f"variable '{it.variable}'{_lv(it)} has no answers in domain "
-                    f"{_domain_name(self, k)}; expected at least one respondent",
-                    column=it.variable, value=_domain_name(self, k))
-            mu = num / wsum
-            if it.x is not None:
-                den = np.bincount(gg, weights=wa * it.x, minlength=nd)
-                e = num / den
-                r = wa * (y - e[gg] * it.x) / den[gg]
-            elif kind == "total":
-                e, r = num, wa * y
-            else:
-                e = mu
-                r = wa * (y - e[gg]) / wsum[gg]
-            dev2 = np.bincount(gg, weights=wa * (y - mu[gg]) ** 2, minlength=nd)
-            s2 = nobs / (nobs - 1) * dev2 / wsum
-            vsrs_part.append(s2 * wsum**2 / nobs if kind == "total" else s2 / nobs)
-            est.append(e)
-            n_obs.append(nobs)
-            r_cols.append(r)
-            if ci == "likelihood":
-                c = (rows_in if d._cal_active is None else d.n) / w_all
-                res = np.where(a, y - e[gg], 0.0)
-                sw_r = np.sqrt(c) * np.bincount(gg, weights=wa**1.5 * res, minlength=nd)
-                sw_r2 = c * np.bincount(gg, weights=wa**2 * res**2, minlength=nd)
-                q = e * (1 - e)
-                rbar = sw_r / np.sqrt(q) / wsum
-                phi = nobs / (nobs - 1) * (sw_r2 / q / wsum - rbar**2)
-                lik_parts.append((wsum * c, phi))
-        var = V.domain_var(r_cols, gg, nd, w, d._st, d._cal_active)
-        est_a = np.stack(est, axis=1)
-        se = np.sqrt(var)
+        if any(it.x is not None for it in items):
+            sums, est, var = self._ratio_engine(items)
+        else:
+            cols = [V.Column(it.y, it.a, it.binary) for it in items]
+            with np.errstate(divide="ignore", invalid="ignore"):  # empty domains raise below
+                sums, est, var = V.domain_estimates(cols, g, nd, w, d._st, d._cal_active, kind)
+        nobs, wsum = sums.nobs, sums.wsum
+        if np.any(nobs == 0):
+            k, j = (int(v[0]) for v in np.nonzero(nobs == 0))
+            it = items[j]
+            raise EmptySegmentError(
+                f"variable '{it.variable}'{_lv(it)} has no answers in domain "
+                f"{_domain_name(self, k)}; expected at least one respondent",
+                column=it.variable, value=_domain_name(self, k))
         with np.errstate(divide="ignore", invalid="ignore"):
-            deff = np.where(np.stack(vsrs_part, 1) > 0, var / np.stack(vsrs_part, 1), np.nan)
-            n_a = np.stack(n_obs, axis=1)
-            n_eff = n_a / deff
+            mu = sums.num / wsum
+            dev2 = np.maximum(sums.wy2 - mu * sums.num, 0.0)  # sum w (y - mu)^2 in domain
+            s2 = nobs / (nobs - 1) * dev2 / wsum
+            vsrs = s2 * wsum**2 / nobs if kind == "total" else s2 / nobs
+            se = np.sqrt(var)
+            deff = np.where(vsrs > 0, var / vsrs, np.nan)
+            if any(it.x is not None for it in items):
+                deff = np.full_like(var, np.nan)  # no SRS reference for a share of responses
+            n_eff = nobs / deff
         if kind == "proportion":
-            df = np.broadcast_to(self._degf()[:, None], est_a.shape)
-            nrow = np.broadcast_to((rows_in if d._cal_active is None else
-                                    np.full(nd, float(d.n)))[:, None], est_a.shape)
+            inside = g >= 0
+            gg = np.where(inside, g, 0)
+            rows_in = np.bincount(gg, weights=inside, minlength=nd)
+            nrow = rows_in if d._cal_active is None else np.full(nd, float(d.n))
             lik = None
             if ci == "likelihood":
-                lik = LikelihoodInputs(np.stack([p[0] for p in lik_parts], 1),
-                                       np.stack([p[1] for p in lik_parts], 1))
-            lo, hi = proportion_ci(est_a, se, df, ci or "logit", level, nrow, lik)
+                # R: glm prior weights w / mean(w) over the domain's rows (all rows when
+                # calibrated); dispersion = svyvar of unweighted Pearson residuals = s2 / (p q)
+                w_all = np.bincount(gg, weights=w * inside, minlength=nd)
+                lik = LikelihoodInputs(wsum * (nrow / w_all)[:, None], s2 / (est * (1 - est)))
+            df = np.broadcast_to(self._degf()[:, None], est.shape)
+            lo, hi = proportion_ci(est, se, df, ci or "logit", level,
+                                   np.broadcast_to(nrow[:, None], est.shape), lik)
         else:
             z = stats.norm.ppf(0.5 + level / 2)
-            lo, hi = est_a - z * se, est_a + z * se
-        return self._frame(items, est_a, se, lo, hi, deff, n_a, n_eff)
+            lo, hi = est - z * se, est + z * se
+        return self._frame(items, est, se, lo, hi, deff, nobs, n_eff)
+
+    def _ratio_engine(self, items: list[_Item]) -> tuple[V.DomainSums, np.ndarray, np.ndarray]:
+        """Ratios sum w y / sum w x (percent of responses): row-wise influence, chunked."""
+        d = self.design
+        w, g, nd = d._w, self.g, self.n_dom
+        inside = g >= 0
+        gg = np.where(inside, g, 0)
+        gmat = V.indicator(gg, nd)
+        w_in = w * inside
+        parts = []
+        chunk = max(1, CHUNK_CELLS // max(d.n, 1))
+        for k0 in range(0, len(items), chunk):
+            part = items[k0:k0 + chunk]
+            a = np.column_stack([it.a for it in part]) & inside[:, None]
+            y = np.column_stack([it.y for it in part])
+            x = np.column_stack([it.x for it in part])
+            wa = w_in[:, None] * a
+            wy = wa * y
+            num, den = gmat @ wy, gmat @ (wa * x)
+            e = num / den
+            r = (wy - wa * x * e[gg]) / den[gg]
+            var = V.domain_var(r, gg, nd, w, d._st, d._cal_active)
+            parts.append((gmat @ a.astype(float), gmat @ wa, num, gmat @ (wy * y), e, var))
+        cat = [np.concatenate([p[i] for p in parts], axis=1) for i in range(6)]
+        return V.DomainSums(*cat[:4]), cat[4], cat[5]
 
     def _degf(self) -> np.ndarray:
         """Per-domain degrees of freedom: PSUs minus strata with respondents in the domain."""
         st, g = self.design._st, self.g
         ok = g >= 0
-        unit = np.arange(st.n) if st.psu is None else st.psu
-        n_units = st.n if st.psu is None else st.n_psus
-        psus = np.unique(g[ok] * n_units + unit[ok]) // n_units
-        strata = np.unique(g[ok] * st.n_strata + st.stratum[ok]) // st.n_strata
-        return (np.bincount(psus, minlength=self.n_dom)
-                - np.bincount(strata, minlength=self.n_dom)).astype(float)
+        gg = g[ok]
+        strata = np.bincount(gg * st.n_strata + st.stratum[ok],
+                             minlength=self.n_dom * st.n_strata).reshape(self.n_dom, -1)
+        if st.psu is None:
+            psus = np.bincount(gg, minlength=self.n_dom)
+        elif self.n_dom * st.n_psus <= 50_000_000:
+            psus = (np.bincount(gg * st.n_psus + st.psu[ok], minlength=self.n_dom * st.n_psus)
+                    .reshape(self.n_dom, -1) > 0).sum(1)
+        else:
+            psus = np.bincount(np.unique(gg * st.n_psus + st.psu[ok]) // st.n_psus,
+                               minlength=self.n_dom)
+        return (psus - (strata > 0).sum(1)).astype(float)
 
     def _frame(self, items, est, se, lo, hi, deff, n, n_eff) -> pl.DataFrame:
         nd, j = est.shape
@@ -387,6 +397,23 @@ class DesignBy:
 
 
 # ---------------------------------------------------------------------- helpers
+def _dense_codes(key: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense domain codes in key order (-1 for null rows) and the first row of each domain."""
+    n = len(key)
+    if n and key.max() < 4 * n + 1024:
+        present = np.bincount(key[~null], minlength=int(key.max()) + 1) > 0
+        remap = np.cumsum(present) - 1
+        g = np.where(null, -1, remap[key])
+    else:
+        uniq, inv = np.unique(np.where(null, -1, key), return_inverse=True)
+        g = inv.ravel() - (1 if null.any() else 0)
+    n_dom = int(g.max()) + 1 if n else 0
+    first = np.full(n_dom, n, np.int64)
+    order = np.flatnonzero(g >= 0)[::-1]
+    first[g[order]] = order  # the last assignment (smallest row) wins
+    return g.astype(np.int64), first
+
+
 def _as_list(var: str | Sequence[str]) -> list[str]:
     return [var] if isinstance(var, str) else list(var)
 
@@ -409,14 +436,23 @@ def _column(frame: pl.DataFrame, var: str) -> pl.Series:
     return frame[var]
 
 
-def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray]:
+def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Values (0 where missing), validity mask and whether the column is Boolean."""
     s = _column(frame, var)
     if not (s.dtype.is_numeric() or s.dtype == pl.Boolean):
         raise EstimationError(f"variable '{var}' is {s.dtype}; expected a numeric or Boolean "
                               "column (use proportion() for categorical questions)", column=var)
+    binary = s.dtype == pl.Boolean
+    if s.null_count() == 0:
+        y = s.to_numpy()
+        y = y.view(np.uint8) if binary else y.astype(float)
+        if not binary and np.isnan(y).any():
+            a = ~np.isnan(y)
+            return np.where(a, y, 0.0), a, False
+        return y, np.ones(len(s), bool), binary
     y = s.cast(pl.Float64).to_numpy()
     a = ~np.isnan(y)
-    return np.where(a, y, 0.0), a
+    return np.where(a, y, 0.0), a, binary
 
 
 def _level_codes(frame: pl.DataFrame, var: str, for_what: str,
@@ -449,8 +485,8 @@ def _proportion_items(design: Design, var: str | Sequence[str], lang: str) -> li
         s = _column(frame, cols[0])
         codes, levels = _level_codes(frame, cols[0], "proportion", allow_null=True)
         a = codes >= 0
-        return [_Item(cols[0], lv, (codes == k).astype(float), a) for k, lv in enumerate(levels)
-                ] if s.dtype != pl.Boolean else []
+        return [_Item(cols[0], lv, (codes == k).astype(float), a, binary=True)
+                for k, lv in enumerate(levels)]
     prefix = {c.split("__", 1)[0] for c in cols}
     items = []
     for c in cols:
@@ -458,11 +494,11 @@ def _proportion_items(design: Design, var: str | Sequence[str], lang: str) -> li
         if s.dtype != pl.Boolean:
             raise EstimationError(f"variable '{c}' is {s.dtype}; expected Boolean columns for a "
                                   "multi-select", column=c)
-        y, a = _numeric(frame, c)
+        y, a, _ = _numeric(frame, c)
         if len(prefix) == 1 and "__" in c:
-            items.append(_Item(c.split("__", 1)[0], c.split("__", 1)[1], y, a))
+            items.append(_Item(c.split("__", 1)[0], c.split("__", 1)[1], y, a, binary=True))
         else:
-            items.append(_Item(c, "true", y, a))
+            items.append(_Item(c, "true", y, a, binary=True))
     return items
 
 
@@ -471,12 +507,12 @@ def _question_items(frame: pl.DataFrame, q: Any, qid: str, lang: str) -> list[_I
     if q.type == "multi":
         items = []
         for col, code in zip(q.columns(), q.codes(), strict=True):
-            y, a = _numeric(frame, col)
-            items.append(_Item(qid, code, y, a, None, q.label(code, lang)))
+            y, a, _ = _numeric(frame, col)
+            items.append(_Item(qid, code, y, a, None, q.label(code, lang), True))
         return items
     if q.type == "single":
         codes, levels = _level_codes(frame, qid, "proportion", allow_null=True)
-        return [_Item(qid, lv, (codes == k).astype(float), codes >= 0, None, q.label(lv, lang))
-                for k, lv in enumerate(levels)]
+        return [_Item(qid, lv, (codes == k).astype(float), codes >= 0, None, q.label(lv, lang),
+                      True) for k, lv in enumerate(levels)]
     raise EstimationError(f"question '{qid}' is {q.type}; expected a single or multi question "
                           "for proportion() (use mean() for numeric questions)", column=qid)

@@ -47,7 +47,13 @@ def cells_of(codes: list[np.ndarray], n_levels: list[int]) -> tuple[np.ndarray, 
     key = np.zeros(len(codes[0]), np.int64)
     for c, k in zip(codes, n_levels, strict=True):
         key = key * k + c
-    uniq, cell = np.unique(key, return_inverse=True)
+    size = int(np.prod(n_levels, dtype=np.float64))
+    if size <= 4 * len(key) + 1024:  # dense key range: O(n) relabelling, no sort
+        present = np.bincount(key, minlength=size) > 0
+        uniq = np.flatnonzero(present)
+        cell = (np.cumsum(present) - 1)[key]
+    else:
+        uniq, cell = np.unique(key, return_inverse=True)
     levels = np.empty((len(uniq), len(codes)), np.int64)
     rest = uniq.copy()
     for m in range(len(codes) - 1, -1, -1):

@@ -12,6 +12,7 @@ Everything reduces to the covariance of estimated *totals* of influence columns 
 
 Example:
     >>> import numpy as np
+import scipy.sparse as sp
     >>> s = Structure.simple(4)
     >>> float(vcov_totals(np.array([[1.0], [2.0], [3.0], [4.0]]), s, None)[0, 0])
     6.666666666666667
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from survey.errors import EstimationError
 
@@ -164,49 +166,153 @@ def vcov_totals(z: np.ndarray, st: Structure, cal: Calibration | None,
     return c.T @ c
 
 
-def domain_var(r_cols, g: np.ndarray, n_dom: int, w: np.ndarray, st: Structure,
+def indicator(idx: np.ndarray, size: int) -> sp.csr_matrix:
+    """Sparse (size, n) matrix with a 1 at (idx[i], i): ``indicator(g, D) @ M`` sums rows by g."""
+    n = len(idx)
+    return sp.csr_matrix((np.ones(n), (idx, np.arange(n))), shape=(size, n))
+
+
+def domain_var(r: np.ndarray, g: np.ndarray, n_dom: int, w: np.ndarray, st: Structure,
                cal: Calibration | None) -> np.ndarray:
     """Variances (D, J) of domain totals of linearized columns, without an n x D*J matrix.
 
-    ``r_cols`` yields J arrays ``R_j`` (n,): the influence value of each row for its own domain
-    ``g[i]`` (rows outside every domain carry 0). The influence column of (domain d, item j) is
-    ``1[g = d] * R_j``; with calibration its residual is ``1[g = d] R_j - w * F[cell, d, j]``.
-    Unclustered designs use per-stratum sums of squares; clustered ones PSU totals.
+    ``r`` (n, J) holds the influence value of each row for its own domain ``g[i]`` (rows outside
+    every domain carry 0). The influence column of (domain d, item j) is ``1[g = d] * r[:, j]``;
+    with calibration its residual is ``1[g = d] r_j - w * F[cell, d, j]`` where ``F`` comes from
+    back-fitting the cell sums. Unclustered designs use per-stratum sums of squares; clustered
+    ones PSU totals. All sums are sparse-indicator products (one pass per quantity).
     """
-    out = []
+    n_j = r.shape[1]
     hs = st.stratum
     n_h = st.n_strata
     clustered = st.psu is not None
     unit = st.psu if clustered else hs  # rows are aggregated to PSU (clustered) or stratum sums
     n_unit = st.n_psus if clustered else n_h
+    gu = indicator(g if n_unit == 1 else unit * n_dom + g, n_unit * n_dom)
+    b1 = (gu @ r).reshape(n_unit, n_dom, n_j)
     if cal is not None:
-        c = cal.cell
-        nc = cal.n_cells
+        c, nc = cal.cell, cal.n_cells
+        s = indicator(c * n_dom + g, nc * n_dom) @ (r / w[:, None])
+        f = cal.backfit(s.reshape(nc, n_dom * n_j)).reshape(nc, n_dom, n_j)
         wc = np.bincount(unit * nc + c, weights=w, minlength=n_unit * nc).reshape(n_unit, nc)
-        if not clustered:
-            qc = np.bincount(hs * nc + c, weights=w * w, minlength=n_h * nc).reshape(n_h, nc)
-    for rj in r_cols:
-        if cal is not None:
-            s = np.bincount(c * n_dom + g, weights=rj / w, minlength=nc * n_dom).reshape(nc, n_dom)
-            f = cal.backfit(s)  # (C, D)
-        if clustered:
-            t = np.bincount(unit * n_dom + g, weights=rj,
-                            minlength=n_unit * n_dom).reshape(n_unit, n_dom)
-            if cal is not None:
-                t = t - wc @ f
-            h = st.psu_stratum
-            means = np.zeros((n_h, n_dom))
-            np.add.at(means, h, t)
-            means /= st.n_psu[:, None]
-            out.append((((t - means[h]) ** 2) * st.scale[h][:, None]).sum(0))
-            continue
-        a1 = np.bincount(hs * n_dom + g, weights=rj * rj, minlength=n_h * n_dom).reshape(n_h, n_dom)
-        b1 = np.bincount(hs * n_dom + g, weights=rj, minlength=n_h * n_dom).reshape(n_h, n_dom)
-        if cal is not None:
-            g2 = np.bincount((hs * nc + c) * n_dom + g, weights=rj * w,
-                             minlength=n_h * nc * n_dom).reshape(n_h, nc, n_dom)
-            a1 = a1 - 2.0 * np.einsum("hcd,cd->hd", g2, f) + qc @ (f * f)
-            b1 = b1 - wc @ f
-        ss = a1 - b1 * b1 / st.n_psu[:, None]
-        out.append((ss * st.scale[:, None]).sum(0))
-    return np.stack(out, axis=1) if out else np.zeros((n_dom, 0))
+        b1 = b1 - np.einsum("uc,cdj->udj", wc, f)
+    if clustered:
+        h = st.psu_stratum
+        means = np.zeros((n_h, n_dom, n_j))
+        np.add.at(means, h, b1)
+        means /= st.n_psu[:, None, None]
+        return (((b1 - means[h]) ** 2) * st.scale[h][:, None, None]).sum(0)
+    a1 = (gu @ (r * r)).reshape(n_h, n_dom, n_j)
+    if cal is not None:
+        g2 = (indicator((hs * nc + c) * n_dom + g, n_h * nc * n_dom) @ (r * w[:, None]))
+        qc = np.bincount(hs * nc + c, weights=w * w, minlength=n_h * nc).reshape(n_h, nc)
+        a1 = (a1 - 2.0 * np.einsum("hcdj,cdj->hdj", g2.reshape(n_h, nc, n_dom, n_j), f)
+              + np.einsum("hc,cdj->hdj", qc, f * f))
+    ss = a1 - b1 * b1 / st.n_psu[:, None, None]
+    return (ss * st.scale[:, None, None]).sum(0)
+
+
+# ---------------------------------------------------------------------- moment engine
+@dataclass(frozen=True, eq=False)
+class Column:
+    """One estimand column: values ``y`` (0 where invalid), validity ``a``, ``binary`` if 0/1."""
+
+    y: np.ndarray
+    a: np.ndarray
+    binary: bool
+
+
+def bin_moments(cols: list[Column], idx: np.ndarray, nb: int, wpow: dict[int, np.ndarray | None],
+                powers: tuple[int, ...]) -> dict[tuple[int, int], np.ndarray]:
+    """Per-bin sums ``S[k, m] = sum w^k a y^m`` (nb, J) for k in ``powers`` and m = 0, 1, 2.
+
+    Binary columns need one bincount per k (category ``a * (1 + y)``); others three.
+    """
+    out = {(k, m): np.empty((nb, len(cols))) for k in powers for m in range(3)}
+    for j, col in enumerate(cols):
+        if col.binary:
+            ix = idx * 3 + col.a * (1 + col.y.astype(np.int64))
+            for k in powers:
+                c = np.bincount(ix, weights=wpow[k], minlength=3 * nb).reshape(nb, 3)
+                out[k, 0][:, j] = c[:, 1] + c[:, 2]
+                out[k, 1][:, j] = out[k, 2][:, j] = c[:, 2]
+        else:
+            for k in powers:
+                wk = col.a if wpow[k] is None else wpow[k] * col.a
+                out[k, 0][:, j] = np.bincount(idx, weights=wk, minlength=nb)
+                out[k, 1][:, j] = np.bincount(idx, weights=wk * col.y, minlength=nb)
+                out[k, 2][:, j] = np.bincount(idx, weights=wk * col.y * col.y, minlength=nb)
+    return out
+
+
+@dataclass(frozen=True)
+class DomainSums:
+    """Domain sums (D, J): count, sum w, sum w y, sum w y^2 over valid rows."""
+
+    nobs: np.ndarray
+    wsum: np.ndarray
+    num: np.ndarray
+    wy2: np.ndarray
+
+
+def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarray,
+                     st: Structure, cal: Calibration | None, kind: str,
+                     ) -> tuple[DomainSums, np.ndarray, np.ndarray]:
+    """Domain sums, estimates (D, J) and their variances (D, J) for ``kind`` mean or total.
+
+    Influence of row i for its domain: ``a w (alpha y + beta)`` with ``alpha = 1 / W``,
+    ``beta = -ybar / W`` (mean) or ``alpha = 1, beta = 0`` (total), so every sum the variance
+    needs is a combination of per-bin moments ``S[k, m]``; rows are read once per moment.
+    Rows with ``g = -1`` belong to no domain.
+    """
+    d1 = n_dom + 1  # last domain collects rows outside every domain
+    gd = np.where(g < 0, n_dom, g)
+    nc = 1 if cal is None else cal.n_cells
+    cell = np.zeros(st.n, np.int64) if cal is None else cal.cell
+    wpow = {0: None, 1: w, 2: w * w}
+    clustered = st.psu is not None
+    n_j = len(cols)
+    if clustered:
+        m_cd = bin_moments(cols, cell * d1 + gd, nc * d1, wpow, (0, 1))
+        m_pd = bin_moments(cols, st.psu * d1 + gd, st.n_psus * d1, wpow, (1,))
+        cd = {k: v.reshape(nc, d1, n_j)[:, :n_dom] for k, v in m_cd.items()}
+    else:
+        n_h = st.n_strata
+        m_hcd = bin_moments(cols, (st.stratum * nc + cell) * d1 + gd, n_h * nc * d1, wpow,
+                            (0, 1, 2))
+        hcd = {k: v.reshape(n_h, nc, d1, n_j)[:, :, :n_dom] for k, v in m_hcd.items()}
+        cd = {k: v.sum(0) for k, v in hcd.items()}
+    sums = DomainSums(cd[0, 0].sum(0), cd[1, 0].sum(0), cd[1, 1].sum(0), cd[1, 2].sum(0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "total":
+            est, alpha, beta = sums.num, np.ones_like(sums.num), np.zeros_like(sums.num)
+        else:
+            est = sums.num / sums.wsum
+            alpha, beta = 1.0 / sums.wsum, -est / sums.wsum
+    f = None
+    if cal is not None:
+        s = alpha * cd[0, 1] + beta * cd[0, 0]  # (C, D, J) sums of R / w
+        f = cal.backfit(s.reshape(nc, -1)).reshape(nc, n_dom, n_j)
+    if clustered:
+        pd_ = {k: v.reshape(st.n_psus, d1, n_j)[:, :n_dom] for k, v in m_pd.items()}
+        t = alpha * pd_[1, 1] + beta * pd_[1, 0]  # (P, D, J) PSU totals of R
+        if f is not None:
+            wc = np.bincount(st.psu * nc + cell, weights=w,
+                             minlength=st.n_psus * nc).reshape(st.n_psus, nc)
+            t = t - np.einsum("pc,cdj->pdj", wc, f)
+        h = st.psu_stratum
+        means = np.zeros((st.n_strata, n_dom, n_j))
+        np.add.at(means, h, t)
+        means /= st.n_psu[:, None, None]
+        return sums, est, (((t - means[h]) ** 2) * st.scale[h][:, None, None]).sum(0)
+    a1 = (alpha**2 * hcd[2, 2] + 2 * alpha * beta * hcd[2, 1] + beta**2 * hcd[2, 0]).sum(1)
+    b1 = (alpha * hcd[1, 1] + beta * hcd[1, 0]).sum(1)  # (H, D, J)
+    if f is not None:
+        hc = st.stratum * nc + cell
+        wc = np.bincount(hc, weights=w, minlength=n_h * nc).reshape(n_h, nc)
+        qc = np.bincount(hc, weights=w * w, minlength=n_h * nc).reshape(n_h, nc)
+        rw = alpha * hcd[2, 1] + beta * hcd[2, 0]  # (H, C, D, J) sums of R w
+        a1 = a1 - 2.0 * np.einsum("hcdj,cdj->hdj", rw, f) + np.einsum("hc,cdj->hdj", qc, f * f)
+        b1 = b1 - np.einsum("hc,cdj->hdj", wc, f)
+    ss = a1 - b1 * b1 / st.n_psu[:, None, None]
+    return sums, est, (ss * st.scale[:, None, None]).sum(0)

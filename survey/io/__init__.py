@@ -47,9 +47,7 @@ __all__ = [
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
-def _resolve(
-    path_or_edition: int | str | Path, edition: int | None
-) -> tuple[Path, int | None]:
+def _resolve(path_or_edition: int | str | Path, edition: int | None) -> tuple[Path, int | None]:
     if isinstance(path_or_edition, int) or (
         isinstance(path_or_edition, str) and path_or_edition.strip().isdigit()
     ):

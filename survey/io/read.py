@@ -129,9 +129,13 @@ def _check_signature(p: Path, ext: str, data: bytes) -> None:
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
         except Exception as e:  # BadZipFile, struct.error, ValueError … all mean "broken zip"
-            raise _err(p, f"named {ext} but is a broken zip archive ({e})", "an .xlsx workbook") from None
+            raise _err(
+                p, f"named {ext} but is a broken zip archive ({e})", "an .xlsx workbook"
+            ) from None
         if "xl/workbook.xml" not in names:
-            raise _err(p, f"named {ext} but is a zip archive without a workbook", "an .xlsx workbook")
+            raise _err(
+                p, f"named {ext} but is a zip archive without a workbook", "an .xlsx workbook"
+            )
     elif ext == ".parquet":
         if len(data) < 12 or not (data.startswith(_PARQUET) and data.endswith(_PARQUET)):
             what = kind if not data.startswith(_PARQUET) else "a truncated Parquet file"
@@ -141,8 +145,19 @@ def _check_signature(p: Path, ext: str, data: bytes) -> None:
 
 
 # -- text -----------------------------------------------------------------------------------------
+def _damaged_utf8(data: bytes) -> bool:
+    """Whether bytes are UTF-8 text with a few bad bytes (not GBK text, where most would fail)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return good >= 3 and bad * 20 < good
+
+
 def decode(data: bytes, file: str | Path = "input") -> str:
     """Decode bytes as UTF-8 (BOM optional) or else GB18030; raise :class:`WaveFormatError`.
+
+    UTF-8 text with a few broken bytes is reported (with the offset of the first) rather than
+    decoded as GB18030 mojibake.
 
     Example:
         >>> decode("行业".encode("gb18030"))
@@ -152,10 +167,11 @@ def decode(data: bytes, file: str | Path = "input") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         first = e
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
+    if not _damaged_utf8(data):
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
     line = data[: first.start].count(b"\n") + 1
     bad = data[first.start : first.start + 4]
     p = Path(file)
@@ -169,7 +185,9 @@ def decode(data: bytes, file: str | Path = "input") -> str:
     )
 
 
-def _csv_rows(p: Path, data: bytes, delimiter: str | None) -> tuple[list[str], list[tuple[int, list]]]:
+def _csv_rows(
+    p: Path, data: bytes, delimiter: str | None
+) -> tuple[list[str], list[tuple[int, list]]]:
     text = decode(data, p)
     if delimiter is None:
         first = text.split("\n", 1)[0]
@@ -236,7 +254,9 @@ def _excel_rows(
             raise _err(p, f"has no sheet '{sheet}'", f"one of {names}")
         try:
             ws.reset_dimensions()
-            rows = [(i, [_cell(v) for v in r]) for i, r in enumerate(ws.iter_rows(values_only=True), 1)]
+            rows = [
+                (i, [_cell(v) for v in r]) for i, r in enumerate(ws.iter_rows(values_only=True), 1)
+            ]
         except WaveFormatError:
             raise
         except Exception as e:
@@ -256,6 +276,7 @@ def _clean_header(name: object) -> str:
 
 def _from_rows(p: Path, header: Sequence, rows: Iterable[tuple[int, list]]) -> pl.DataFrame:
     names = [_clean_header(h) for h in header]
+    _check_reserved(p, names)
     width = len(names)
     cols: list[list[str | None]] = [[] for _ in names]
     row_numbers: list[int] = []
@@ -302,6 +323,11 @@ def _from_rows(p: Path, header: Sequence, rows: Iterable[tuple[int, list]]) -> p
     return pl.DataFrame(frame)
 
 
+def _check_reserved(p: Path, names: Iterable[str]) -> None:
+    if ROW_COLUMN in names:
+        raise _err(p, f"has a column named '{ROW_COLUMN}'", "no column with that reserved name")
+
+
 def _finish(p: Path, df: pl.DataFrame) -> pl.DataFrame:
     if len([c for c in df.columns if c != ROW_COLUMN]) == 0:
         raise _err(p, "the file has no columns", "a header row and at least one respondent")
@@ -329,21 +355,30 @@ def _to_strings(p: Path, df: pl.DataFrame) -> pl.DataFrame:
                 .then(c.cast(pl.Int64, strict=False).cast(pl.String))
                 .otherwise(c.cast(pl.String))
             )
-        elif dtype.is_numeric() or isinstance(dtype, pl.Enum | pl.Categorical):
-            e = c.cast(pl.String)
-        elif dtype.is_temporal():
+        elif (
+            dtype.is_numeric() or isinstance(dtype, pl.Enum | pl.Categorical) or dtype.is_temporal()
+        ):
             e = c.cast(pl.String)
         else:
-            raise _err(p, f"column '{name}' holds {dtype} values", "simple values (text or numbers)")
+            raise _err(
+                p, f"column '{name}' holds {dtype} values", "simple values (text or numbers)"
+            )
         exprs.append(e.alias(name))
     try:
         out = df.select(exprs)
     except pl.exceptions.PolarsError as e:
         raise _err(p, f"cannot convert columns to text ({e})", "simple values") from None
     out = out.rename({c: _clean_header(c) for c in out.columns})
+    _check_reserved(p, out.columns)
     if len(set(out.columns)) != len(out.columns) or "" in out.columns:
         raise _err(p, "blank or repeated column names", "unique column names", row=1)
-    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in out.columns) if out.width else pl.lit(False)
+    blank = (
+        pl.all_horizontal(
+            pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in out.columns
+        )
+        if out.width
+        else pl.lit(False)
+    )
     out = out.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.UInt32))
     return out.filter(~blank) if out.width > 1 else out
 
@@ -358,8 +393,6 @@ def _read_parquet(p: Path) -> pl.DataFrame:
     except BaseException as e:  # ArrowInvalid, OSError, MemoryError, a Rust panic …
         raise _err(p, f"not a readable Parquet file ({e})", "a complete Parquet file") from None
     assert isinstance(df, pl.DataFrame)
-    if ROW_COLUMN in df.columns:
-        df = df.drop(ROW_COLUMN)
     return _to_strings(p, df)
 
 
@@ -367,7 +400,9 @@ def _read_sav(p: Path) -> pl.DataFrame:
     import pyreadstat
 
     try:
-        pdf, _meta = pyreadstat.read_sav(str(p), apply_value_formats=True, formats_as_category=False)
+        pdf, _meta = pyreadstat.read_sav(
+            str(p), apply_value_formats=True, formats_as_category=False
+        )
     except Exception as e:  # pyreadstat raises its own ReadstatError and others
         raise _err(p, f"not a readable SPSS file ({e})", "an SPSS .sav file") from None
     cols: dict[str, pl.Series] = {}

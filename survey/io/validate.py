@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from survey.codebook import Codebook, Question
+from survey.codebook import SEP, Codebook, Question
 from survey.errors import Problem
 from survey.io.read import ROW_COLUMN
 
@@ -75,32 +75,35 @@ def key(value: str) -> str:
     return _WS.sub("", unicodedata.normalize("NFKC", value).replace("\ufeff", "")).lower()
 
 
-class _Collector:
-    """Problems of one file, with row numbers taken from the raw frame."""
+@dataclass(frozen=True)
+class _Check:
+    """One cell-level check: where ``flag`` is true, a problem with ``value`` and ``expected``."""
 
-    def __init__(self, file: str | None, rows: pl.Series) -> None:
-        self.file, self.rows, self.items = file, rows, []
+    kind: str
+    column: str
+    flag: pl.Expr
+    value: pl.Expr
+    expected: str | pl.Expr
 
-    def column(self, kind: str, column: str, expected: str) -> None:
-        self.items.append(Problem(expected, self.file, None, column, None, kind))
 
-    def cells(
+class _Plan:
+    """Typed-column expressions and checks of one validation, evaluated in a few parallel passes."""
+
+    def __init__(self, uniques: dict[str, list[str]]) -> None:
+        self.uniques = uniques
+        self.typed: dict[str, pl.Expr] = {}
+        self.checks: list[_Check] = []
+
+    def check(
         self,
         kind: str,
         column: str,
-        mask: pl.Series,
-        values: pl.Series,
-        expected: str | Iterable[str],
+        flag: pl.Expr,
+        expected: str | pl.Expr,
+        value: pl.Expr | None = None,
     ) -> None:
-        """Add one problem per ``True`` in ``mask`` (``expected`` a string or one per hit)."""
-        if not mask.any():
-            return
-        idx = mask.arg_true()
-        rows = self.rows.gather(idx).to_list()
-        vals = values.gather(idx).to_list()
-        exp = [expected] * len(rows) if isinstance(expected, str) else list(expected)
-        for r, v, e in zip(rows, vals, exp, strict=True):
-            self.items.append(Problem(e, self.file, r, column, "" if v is None else v, kind))
+        raw = pl.col(column).fill_null("") if value is None else value
+        self.checks.append(_Check(kind, column, flag, raw, expected))
 
 
 def validate(
@@ -121,105 +124,142 @@ def validate(
     """
     fname = None if file is None else str(file)
     if ROW_COLUMN in raw.columns:
-        rows = raw[ROW_COLUMN].cast(pl.Int64)
-        raw = raw.drop(ROW_COLUMN)
+        raw = raw.with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
     else:
-        rows = pl.int_range(2, raw.height + 2, eager=True).cast(pl.Int64)
-    raw = raw.with_columns(pl.all().cast(pl.String))
-    out = _Collector(fname, rows)
+        raw = raw.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(ROW_COLUMN))
+    raw = raw.with_columns(pl.all().exclude(ROW_COLUMN).cast(pl.String)).rechunk()
+    columns = [c for c in raw.columns if c != ROW_COLUMN]
     expected = codebook.columns(edition)
-    present = set(raw.columns)
-    _check_columns(raw.columns, expected, codebook, edition, out)
+    present = set(columns)
+    problems = _check_columns(columns, expected, codebook, edition, fname)
 
-    typed: dict[str, pl.Series] = {}
-    idc = codebook.id_column
-    if idc in present:
-        typed[idc] = _check_ids(raw[idc], out)
-    for q in codebook:
-        if edition is not None and not q.asked_in(edition):
-            continue
+    asked = [q for q in codebook if edition is None or q.asked_in(edition)]
+    lookup_cols = [
+        c
+        for q in asked
+        if q.type in ("single", "grid", "multi")
+        for c in q.columns()
+        if c in present
+    ]
+    uniques = (
+        raw.select(pl.col(c).drop_nulls().unique().implode() for c in lookup_cols).row(
+            0, named=True
+        )
+        if lookup_cols
+        else {}
+    )
+    plan = _Plan(uniques)
+    if codebook.id_column in present:
+        _plan_ids(plan, codebook.id_column)
+    for q in asked:
         cols = [c for c in q.columns() if c in present]
         if q.type in ("single", "grid"):
             for c in cols:
-                typed[c] = _check_categorical(q, raw[c], out)
+                _plan_categorical(plan, q, c)
         elif q.type == "multi":
-            for c in cols:
-                typed[c] = _check_multi(q, c, raw[c], out)
-            if q.required and len(cols) == len(q.columns()):
-                none = ~pl.DataFrame([typed[c] for c in cols]).select(pl.any_horizontal(pl.all()))
-                mask = none.to_series()
-                out.cells("missing_required", q.id, mask, pl.Series([""] * raw.height),
-                          f"at least one selected option of required question '{q.id}'")
+            _plan_multi(plan, q, cols)
         elif q.type == "numeric":
             for c in cols:
-                typed[c] = _check_number(q, c, raw[c], out, q.range)
+                _plan_number(plan, q, c)
         else:
-            _check_constant_sum(q, cols, raw, out, typed)
+            _plan_constant_sum(plan, q, cols)
     if codebook.weight_column in present:
-        typed[codebook.weight_column] = _check_weight(raw[codebook.weight_column], out)
+        _plan_weight(plan, codebook.weight_column)
 
-    problems = sorted(out.items, key=lambda p: (p.row is not None, p.row or 0))
+    problems += _run_checks(raw, plan.checks, fname)
+    problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     if problems:
         return None, problems
-    order = [*(c for c in expected if c in typed), codebook.weight_column]
-    return pl.DataFrame([typed[c] for c in order if c in typed]), []
+    order = [*(c for c in expected if c in plan.typed), codebook.weight_column]
+    exprs = [plan.typed[c].alias(c) for c in order if c in plan.typed]
+    return raw.lazy().select(exprs).collect(), []
+
+
+def _run_checks(raw: pl.DataFrame, checks: list[_Check], file: str | None) -> list[Problem]:
+    """Evaluate every flag in one parallel pass, then gather the rows of those that fired."""
+    if not checks:
+        return []
+    flags = (
+        raw.lazy()
+        .select(c.flag.fill_null(False).alias(f"f{i}") for i, c in enumerate(checks))
+        .collect()
+    )
+    hits = flags.select(pl.all().any()).row(0)
+    out: list[Problem] = []
+    for i, (check, hit) in enumerate(zip(checks, hits, strict=True)):
+        if not hit:
+            continue
+        exp = check.expected if isinstance(check.expected, pl.Expr) else pl.lit(check.expected)
+        found = (
+            raw.lazy()
+            .with_columns(flags[f"f{i}"].alias("__flag"))
+            .select(
+                pl.col(ROW_COLUMN),
+                check.value.alias("__value"),
+                exp.cast(pl.String).alias("__expected"),
+                pl.col("__flag"),
+            )
+            .filter(pl.col("__flag"))
+            .collect()
+        )
+        for row, value, expected in found.select(ROW_COLUMN, "__value", "__expected").iter_rows():
+            out.append(Problem(expected, file, row, check.column, value, check.kind))
+    return out
 
 
 # -- columns --------------------------------------------------------------------------------------
 def _check_columns(
-    columns: list[str], expected: list[str], cb: Codebook, edition: int | None, out: _Collector
-) -> None:
+    columns: list[str], expected: list[str], cb: Codebook, edition: int | None, file: str | None
+) -> list[Problem]:
+    out: list[Problem] = []
     wanted = set(expected)
     for c in columns:
         if c in wanted or c == cb.weight_column:
             continue
         if cb.is_column(c):
             q, _ = cb.owner(c)
-            out.column(
-                "unknown_column",
-                c,
+            exp = (
                 f"no column of question '{q.id}', which edition {edition} did not ask "
-                f"(asked in {', '.join(map(str, q.editions))})",
+                f"(asked in {', '.join(map(str, q.editions))})"
             )
         else:
-            out.column(
-                "unknown_column",
-                c,
+            exp = (
                 f"a column of the codebook ({cb.id_column}, {cb.weight_column} or "
-                "<question> / <question>__<code>)",
+                "<question> / <question>__<code>)"
             )
+        out.append(Problem(exp, file, None, c, None, "unknown_column"))
     have = set(columns)
     for c in expected:
         if c in have:
             continue
         if c == cb.id_column:
-            out.column("missing_column", c, "the respondent id column")
+            exp = "the respondent id column"
         else:
             q, _ = cb.owner(c)
             when = f" in edition {edition}" if edition is not None else ""
-            out.column(
-                "missing_column", c, f"a column '{c}' of question '{q.id}' ({q.type}, asked{when})"
-            )
+            exp = f"a column '{c}' of question '{q.id}' ({q.type}, asked{when})"
+        out.append(Problem(exp, file, None, c, None, "missing_column"))
+    return out
 
 
 # -- cells ----------------------------------------------------------------------------------------
-def _blank(s: pl.Series) -> pl.Series:
+def _blank(column: str) -> pl.Expr:
     """True where a cell is null or only whitespace (half- or full-width)."""
-    return (s.is_null() | (s.str.replace_all(r"[\s\ufeff]+", "") == "")).fill_null(True)
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
-def _check_ids(s: pl.Series, out: _Collector) -> pl.Series:
-    ids = s.str.replace_all(r"^[\s\ufeff]+|\s+$", "")
-    ids = pl.when(ids == "").then(None).otherwise(ids)
-    ids = pl.select(ids.alias(s.name)).to_series()
-    out.cells("missing_id", s.name, ids.is_null(), s, "a respondent id (never blank)")
-    frame = pl.DataFrame({"id": ids, "row": out.rows})
-    first = frame.select(pl.col("row").first().over("id")).to_series()
-    dup = ids.is_not_null() & (first != out.rows)
-    if dup.any():
-        expected = [f"a unique respondent id (also in row {r})" for r in first.filter(dup)]
-        out.cells("duplicate_id", s.name, dup, s, expected)
-    return ids
+def _plan_ids(plan: _Plan, column: str) -> None:
+    stripped = pl.col(column).str.strip_chars()
+    ids = pl.when(stripped == "").then(None).otherwise(stripped)
+    plan.typed[column] = ids
+    plan.check("missing_id", column, ids.is_null(), "a respondent id (never blank)")
+    first = pl.col(ROW_COLUMN).first().over(ids)
+    plan.check(
+        "duplicate_id",
+        column,
+        ids.is_not_null() & (first != pl.col(ROW_COLUMN)),
+        pl.format("a unique respondent id (also in row {})", first),
+    )
 
 
 def _labels(q: Question, limit: int = 6) -> str:
@@ -236,119 +276,126 @@ def _lookup(q: Question) -> dict[str, str]:
     return table
 
 
-def _check_categorical(q: Question, s: pl.Series, out: _Collector) -> pl.Series:
+def _mapped(plan: _Plan, column: str, mapping: dict, dtype: pl.DataType) -> pl.Expr:
+    if not mapping:
+        return pl.lit(None, dtype)
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
     lookup = _lookup(q)
-    mapping = {u: lookup.get(key(u)) for u in s.drop_nulls().unique().to_list()}
-    codes = s.replace_strict(mapping, default=None, return_dtype=pl.String) if mapping else s
-    blank = _blank(s)
-    bad = ~blank & codes.is_null()
-    out.cells("unknown_code", s.name, bad, s, f"a code or label of '{q.id}': {_labels(q)}")
-    if q.required:
-        out.cells("missing_required", s.name, blank, s, f"an answer (question '{q.id}' is required)")
-    return codes.cast(q.enum()).alias(s.name)
-
-
-def _check_multi(q: Question, column: str, s: pl.Series, out: _Collector) -> pl.Series:
-    option = q.option(column[len(q.id) + 2 :])
-    selected = SELECTED | {key(option.code), key(option.zh), key(option.en)}
-    mapping: dict[str, bool | None] = {}
-    for u in s.drop_nulls().unique().to_list():
-        k = key(u)
-        mapping[u] = True if k in selected else False if k in NOT_SELECTED else None
-    flags = s.replace_strict(mapping, default=None, return_dtype=pl.Boolean) if mapping else s.cast(pl.Boolean)
-    bad = s.is_not_null() & flags.is_null()
-    out.cells(
-        "bad_multi_cell",
+    mapping = {u: lookup.get(key(u)) for u in plan.uniques.get(column, [])}
+    mapping = {u: c for u, c in mapping.items() if c is not None}
+    codes = _mapped(plan, column, mapping, pl.String())
+    blank = _blank(column)
+    plan.typed[column] = codes.cast(q.enum())
+    plan.check(
+        "unknown_code",
         column,
-        bad,
-        s,
-        f"1/true/yes/是/√/x or the label '{option.zh}' when selected; blank/0/false/no/否 when not",
+        ~blank & codes.is_null(),
+        f"a code or label of '{q.id}': {_labels(q)}",
     )
-    return flags.fill_null(False).alias(column)
+    if q.required:
+        plan.check("missing_required", column, blank, f"an answer (question '{q.id}' is required)")
 
 
-def _parse_numbers(s: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """(values, blank, not_a_number) of a text column; a trailing ``%`` is accepted."""
-    text = s.str.normalize("NFKC").str.replace_all(r"[\s\ufeff]+", "").str.replace(r"%$", "")
-    blank = _blank(s)
-    values = text.cast(pl.Float64, strict=False)
-    nan = ~blank & (values.is_null() | ~values.is_finite()).fill_null(True)
-    values = pl.select(pl.when(nan | blank).then(None).otherwise(values)).to_series()
-    return values.alias(s.name), blank, nan
+def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
+    flags = []
+    for column in cols:
+        option = q.option(column[len(q.id) + len(SEP) :])
+        selected = SELECTED | {key(option.code), key(option.zh), key(option.en)}
+        mapping: dict[str, bool] = {}
+        for u in plan.uniques.get(column, []):
+            k = key(u)
+            if k in selected or k in NOT_SELECTED:
+                mapping[u] = k in selected
+        flag = _mapped(plan, column, mapping, pl.Boolean())
+        plan.typed[column] = flag.fill_null(False)
+        flags.append(plan.typed[column])
+        plan.check(
+            "bad_multi_cell",
+            column,
+            pl.col(column).is_not_null() & flag.is_null(),
+            f"1/true/yes/是/√/x or the label '{option.zh}' when selected; "
+            "blank/0/false/no/否 when not",
+        )
+    if q.required and cols and len(cols) == len(q.columns()):
+        plan.check(
+            "missing_required",
+            q.id,
+            ~pl.any_horizontal(flags),
+            f"at least one selected option of required question '{q.id}'",
+            pl.lit(""),
+        )
 
 
-def _check_number(
-    q: Question,
-    column: str,
-    s: pl.Series,
-    out: _Collector,
-    bounds: tuple[float, float] | None,
-) -> pl.Series:
-    values, blank, nan = _parse_numbers(s)
-    out.cells("not_a_number", column, nan, s, f"a number (question '{q.id}')")
-    if bounds is not None:
-        lo, hi = bounds
-        outside = ((values < lo) | (values > hi)).fill_null(False)
-        out.cells("out_of_range", column, outside, s, f"a number from {lo:g} to {hi:g}")
-    if q.required and q.type == "numeric":
-        out.cells("missing_required", column, blank, s, f"an answer (question '{q.id}' is required)")
-    return values
+def _number(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(value, blank, not_a_number) of a text column; a trailing ``%`` is accepted."""
+    text = pl.col(column).str.normalize("NFKC").str.replace_all(r"\s+", "").str.strip_suffix("%")
+    parsed = text.cast(pl.Float64, strict=False)
+    blank = _blank(column)
+    nan = ~blank & (parsed.is_null() | ~parsed.is_finite()).fill_null(True)
+    value = pl.when(blank | nan).then(None).otherwise(parsed)
+    return value, blank, nan
 
 
-def _check_constant_sum(
-    q: Question, cols: list[str], raw: pl.DataFrame, out: _Collector, typed: dict[str, pl.Series]
-) -> None:
+def _plan_number(plan: _Plan, q: Question, column: str) -> None:
+    value, blank, nan = _number(column)
+    plan.typed[column] = value
+    plan.check("not_a_number", column, nan, f"a number (question '{q.id}')")
+    if q.range is not None:
+        lo, hi = q.range
+        plan.check(
+            "out_of_range", column, (value < lo) | (value > hi), f"a number from {lo:g} to {hi:g}"
+        )
+    if q.required:
+        plan.check("missing_required", column, blank, f"an answer (question '{q.id}' is required)")
+
+
+def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
     total = float(q.total or 0.0)
-    blanks, bads = [], []
-    for c in cols:
-        values, blank, nan = _parse_numbers(raw[c])
-        out.cells("not_a_number", c, nan, raw[c], f"a number (part of '{q.id}')")
-        negative = (values < 0).fill_null(False)
-        out.cells("out_of_range", c, negative, raw[c], f"a number from 0 to {total:g}")
-        typed[c] = values
+    values, blanks, bads = [], [], []
+    for column in cols:
+        value, blank, nan = _number(column)
+        negative = (value < 0).fill_null(False)
+        plan.typed[column] = value
+        plan.check("not_a_number", column, nan, f"a number (part of '{q.id}')")
+        plan.check("out_of_range", column, negative, f"a number from 0 to {total:g}")
+        values.append(value)
         blanks.append(blank)
         bads.append(nan | negative)
-    if len(cols) != len(q.columns()) or not cols:
+    if not cols or len(cols) != len(q.columns()):
         return
-    frame = pl.DataFrame(
-        {
-            "n_blank": pl.DataFrame(blanks).select(pl.sum_horizontal(pl.all())).to_series(),
-            "n_bad": pl.DataFrame(bads).select(pl.sum_horizontal(pl.all())).to_series(),
-            "sum": pl.DataFrame([typed[c] for c in cols]).select(pl.sum_horizontal(pl.all())).to_series(),
-        }
-    )
-    k = len(cols)
-    all_blank = frame["n_blank"] == k
-    partial = (frame["n_blank"] > 0) & ~all_blank
-    if partial.any():
-        first_blank = pl.DataFrame(blanks).select(
-            pl.coalesce([pl.when(pl.col(b.name)).then(pl.lit(i)) for i, b in enumerate(blanks)])
-        ).to_series()
-        for i, c in enumerate(cols):
-            mask = partial & (first_blank == i).fill_null(False)
-            out.cells(
-                "sum_mismatch",
-                c,
-                mask,
-                raw[c],
-                f"a number: other parts of '{q.id}' are filled (all parts blank = no answer)",
-            )
-    full = (frame["n_blank"] == 0) & (frame["n_bad"] == 0)
-    off = full & ((frame["sum"] - total).abs() > SUM_TOLERANCE)
-    out.cells(
+    n_blank = pl.sum_horizontal(b.cast(pl.Int32) for b in blanks)
+    n_bad = pl.sum_horizontal(b.cast(pl.Int32) for b in bads)
+    partial = (n_blank > 0) & (n_blank < len(cols))
+    for i, column in enumerate(cols):
+        earlier_filled = pl.all_horizontal([~b for b in blanks[:i]]) if i else pl.lit(True)
+        plan.check(
+            "sum_mismatch",
+            column,
+            partial & blanks[i] & earlier_filled,
+            f"a number: other parts of '{q.id}' are filled (all parts blank = no answer)",
+        )
+    total_expr = pl.sum_horizontal(values)
+    plan.check(
         "sum_mismatch",
         q.id,
-        off,
-        frame["sum"],
+        (n_blank == 0) & (n_bad == 0) & ((total_expr - total).abs() > SUM_TOLERANCE),
         f"parts {' + '.join(cols)} summing to {total:g} (±{SUM_TOLERANCE:g})",
+        total_expr.round(6).cast(pl.String),
     )
     if q.required:
-        out.cells("missing_required", q.id, all_blank, pl.Series([""] * raw.height),
-                  f"an answer (question '{q.id}' is required)")
+        plan.check(
+            "missing_required",
+            q.id,
+            n_blank == len(cols),
+            f"an answer (question '{q.id}' is required)",
+            pl.lit(""),
+        )
 
 
-def _check_weight(s: pl.Series, out: _Collector) -> pl.Series:
-    values, blank, nan = _parse_numbers(s)
-    bad = blank | nan | (values <= 0).fill_null(False)
-    out.cells("bad_weight", s.name, bad, s, "a positive number")
-    return values
+def _plan_weight(plan: _Plan, column: str) -> None:
+    value, blank, nan = _number(column)
+    plan.typed[column] = value
+    plan.check("bad_weight", column, blank | nan | (value <= 0), "a positive number")

@@ -196,9 +196,7 @@ def _write_sav(frame: pl.DataFrame, path: Path, codebook: Codebook | None, compr
                 zh.update({o.code: o.zh for o in q.options})
             labels[name] = {i + 1: zh[code] for i, code in enumerate(cats)}
             exprs.append((c.to_physical().cast(pl.Float64) + 1).alias(name))
-        elif dtype == pl.Boolean:
-            exprs.append(c.cast(pl.Float64).alias(name))
-        elif dtype.is_numeric():
+        elif dtype == pl.Boolean or dtype.is_numeric():
             exprs.append(c.cast(pl.Float64).alias(name))
         else:
             exprs.append(c.cast(pl.String).alias(name))

@@ -116,7 +116,8 @@ def replicate_weights(
         if n_h < 2:
             continue
         if method == "rao_wu":
-            counts = rng.multinomial(n_h - 1, np.full(n_h, 1.0 / n_h), size=n_rep)
+            draws = rng.integers(0, n_h, (n_rep, n_h - 1)) + (np.arange(n_rep) * n_h)[:, None]
+            counts = np.bincount(draws.ravel(), minlength=n_rep * n_h).reshape(n_rep, n_h)
             m = counts * (n_h / (n_h - 1))
         elif method == "bayes":
             g = rng.standard_exponential((n_rep, n_h))

@@ -82,6 +82,7 @@ class Prepared:
     strata: np.ndarray
     family: Family
     frame: pl.DataFrame  # the rows used, same order
+    rows: np.ndarray  # their positions in the input frame
 
 
 def _dummies(col: pl.Series, min_level_n: int) -> tuple[np.ndarray, list[str]]:
@@ -109,18 +110,23 @@ def prepare(
     ids: str | None = None,
     strata: str | None = None,
     min_level_n: int = 10,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Prepared:
     """Rows with an outcome and a share; ``s`` rescaled to [0, 1] when given in percent.
 
     The outcome is binary "gained share" when it is categorical (``increase`` vs the rest) or
     Boolean, and gaussian when numeric. Control levels with fewer than ``min_level_n`` respondents
     are pooled into ``_other`` (a 30-level industry variable cannot be estimated from 228 rows).
+    ``arrays`` = (weights, psu codes, stratum codes) aligned with ``frame`` (from a ``Design``)
+    replaces the ``weights``/``ids``/``strata`` columns.
     """
     missing = [c for c in (outcome, share, *controls) if c not in frame.columns]
     if missing:
         raise ModelError(f"columns not in the data: {missing}", expected="codebook column ids")
     cols = [outcome, share, *controls]
-    df = frame.drop_nulls(cols)
+    df = frame.with_row_index("_row_").drop_nulls(cols)
+    rows = df["_row_"].to_numpy()
+    df = df.drop("_row_")
     if df.height == 0:
         raise EmptySegmentError("no respondent answers both the outcome and the budget split")
     dtype = df.schema[outcome]
@@ -150,9 +156,12 @@ def prepare(
             mats.append(m)
             names.extend(nm)
     C = np.column_stack(mats) if mats else np.zeros((df.height, 0))
-    w = weights_of(df, weights)
-    psu, st = psu_strata(df, ids, strata)
-    return Prepared(y, s, C, tuple(names), w, psu, st, family, df)
+    if arrays is None:
+        w = weights_of(df, weights)
+        psu, st = psu_strata(df, ids, strata)
+    else:
+        w, psu, st = (np.asarray(a)[rows] for a in arrays)
+    return Prepared(y, s, C, tuple(names), w, psu, st, family, df, rows)
 
 
 # ----------------------------------------------------------------------------------- basis
@@ -231,14 +240,16 @@ def fit_batch(
     converged = np.zeros(B, dtype=bool)
     active = np.arange(B)
     ll_old = np.full(B, -np.inf)
-    for _ in range(max_iter):
+    for it in range(max_iter):
         Wa, ba = W[active], beta[active]
         eta = ba @ Xs.T
         mu = expit(eta)
-        # weighted log-likelihood; a flat objective means convergence even under separation
-        ll = (Wa * (y * eta - np.logaddexp(0.0, eta))).sum(axis=1)
-        flat = np.abs(ll - ll_old[active]) < 1e-10 * (1 + np.abs(ll))
-        ll_old[active] = ll
+        if it >= 3:  # weighted log-likelihood: flat means converged even under separation
+            ll = (Wa * (y * eta - np.logaddexp(0.0, eta))).sum(axis=1)
+            flat = np.abs(ll - ll_old[active]) < 1e-10 * (1 + np.abs(ll))
+            ll_old[active] = ll
+        else:
+            flat = np.zeros(active.size, dtype=bool)
         g = (Wa * (y - mu)) @ Xs - ba @ Ps
         H = ((Wa * mu * (1 - mu)) @ XX).reshape(-1, k, k) + Ps
         try:
@@ -544,14 +555,38 @@ def default_references() -> dict[str, float]:
     return refs
 
 
-def _design_parts(design: Any) -> tuple[str | None, str | None, str | None]:
-    """(weights, ids, strata) column names of a ``survey.design.Design``, when it exposes them."""
-    if design is None:
-        return None, None, None
-    get = lambda *names: next(  # noqa: E731
-        (v for n in names if isinstance(v := getattr(design, n, None), str)), None)
-    return get("weights", "weight", "weights_column"), get("ids", "ids_column"), get(
-        "strata", "strata_column")
+def _design_arrays(design: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weights, PSU codes, stratum codes) of a ``survey.design.Design``, one per row."""
+    w = np.asarray(design.weights, dtype=float)
+    st = getattr(design, "_st", None)
+    n = w.size
+    psu = np.arange(n) if st is None or st.psu is None else np.asarray(st.psu)
+    strata = np.zeros(n, dtype=int) if st is None else np.asarray(st.stratum)
+    return w, psu, strata
+
+
+def _design_vcov(design: Any, prep: Prepared, X: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Covariance from ``design.glm`` (calibration-aware when raked) on the same model matrix.
+
+    The model columns are added to the design's frame (null outside the rows used, so the fit is
+    a domain estimate) and fitted by ``Design.glm``; its point estimates must equal ours.
+    """
+    n_all, k = design.frame.height, X.shape[1]
+    full = np.full((n_all, k), np.nan)
+    full[prep.rows] = X
+    y = np.full(n_all, np.nan)
+    y[prep.rows] = prep.y
+    names = [f"_x{j}_" for j in range(1, k)]
+    frame2 = design.frame.with_columns(
+        pl.Series("_y_", y, nan_to_null=True),
+        *[pl.Series(c, full[:, j], nan_to_null=True) for j, c in enumerate(names, start=1)],
+    )
+    res = design._replace(frame=frame2).glm("_y_ ~ " + " + ".join(names), prep.family)
+    params = np.asarray(res.params, dtype=float)
+    if not np.allclose(params, beta, rtol=1e-5, atol=1e-6):
+        raise ModelError("Design.glm and the model's own fit disagree on the coefficients",
+                         value=float(np.max(np.abs(params - beta))), expected="equal estimates")
+    return np.asarray(res.vcov, dtype=float)
 
 
 def _optimum_from_params(
@@ -606,8 +641,10 @@ def fit(
         wave_or_frame: a ``Wave`` or a polars frame with the codebook's wave columns.
         model: ``"quadratic"`` (``s``, ``s²``; optimum ``-b1/(2 b2)``) or ``"spline"``
             (restricted cubic spline with ``n_knots`` knots; optimum by grid argmax).
-        design: a ``survey.design.Design``; its weights/ids/strata columns are used (for raked
-            designs pass the raked weights' column). Otherwise ``weights``/``ids``/``strata``.
+        design: a ``survey.design.Design`` (then ``wave_or_frame`` may be None): its frame,
+            final (raked) weights and PSUs/strata are used, and the covariance comes from
+            ``Design.glm`` (design-based, calibration-aware). Otherwise the ``weights``/``ids``/
+            ``strata`` columns and the package's own linearised sandwich.
         bootstrap: number of replicate-weight fits (0 disables the bootstrap).
         ridge: penalty on the *control* coefficients of bootstrap replicates only (keeps
             replicates with a separated industry cell finite; the main fit is unpenalised).
@@ -617,11 +654,10 @@ def fit(
         >>> res.optimum, res.ci_boot                    # doctest: +SKIP
         (0.531, (0.47, 0.59))
     """
-    frame = frame_of(wave_or_frame)
-    dw, di, ds = _design_parts(design)
-    weights, ids, strata = dw or weights, di or ids, ds or strata
+    frame = design.frame if design is not None else frame_of(wave_or_frame)
     prep = prepare(frame, outcome=outcome, share=share, controls=controls, weights=weights,
-                   ids=ids, strata=strata, min_level_n=min_level_n)
+                   ids=ids, strata=strata, min_level_n=min_level_n,
+                   arrays=None if design is None else _design_arrays(design))
     n = prep.y.size
     knots = rcs_knots(prep.s, n_knots) if model == "spline" else None
     S = basis(prep.s, model, knots)
@@ -637,7 +673,8 @@ def fit(
     if not conv[0]:
         raise ModelError("the fit did not converge (separation?); pool sparse control levels",
                          expected="a converging logistic fit")
-    V = sandwich(X, prep.y, wn, beta, prep.family, prep.psu, prep.strata)
+    V = (sandwich(X, prep.y, wn, beta, prep.family, prep.psu, prep.strata) if design is None
+         else _design_vcov(design, prep, X, beta))
     se = np.sqrt(np.diag(V))
     names = ["intercept", *(["s", "s^2"] if model == "quadratic" else
                             [f"rcs{j}" for j in range(q)]), *prep.control_names]

@@ -113,8 +113,7 @@ def gt_table(
         gt = gt.cols_label(**dict(labels))
     if source_note:
         prefix = _LABELS.get(lang, _LABELS["en"])["source"]
-        note = source_note if source_note.startswith(prefix) else f"{prefix}：{source_note}"
-        if lang != "zh" and not source_note.startswith(prefix):
-            note = f"{prefix}: {source_note}"
+        sep = "：" if lang == "zh" else ": "
+        note = source_note if source_note.startswith(prefix) else f"{prefix}{sep}{source_note}"
         gt = gt.tab_source_note(note)
     return styled(gt, lang)

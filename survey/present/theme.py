@@ -24,8 +24,9 @@ from survey.errors import RenderError
 CJK_FAMILY = "Noto Sans CJK SC"
 
 #: CSS font stack used by HTML output and great-tables.
+#: ("Survey CJK" is the glyph subset survey.render embeds in its HTML output.)
 CJK_CSS_STACK = (
-    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
+    '"Survey CJK", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
     '"Microsoft YaHei", "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif'
 )
 

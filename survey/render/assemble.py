@@ -3,7 +3,7 @@
 Honours ``echo``, ``output`` (``false``/``asis``), ``include``, ``warning`` and ``error``;
 writes ``image/svg+xml`` / ``image/png`` figures to files with their ``fig-cap`` and
 ``#fig-…`` label; keeps ``text/html`` (great-tables, data frames) as raw HTML for HTML
-output and, for PDF, leaves a placeholder that :mod:`survey.render.tables_pdf` replaces by
+output and, for PDF, leaves a placeholder that :mod:`survey.render.htmltable` replaces by
 a real pandoc table. Inline values replace their placeholders; ``@fig-…``/``@tbl-…``
 cross references become "图 1.2"/"Figure 1.2" links per ``lang``.
 
@@ -208,7 +208,7 @@ class _ChapterWriter:
                 if out.get("name") == "stderr" and opts.get("warning") is False:
                     continue
                 text = _text(out.get("text", ""))
-                self.parts.append(text if asis else _fence(text, "cell-output"))
+                self.parts.append(self._markdown(text) if asis else _fence(text, "cell-output"))
             elif kind == "error":
                 self.parts.append(_fence("\n".join(_strip_ansi(out.get("traceback", [])))))
             elif kind in ("display_data", "execute_result"):
@@ -220,10 +220,14 @@ class _ChapterWriter:
                     seed = f"{self.stem}-{label}-{k}"
                     self.html(_text(data["text/html"]), label, opts.get("tbl-cap"), seed)
                 elif "text/markdown" in data:
-                    self.parts.append(_text(data["text/markdown"]))
+                    self.parts.append(self._markdown(_text(data["text/markdown"])))
                 elif "text/plain" in data:
                     text = _text(data["text/plain"])
-                    self.parts.append(text if asis else _fence(text, "cell-output"))
+                    self.parts.append(self._markdown(text) if asis else _fence(text, "cell-output"))
+
+    def _markdown(self, text: str) -> str:
+        """Markdown produced by a cell: cross references resolved as in the prose."""
+        return resolve_refs(text, self.refs, lang=self.lang)
 
 
 def _strip_ansi(lines: list[str]) -> list[str]:
@@ -264,7 +268,10 @@ def assemble(
             inline_values[meta["number"]] = inline_value(cell.get("outputs", []))
         elif kind == "markdown":
             text = PLACEHOLDER_RE.sub(lambda m: inline_values.get(int(m.group(1)), ""), cell.source)
-            writer.parts.append(resolve_refs(text, refs, lang=lang))
+            text = resolve_refs(text, refs, lang=lang)
+            for label in re.findall(r"\*\*\?@([\w-]+)\*\*", text):
+                writer.warnings.append(f"{stem}: unknown cross reference @{label}")
+            writer.parts.append(text)
         elif kind == "code":
             writer.code_cell(cell, defaults or {})
     body = "\n\n".join(p.strip("\n") for p in writer.parts if p.strip())

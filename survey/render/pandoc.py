@@ -17,6 +17,7 @@ import yaml
 
 from survey.errors import RenderError
 from survey.present.theme import CJK_CSS_STACK
+from survey.render.webfont import embed_cjk_font
 
 PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks"
 
@@ -98,10 +99,13 @@ def render_html(
     meta: Mapping[str, Any],
     toc: bool = True,
     number_sections: bool = True,
+    embed_font: bool = True,
 ) -> Path:
     """Render ``markdown`` (media paths relative to ``build_dir``) to a self-contained HTML file.
 
-    Images, CSS and everything else are embedded (``--embed-resources --standalone``).
+    Images, CSS and everything else are embedded (``--embed-resources --standalone``); with
+    ``embed_font`` the CJK glyphs the page uses are embedded too (see
+    :mod:`survey.render.webfont`), so Chinese text shows on machines without a CJK font.
     """
     css = build_dir / "survey-report.css"
     css.write_text(CSS, "utf-8")
@@ -131,4 +135,7 @@ def render_html(
     if number_sections:
         args.append("--number-sections")
     run_pandoc(args, markdown, cwd=build_dir)
+    if embed_font:
+        page = output.read_text("utf-8")
+        output.write_text(embed_cjk_font(page), "utf-8")
     return output

@@ -239,6 +239,9 @@ def render_report(
                 )
                 parts.append(chapter.markdown)
                 fragments.update(chapter.fragments)
+                if target == formats[0]:
+                    for warning in chapter.warnings:
+                        log(f"  warning: {warning}")
             markdown = "\n\n".join(parts)
             (build / f"report-{target}.md").write_text(markdown, "utf-8")
             staged = build / f"{project.output_name}.{target}"

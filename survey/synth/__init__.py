@@ -9,7 +9,7 @@ Method and tolerances: ``docs/methods-synthetic.md`` ("Synthetic waves").
 Example:
     >>> from survey.synth import synthesize, fidelity_report
     >>> wave = synthesize(2025)                                          # doctest: +SKIP
-    >>> wave.n, fidelity_report(wave)["pass"].all()                      # doctest: +SKIP
+    >>> wave.n, fidelity_report(wave)["passed"].all()                      # doctest: +SKIP
     (228, True)
 """
 

@@ -18,7 +18,7 @@ means): they pass when the direction holds unweighted and raked and p < 0.05.
 The same code runs on a real wave. Example:
     >>> from survey.synth import fidelity_report, synthesize
     >>> rep = fidelity_report(synthesize(2025))                      # doctest: +SKIP
-    >>> rep.filter(pl.col("pass") == False).height                   # doctest: +SKIP
+    >>> rep.filter(pl.col("passed") == False).height                   # doctest: +SKIP
     0
 """
 
@@ -58,6 +58,20 @@ def rake_weights(
         >>> rake_weights(f, {"level": {"a": 0.5, "b": 0.5}}).round(2).tolist()
         [0.75, 0.75, 1.5]
     """
+    use = {v: m for v, m in margins.items() if v in frame.columns}
+    try:  # the package's raking (same IPF fixed point), when available
+        from survey.design import Design
+
+        w = np.asarray(Design(frame.select(list(use))).rake(use).weights, float)
+        return w * frame.height / w.sum()
+    except (ImportError, AttributeError):
+        pass
+    return _ipf(frame, use, max_iter=max_iter, tol=tol)
+
+
+def _ipf(
+    frame: pl.DataFrame, margins: Mapping[str, Mapping[str, float]], *, max_iter: int, tol: float
+) -> np.ndarray:
     n = frame.height
     w = np.ones(n)
     cols = {v: frame[v].cast(pl.String).to_numpy() for v in margins if v in frame.columns}
@@ -117,14 +131,16 @@ def values(frame: pl.DataFrame, q: Question, code: str | None, measure: str) -> 
         if measure == "mean":
             return x
         if code.startswith("range:"):
-            _, lo, hi = (code.split(":") + ["", ""])[:3]
+            _, lo, hi = ([*code.split(":"), "", ""])[:3]
             lo_v = float(lo) if lo else -math.inf
             hi_v = float(hi) if hi else math.inf
             return np.where(np.isnan(x), np.nan, ((x >= lo_v) & (x <= hi_v)).astype(float))
         return None
     if q.type == "constant_sum":
         col = f"{q.id}__{code}"
-        return frame[col].cast(pl.Float64).to_numpy().astype(float) if col in frame.columns else None
+        return (
+            frame[col].cast(pl.Float64).to_numpy().astype(float) if col in frame.columns else None
+        )
     item = ""
     if q.type == "grid":
         item, _, code = code.partition(":")
@@ -236,7 +252,11 @@ def _figure_row(
             q = cb[qid]
             k = len(q.codes() or q.item_codes())
             return k, k, "number of options in the codebook equals the count", k == v
-    if qid is None or qid not in cb or measure not in ("share", "mean", "rank", "change", "optimum"):
+    if (
+        qid is None
+        or qid not in cb
+        or measure not in ("share", "mean", "rank", "change", "optimum")
+    ):
         return None, None, "not a statistic of the respondents", None
     q = cb[qid]
     if not all(c in frame.columns for c in q.columns()):
@@ -250,9 +270,12 @@ def _figure_row(
         return u, rw, "rank by share among the question's options", ok
     if measure == "optimum":
         return _optimum(frame, cb, q, code, v)
-    base_measure = "mean" if measure == "mean" or q.type in ("numeric", "constant_sum") and not (
-        code or ""
-    ).startswith("range:") else "share"
+    base_measure = (
+        "mean"
+        if measure == "mean"
+        or (q.type in ("numeric", "constant_sum") and not (code or "").startswith("range:"))
+        else "share"
+    )
     if measure == "change":
         prev = figures.filter(
             (pl.col("edition") == r["compare_edition"])
@@ -284,7 +307,7 @@ def _figure_row(
 def _rank(frame: pl.DataFrame, q: Question, code: str | None, w: np.ndarray | None) -> int | None:
     code = code or ""
     if q.type == "grid":
-        item, _, opt = code.partition(":")
+        _item, _, opt = code.partition(":")
         keys = [f"{it}:{opt}" for it in q.item_codes()]
         target = code
     else:
@@ -323,9 +346,12 @@ def _optimum(
             return None, None, "quadratic fit is not concave", False
         opt = float(-b1 / (2 * b2) * total)
         opt = total - opt if flip else opt
-        return opt, opt, f"quadratic fit of {outcome} peaks within {OPTIMUM_TOL}", abs(
-            opt - v
-        ) <= OPTIMUM_TOL
+        return (
+            opt,
+            opt,
+            f"quadratic fit of {outcome} peaks within {OPTIMUM_TOL}",
+            abs(opt - v) <= OPTIMUM_TOL,
+        )
     return None, None, "no model ties an outcome to this optimum", None
 
 
@@ -341,12 +367,12 @@ def fidelity_report(
     """Every published figure and contrast of the wave's edition: published vs the wave.
 
     Columns: ``edition, kind (figure|contrast), figure_id, question_id, option_code, measure,
-    segment, published, unweighted, raked, rule, pass, p_value``. ``pass`` is null when the
+    segment, published, unweighted, raked, rule, passed, p_value``. ``passed`` is null when the
     figure is not a statistic of the respondents.
 
     Example:
         >>> rep = fidelity_report(wave)                                  # doctest: +SKIP
-        >>> rep.group_by("pass").len()                                   # doctest: +SKIP
+        >>> rep.group_by("passed").len()                                   # doctest: +SKIP
     """
     from survey.synth.targets import normalize_figures
 
@@ -378,7 +404,7 @@ def fidelity_report(
                 "unweighted": None if u is None else float(u),
                 "raked": None if rw is None else float(rw),
                 "rule": rule,
-                "pass": ok,
+                "passed": ok,
                 "p_value": None,
             }
         )
@@ -387,7 +413,11 @@ def fidelity_report(
         cons = cons.filter(pl.col("edition").cast(pl.Int64, strict=False) == ed)
     for r in cons.iter_rows(named=True):
         res = contrast_test(frame, cb, r, w)
-        ok = None if res is None else bool(res["holds"] and res["holds_raked"] and res["p_value"] < ALPHA)
+        ok = (
+            None
+            if res is None
+            else bool(res["holds"] and res["holds_raked"] and res["p_value"] < ALPHA)
+        )
         rows.append(
             {
                 "edition": ed,
@@ -401,7 +431,7 @@ def fidelity_report(
                 "unweighted": None if res is None else res["diff"],
                 "raked": None if res is None else res["diff_raked"],
                 "rule": f"level vs rest: {r['direction']}, p < {ALPHA}",
-                "pass": ok,
+                "passed": ok,
                 "p_value": None if res is None else res["p_value"],
             }
         )
@@ -417,7 +447,7 @@ def fidelity_report(
         "unweighted": pl.Float64,
         "raked": pl.Float64,
         "rule": pl.String,
-        "pass": pl.Boolean,
+        "passed": pl.Boolean,
         "p_value": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)

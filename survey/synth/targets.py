@@ -473,7 +473,9 @@ def _fill_constant_sum(q: Question, t: QuestionTarget, figures: pl.DataFrame, ed
             & pl.col("segment").fill_null("").eq("")
             & (pl.col("edition") != edition)
         )
-        v = _nearest({int(r["edition"]): float(r["value"]) for r in other.iter_rows(named=True)}, edition)
+        v = _nearest(
+            {int(r["edition"]): float(r["value"]) for r in other.iter_rows(named=True)}, edition
+        )
         if v is not None:
             t.means[it] = v
     free = [it for it in items if it not in t.means]

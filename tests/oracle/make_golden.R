@@ -96,7 +96,8 @@ gl <- list()
 for (dn in c("d0", "d1", "d2", "r1", "r2")) {
   d <- designs[[dn]]
   fits <- list(gaussian = svyglm(spend ~ x + q1 + seg2 + brand, d),
-               binomial = svyglm(q1 ~ x + seg2 + brand, d, family = quasibinomial()))
+               binomial = svyglm(q1 ~ x + seg2 + brand, d, family = quasibinomial(),
+                                   control = glm.control(epsilon = 1e-14, maxit = 100)))
   for (fam in names(fits)) {
     m <- fits[[fam]]
     s <- summary(m)$coefficients

@@ -1,0 +1,94 @@
+"""ai_adoption: Bass curve algebra, parameter recovery, anchoring, Monte Carlo bands."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import polars as pl
+import pytest
+
+from survey.models.scenarios import ai_adoption as ai
+
+
+def test_bass_inverse_roundtrip():
+    t = np.linspace(0.1, 20, 50)
+    np.testing.assert_allclose(ai.bass_time(ai.bass_cdf(t, 0.03, 0.38), 0.03, 0.38), t,
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize(("p", "q", "m"), [(0.03, 0.38, 0.6), (0.01, 0.5, 0.8), (0.08, 0.2, 0.4)])
+def test_fit_bass_recovers_known_parameters(p, q, m):
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 15.0)
+    y = m * ai.bass_cdf(t, p, q) + rng.normal(0, 0.002, t.size)
+    f = ai.fit_bass(t, y)
+    assert f.p == pytest.approx(p, rel=0.15)
+    assert f.q == pytest.approx(q, rel=0.1)
+    assert f.m == pytest.approx(m, rel=0.05)
+
+
+def _wave(n: int, now: float, plan_nonuser: float, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.random(n) < now
+    b = np.where(a, rng.random(n) < 0.5, rng.random(n) < plan_nonuser / (1 - now))
+    return pl.DataFrame({
+        "ai_marketing_now": pl.Series(np.where(a, "yes", "no")).cast(pl.Enum(["yes", "no"])),
+        "future_plans__ai_marketing": b,
+        "weight": np.ones(n),
+    })
+
+
+def test_inputs_from_frame_recover_shares_and_se():
+    inp = ai.inputs_from_frame(_wave(20_000, 0.28, 0.30, 101), draws=500, seed=7)
+    assert inp.now == pytest.approx(0.28, abs=0.01)
+    assert inp.plan_nonuser == pytest.approx(0.30, abs=0.01)
+    se = np.sqrt(0.28 * 0.72 / 20_000)
+    assert inp.now_draws.std() == pytest.approx(se, rel=0.15)
+
+
+def test_projection_is_anchored_and_increasing():
+    inp = ai.inputs_from_frame(_wave(228, 0.28, 0.30, 2), draws=2000, seed=1)
+    r = ai.project(inp, seed=3, draws=5000)
+    f = r.to_polars()
+    assert f["horizon"].to_list() == [0, 1, 2, 3]
+    assert f["q50"][0] == pytest.approx(inp.now, abs=0.02)  # horizon 0 is the survey itself
+    assert (np.diff(f["q50"].to_numpy()) > 0).all()
+    assert (f["q05"] <= f["q50"]).all() and (f["q50"] <= f["q95"]).all()
+    assert (f["q95"] <= r.potential[2] + 1e-9).all() or f["q95"][-1] <= 1
+    # more conversion, more adoption
+    assert (np.diff(r.sensitivity["q50"].to_numpy()) > 0).all()
+
+
+def test_deterministic_when_priors_are_degenerate():
+    inp = ai.AdoptionInputs(0.28, 0.30, 0.41, 228, np.array([0.28]), np.array([0.30]), "test")
+    r = ai.project(inp, p_sdlog=0, q_sdlog=0, conversion=(6000, 4000), draws=200, seed=1)
+    m = 0.28 + 0.6 * 0.30
+    t0 = ai.bass_time(0.28 / m, 0.03, 0.38)
+    expected = m * ai.bass_cdf(t0 + 3, 0.03, 0.38)
+    assert r.fan["q50"][-1] == pytest.approx(expected, abs=2e-3)
+
+
+def test_published_inputs_and_presentation():
+    try:
+        inp = ai.inputs_from_published()
+    except Exception as e:  # figures not landed yet
+        pytest.skip(f"published figures unavailable: {e}")
+    assert inp.now == pytest.approx(0.28)
+    assert inp.plans == pytest.approx(0.41)
+    r = ai.project(inp, seed=1, draws=4000)
+    assert "Sultan" in r.summary("en") and "Bass" in r.summary("zh")
+    ax = r.plot(lang="zh")
+    assert "AI" in ax.get_ylabel()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_seeded():
+    inp = ai.AdoptionInputs(0.28, 0.3, 0.41, 228, np.full(10, 0.28), np.full(10, 0.3), "t")
+    a = ai.project(inp, seed=5, draws=1000).fan
+    b = ai.project(inp, seed=5, draws=1000).fan
+    assert a.equals(b)

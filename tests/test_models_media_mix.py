@@ -1,0 +1,72 @@
+"""scenarios.media_mix: net balance recovery, design SE, reallocation algebra."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import polars as pl
+import pytest
+
+from survey.errors import ModelError
+from survey.models.scenarios import media_mix as mm
+
+LV = ["increase", "flat", "decrease", "not_invest"]
+P = {"mobile": [0.55, 0.30, 0.10, 0.05], "outdoor": [0.26, 0.40, 0.20, 0.14],
+     "pc": [0.08, 0.40, 0.30, 0.22]}
+
+
+def _frame(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame({
+        f"media_intent__{k}": pl.Series(rng.choice(LV, n, p=p)).cast(pl.Enum(LV))
+        for k, p in P.items()
+    }).with_columns(weight=pl.Series(rng.gamma(6, 1 / 6, n)))
+
+
+def test_recovers_net_balance():
+    nb = mm.net_balance(_frame(20_000, 1), bootstrap=100, seed=2).to_polars()
+    for k, p in P.items():
+        r = nb.filter(pl.col("item") == k).row(0, named=True)
+        assert r["net_balance"] == pytest.approx(p[0] - p[2], abs=0.015)
+    inv = mm.net_balance(_frame(20_000, 1), base="investors", bootstrap=50).to_polars()
+    r = inv.filter(pl.col("item") == "pc").row(0, named=True)
+    assert r["net_balance"] == pytest.approx((0.08 - 0.30) / 0.78, abs=0.02)
+
+
+def test_design_se_matches_bootstrap_and_simulation():
+    nb = mm.net_balance(_frame(228, 3), bootstrap=4000, seed=4)
+    np.testing.assert_allclose(nb.draws.std(axis=0), nb.table["se"].to_numpy(), rtol=0.1)
+    sims = [mm.net_balance(_frame(228, 100 + i), bootstrap=1).table["net_balance"][0]
+            for i in range(200)]
+    assert np.std(sims) == pytest.approx(nb.table["se"][0], rel=0.2)
+
+
+def test_reallocation_algebra():
+    nb = mm.net_balance(_frame(500, 5), bootstrap=500, seed=1)
+    r = mm.reallocate(nb, {"mobile": 60, "outdoor": 25, "pc": 15}, elasticity=1.0).to_polars()
+    assert r["new_share"].sum() == pytest.approx(1.0)
+    assert r["base_share"].sum() == pytest.approx(1.0)
+    t = nb.table
+    nbv = dict(zip(t["item"], t["net_balance"], strict=True))
+    b = np.array([0.6, 0.25, 0.15]) * np.exp([nbv["mobile"], nbv["outdoor"], nbv["pc"]])
+    np.testing.assert_allclose(r["new_share"].to_numpy(), b / b.sum())
+    assert (r["ci_low"] <= r["new_share"]).all() and (r["new_share"] <= r["ci_high"]).all()
+    zero = mm.reallocate(nb, {"mobile": 60, "outdoor": 25, "pc": 15}, elasticity=0.0)
+    np.testing.assert_allclose(zero.table["change"].to_numpy(), 0, atol=1e-12)
+    with pytest.raises(ModelError):
+        mm.reallocate(nb, {"tiktok": 1.0})
+
+
+def test_presentation():
+    nb = mm.net_balance(_frame(228, 6), bootstrap=200, seed=1)
+    assert "净值" in nb.summary("zh") and "Net balance" in nb.summary("en")
+    r = mm.reallocate(nb, {"mobile": 60, "outdoor": 25, "pc": 15})
+    assert "not a forecast" in r.summary("en")
+    nb.plot(lang="zh")
+    r.plot(lang="en")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
