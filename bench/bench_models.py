@@ -45,7 +45,7 @@ def timings(naive_subset: int = 200) -> None:
     t0 = time.perf_counter()
     W = replicate_weights(w, B, rng)
     t1 = time.perf_counter()
-    betas, conv = bs.fit_batch(X, prep.y, W, "binomial", beta0=beta[0])
+    _betas, conv = bs.fit_batch(X, prep.y, W, "binomial", beta0=beta[0])
     t2 = time.perf_counter()
     full = time.perf_counter()
     bs.fit(df, bootstrap=B, seed=1)

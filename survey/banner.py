@@ -11,9 +11,10 @@ Two tests, chosen with ``test=`` (details and formulas in ``docs/banner-tests.md
     Design-based test of ``p_a - p_b``. Both domain estimates come from the one (calibrated)
     design, so they are correlated in general; ``Var(p_a - p_b) = V_aa + V_bb - 2 V_ab`` where V is
     the covariance of the estimated totals of the joint influence functions
-    ``z_c = 1[c] * (y - p_c) / N_c`` computed by the design's variance primitive
-    (strata, PSUs and calibration included). ``t = (p_a - p_b) / se`` against Student's t with the
-    design's degrees of freedom. Reported ``se`` is the design SE.
+    ``z_c = 1[c] w (y - p_c) / N_c``, as the design's variance primitive ``_vcov_totals``
+    computes it (strata, PSUs and raking included; evaluated from cell sums, see ``banner``).
+    ``t = (p_a - p_b) / se`` against Student's t with the design's degrees of freedom.
+    Reported ``se`` is the design SE.
 ``"effective_base"``
     The classic Dimensions/Quantum z-test on effective bases: with ``n_a, n_b`` the Kish effective
     bases ``(Σw)²/Σw²`` of the two columns and ``p = (n_a p_a + n_b p_b)/(n_a + n_b)`` pooled,
@@ -31,7 +32,7 @@ Example:
     >>> import survey
     >>> wave = survey.load_wave(2025)                                   # doctest: +SKIP
     >>> d = survey.Design(wave.frame, weights="weight", codebook=wave.codebook)  # doctest: +SKIP
-    >>> b = banner(d, ["confidence"], ["role", "industry"])             # doctest: +SKIP
+    >>> b = banner(d, ["confidence"], ["position", "industry"])         # doctest: +SKIP
     >>> b.to_polars().columns[:3]                                       # doctest: +SKIP
     ['question_id', 'item', 'row_code']
     >>> html = b.to_gt().as_raw_html()                                  # doctest: +SKIP
@@ -56,7 +57,6 @@ from survey.design import variance as V
 from survey.errors import EstimationError
 
 Test = Literal["design", "effective_base"]
-PRIMITIVE_MAX_N = 20_000  # above this, the aggregated variance path (same numbers, O(n) memory)
 Adjust = Literal["bonferroni", "holm"] | None
 TOTAL = "total"
 
@@ -495,7 +495,7 @@ def _cells(grp: _Group, parts: _Parts, full: bool, cache: dict[str, Any]) -> _Ce
 
 
 def _cells_cov(cells: _Cells, S: np.ndarray, R: int, est: np.ndarray, sw: np.ndarray,
-               parts: _Parts, cache: dict[int, dict[str, Any]]) -> np.ndarray:
+               parts: _Parts, cache: dict[str, Any]) -> np.ndarray:
     """The design's ``vcov_totals`` of the domain influence columns, from cell sums (R, D, D).
 
     Algebraically R's ``svyrecvar`` (as ``Design._vcov_totals``) without the n × D·R matrix.
@@ -639,7 +639,7 @@ class Banner:
         """Tidy cells: one row per (row, column) with estimate, se, bases and letters.
 
         Example:
-            >>> b.to_polars().filter(pl.col("col_variable") == "role")   # doctest: +SKIP
+            >>> b.to_polars().filter(pl.col("col_variable") == "position")  # doctest: +SKIP
         """
         lg = lang or self.lang
         return self.cells.with_columns(
@@ -694,13 +694,15 @@ def banner(
     weighted % of the column's base (respondents of the column who answered the question), the
     unweighted base ``n`` and the Kish effective base ``n_eff``; means for numeric questions.
 
-    The design variance is computed through ``Design._vcov_totals`` on the dense influence
-    matrix for designs of up to ``PRIMITIVE_MAX_N`` respondents, and above that by an aggregated
-    algebraically identical path (sums by stratum/PSU × calibration cell × column, see
-    ``_group_cov``); ``_variance="primitive"|"aggregated"`` forces one (tests compare them).
+    The design covariance of the columns is the design primitive's (``Design._vcov_totals``,
+    R's ``svyrecvar``) applied to the joint influence columns. By default it is evaluated from
+    sums by (stratum or PSU) × calibration cell × column (``_cells_cov``: O(n) time, no n × D
+    matrix); ``_variance="primitive"`` calls ``Design._vcov_totals`` on the dense influence
+    matrix instead — the tests check that both agree to 1e-9 for simple, stratified, clustered
+    and raked designs.
 
     Example:
-        >>> b = banner(design, ["confidence", "challenges"], ["role"], adjust="holm")  # doctest: +SKIP
+        >>> b = banner(design, ["confidence", "challenges"], ["position"], adjust="holm")  # doctest: +SKIP
         >>> b.to_polars().filter(pl.col("sig_higher_than") != "")                    # doctest: +SKIP
     """
     if test not in ("design", "effective_base"):
@@ -712,8 +714,10 @@ def banner(
     parts = _parts(design)
     frame, w = parts.frame, parts.w
     spec, groups = _columns(frame, parts.codebook, cols, include_total)
-    path = _variance if _variance != "auto" else (
-        "primitive" if frame.height <= PRIMITIVE_MAX_N else "aggregated")
+    if _variance not in ("auto", "aggregated", "primitive"):
+        raise EstimationError(f"unknown variance path {_variance!r}",
+                              expected="'auto', 'aggregated' or 'primitive'")
+    path = "aggregated" if _variance == "auto" else _variance
     cache: dict[int, dict[str, Any]] = {}
     out: list[dict[str, list]] = []
     tests: list[dict[str, list]] = []
@@ -804,7 +808,8 @@ def _tabulate(
                 Vg = prim[gi]
             else:
                 cells_g, S = sums[gi]
-                Vg = _cells_cov(cells_g, S, R, est[cols], sw[cols], parts, cache)
+                Vg = _cells_cov(cells_g, S, R, est[cols], sw[cols], parts,
+                                cache.setdefault(-1, {}))
             cov[:, cols[:, None], cols[None, :]] = Vg
             se[cols] = np.sqrt(np.maximum(np.diagonal(Vg, axis1=1, axis2=2), 0.0)).T
         se[sw <= 0] = np.nan
@@ -924,6 +929,9 @@ def _to_gt(b: Banner, lang: str, decimals: int) -> Any:
     lg = "en" if lang == "en" else "zh"
     t = _TXT[lg]
     cells = b.cells
+    if cells.height == 0:
+        raise EstimationError("the banner has no cells to render",
+                              expected="at least one row question")
     col_keys = (
         cells.select("col_variable", "col_level", f"col_label_{lg}", "letter",
                      f"col_var_{lg}")

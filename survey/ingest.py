@@ -310,6 +310,7 @@ def ingest(
     ``force`` is false.
     """
     from survey.io import read_table, validate, write_wave
+    from survey.io.read import ROW_COLUMN
 
     path = Path(file)
     codebook = codebook or Codebook.load()
@@ -324,7 +325,8 @@ def ingest(
         )
     spec = load_mapping(mapping)
     raw = read_table(path, sheet=sheet)
-    header_map, ignored, suggestions = map_headers(raw.columns, codebook, spec.get("columns"))
+    headers = [c for c in raw.columns if c != ROW_COLUMN]
+    header_map, ignored, suggestions = map_headers(headers, codebook, spec.get("columns"))
     renamed = raw.drop(ignored).rename(header_map)
     renamed = relabel_options(renamed, codebook, spec.get("options") or {})
     frame, problems = validate(renamed, codebook, edition=edition, file=str(path))

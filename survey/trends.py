@@ -23,6 +23,7 @@ from scipy import stats
 
 from survey.banner import banner
 from survey.codebook import Codebook, Question
+from survey.errors import EstimationError
 
 _CHANGE_SCHEMA = {
     "question_id": pl.String, "row_code": pl.String, "row_label": pl.String,
@@ -78,6 +79,14 @@ def estimates(design: Any, var: str, *, lang: str = "zh") -> pl.DataFrame:
                                 "se", "n")
 
 
+def _columns_of(design: Any, var: str) -> set[str]:
+    """``{var}`` when every wave column of ``var`` is in the design's frame, else empty."""
+    cb = getattr(design, "codebook", None)
+    q = cb.questions.get(var) if cb is not None else None
+    cols = q.columns() if q is not None else [var]
+    return {var} if all(c in design.frame.columns for c in cols) else set()
+
+
 def _codebook(*designs: Any) -> Codebook | None:
     for d in designs:
         cb = getattr(d, "codebook", None)
@@ -112,12 +121,22 @@ def compare_waves(
     q = cb.questions.get(var) if cb is not None else None
     note = comparability(q, ea, eb)
     keys = ["question_id", "row_code", "row_label", "row_kind"]
+    if not note:
+        for d, e in ((design_a, ea), (design_b, eb)):
+            if var not in _columns_of(d, var):
+                note = f"'{var}' is not in the wave of {e if e is not None else 'one edition'}"
     if note:
-        # still list the rows so that nothing disappears silently
-        try:
-            a = estimates(design_a, var, lang=lang)
-        except Exception:
-            a = estimates(design_b, var, lang=lang)
+        # still list the rows (from whichever wave has them) so nothing disappears silently
+        a = pl.DataFrame(schema={k: pl.String for k in keys})
+        for d in (design_a, design_b):
+            try:
+                a = estimates(d, var, lang=lang)
+                break
+            except EstimationError:
+                continue
+        if a.height == 0:
+            a = pl.DataFrame({"question_id": [var], "row_code": [None], "row_label": [None],
+                              "row_kind": [None]}, schema={k: pl.String for k in keys})
         out = a.select(keys).with_columns(
             pl.lit(ea, pl.Int64).alias("edition_a"), pl.lit(eb, pl.Int64).alias("edition_b"),
             pl.lit(False).alias("comparable"), pl.lit(note).alias("note"),
@@ -193,7 +212,11 @@ def trend(
         if q is not None and not q.asked_in(e):
             frames.append(pl.DataFrame({"edition": [e], "note": [f"'{var}' not asked in {e}"]}))
             continue
-        est = estimates(designs[e], var, lang=lang)
+        try:
+            est = estimates(designs[e], var, lang=lang)
+        except EstimationError as err:  # not in this wave although the codebook says asked
+            frames.append(pl.DataFrame({"edition": [e], "note": [f"no estimate in {e}: {err}"]}))
+            continue
         scale = pl.when(pl.col("row_kind") == "mean").then(1.0).otherwise(100.0)
         est = est.with_columns(
             (pl.col("estimate") * scale).alias("estimate"), (pl.col("se") * scale).alias("se")

@@ -67,7 +67,9 @@ def test_batched_newton_matches_single_fits(res228):
     assert conv.all()
     for b in range(5):
         m = sm.GLM(p.y, X, family=sm.families.Binomial(), var_weights=W[b]).fit()
-        np.testing.assert_allclose(betas[b], m.params, atol=1e-6)
+        finite = np.abs(m.params) < 15  # a separated control cell drifts to -inf in both fits
+        finite[:3] = True  # intercept, s, s² are always identified
+        np.testing.assert_allclose(betas[b][finite], m.params[finite], atol=1e-6)
 
 
 def test_gaussian_outcome():

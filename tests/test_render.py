@@ -197,3 +197,14 @@ def test_cell_options_output_include_eval_error_warning(tmp_path: Path) -> None:
     assert "警告文本" not in md and "正常输出" in md  # warning: false drops stderr
     assert "*来自 Markdown 对象*" in md
     assert "字符串 无引号。" in md
+
+
+def test_book_chapter_title_from_front_matter(tmp_path: Path) -> None:
+    from survey.render.project import _is_numbered, _title_heading, load_project
+
+    doc = parse_qmd("---\ntitle: 方法与数据\n---\n\n正文\n")
+    _title_heading(doc)
+    assert doc.blocks[0].text == "# 方法与数据" and _is_numbered(doc)
+    project = load_project(MINI)
+    assert project.is_book and [p.name for p in project.chapters] == ["index.qmd", "01-chart.qmd"]
+    assert project.params == {"edition": 2025, "lang": "zh"}

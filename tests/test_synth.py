@@ -162,7 +162,19 @@ def test_regenerating_2025_gives_the_committed_bytes(tmp_path):
     committed = waves_dir() / "2025.parquet"
     assert committed.exists(), "run survey.synth.write_editions() to create data/waves/"
     (path,) = write_editions(tmp_path, editions=[2025])
-    assert path.read_bytes() == committed.read_bytes()
+    assert path.read_bytes() == committed.read_bytes(), (
+        "data/waves/2025.parquet is stale (codebook or figures changed): run `survey synth`"
+    )
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_shipped_waves_pass_fidelity(published, edition):
+    from survey.io import load_wave
+
+    wave = load_wave(edition)
+    assert wave.is_synthetic and wave.n == sample_size(published[0], edition)
+    rep = fidelity_report(wave, *published)
+    assert not (rep["passed"] == False).any()  # noqa: E712
 
 
 def test_a_different_seed_gives_a_different_file(tmp_path):

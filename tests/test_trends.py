@@ -124,3 +124,22 @@ def test_published_trend_joins_microdata() -> None:
     assert r["difference"] == pytest.approx(r["estimate"] - 41.0)
     assert "not asked" in out.filter(pl.col("edition") == 2023)["note"][0]
     assert out.filter(pl.col("edition") == 2024)["estimate"][0] is None
+
+
+def test_missing_question_in_one_wave_is_noted() -> None:
+    cb = codebook()
+    a, b = wave(cb, 150, 0.3, 1, 2024), wave(cb, 150, 0.5, 2, 2025)
+    b = FakeDesign(b.frame.drop("confidence"), "weight", cb, 2025)
+    ch = compare_waves(a, b, "confidence")
+    assert ch.height == 7 and ch["change"].is_null().all()
+    assert "not in the wave of 2025" in ch["note"][0]
+    tr = trend({2024: a, 2025: b}, "confidence")
+    assert "no estimate in 2025" in tr.filter(pl.col("edition") == 2025)["note"][0]
+
+
+def test_comparability_agrees_with_codebook() -> None:
+    cb = codebook(history=[{"edition": 2024, "change": "options_changed", "comparable": False}],
+                  editions=[2022, 2023, 2024, 2025])
+    q = cb["confidence"]
+    for a, b in [(2022, 2023), (2023, 2024), (2022, 2025), (2024, 2025), (2021, 2025)]:
+        assert (comparability(q, a, b) == "") == q.comparable(a, b)

@@ -8,8 +8,8 @@ All methods take the estimate ``p``, its design-based ``se`` and the design degr
 * ``asin``: ``sin(asin(sqrt(p)) +- t * se / (2 sqrt(p (1 - p))))^2``;
 * ``beta`` (Korn-Graubard): Clopper-Pearson with ``n_eff = p (1 - p) / se^2`` scaled by
   ``(qt(a/2, nrow - 1) / qt(a/2, df))^2``;
-* ``likelihood``: the exact root of the scaled profile deviance of the intercept-only
-  quasi-binomial svyglm (R interpolates the profile with a spline, so R's limits differ slightly);
+* ``likelihood``: R's profile of the scaled deviance of the intercept-only quasi-binomial svyglm,
+  with R's grid of profile points, FMM spline and linear inversion (``_likelihood``);
 * ``wilson`` (no R counterpart): Wilson score interval with ``n_eff = p (1 - p) / se^2`` and the
   t quantile.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from survey.errors import EstimationError
 
@@ -36,8 +36,37 @@ METHODS = ("logit", "xlogit", "wald", "mean", "asin", "beta", "likelihood", "wil
 class LikelihoodInputs:
     """Per-estimate quantities of R's profile of the quasi-binomial intercept-only svyglm."""
 
-    sum_w_glm: np.ndarray  # sum of rescaled glm prior weights over the estimate's rows
-    dispersion: np.ndarray  # summary.svyglm dispersion: svyvar of Pearson residuals
+    sum_w_glm: np.ndarray  # sum of rescaled glm prior weights W over the estimate's rows
+    s2: np.ndarray  # n / (n - 1) * weighted variance of y (dispersion numerator)
+    n_glm: np.ndarray  # rows in the glm (NROW(Y)): sets R's profiling range zmax
+    irls_num: np.ndarray  # first IRLS step from glm's binomial start: sum W q z
+    irls_den: np.ndarray  # ... and sum W q
+    irls_dev0: np.ndarray  # deviance at the starting values
+
+
+def irls_state(p: float, wsum: float, num: float, den: float, dev0: float,
+               epsilon: float = 1e-8, maxit: int = 25) -> tuple[float, float]:
+    """R's ``glm.fit`` IRLS for ``y ~ 1`` (logit): fitted mean and the sum of the last weights.
+
+    R stops when ``|dev - devold| / (|dev| + 0.1) < epsilon``; the covariance it reports uses
+    the working weights of the last iteration (computed before its update), which is what
+    makes R's model-based variance, hence its profiling grid, differ from the converged one.
+    """
+
+    def dev(mu: float) -> float:
+        return -2 * wsum * (p * np.log(mu) + (1 - p) * np.log(1 - mu))
+
+    beta, devold, last_w = num / den, dev0, den
+    for _ in range(maxit):
+        mu = special.expit(beta)
+        d = dev(mu)
+        if abs(d - devold) / (abs(d) + 0.1) < epsilon:
+            break
+        devold = d
+        q = mu * (1 - mu)
+        last_w = wsum * q
+        beta = beta + (p - mu) / q
+    return float(special.expit(beta)), float(last_w)
 
 
 def proportion_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, method: str = "logit",
@@ -77,30 +106,102 @@ def proportion_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, method: str = "
 
 
 def _likelihood(p, se, df, alpha, lik: LikelihoodInputs) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``2 W KL(p_hat || p) / phi = qt(a/2, df)^2 * lambda`` on each side of ``p_hat``.
+    """R's profile-likelihood interval of the intercept-only quasi-binomial svyglm, step by step.
 
-    ``lambda`` is the ratio of sandwich to model-based variance of logit(p_hat).
+    As ``survey:::MASSprofile_glm`` + ``confint_profile``: the signed root of the scaled deviance
+    difference is evaluated at ``logit(p) +- k * del * se_logit`` (k = 1..9 until it exceeds
+    ``zmax``), interpolated with R's ``spline()`` (FMM, 3x points) and inverted with ``approx()``
+    at ``+- qt(a/2, df) sqrt(lambda)``; ``lambda`` = sandwich / model-based variance of logit(p).
     """
     lo, hi = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
     for i in range(p.size):
-        pi, wsum, phi = p.flat[i], lik.sum_w_glm.flat[i], lik.dispersion.flat[i]
-        if not (0 < pi < 1) or not np.isfinite(se.flat[i]) or se.flat[i] <= 0:
+        pi, wsum, sei = p.flat[i], lik.sum_w_glm.flat[i], se.flat[i]
+        if not (0 < pi < 1) or not np.isfinite(sei) or sei <= 0:
             continue
-        lam = se.flat[i] ** 2 * wsum / (pi * (1 - pi))
-        cut = stats.t.ppf(alpha / 2, df.flat[i]) ** 2 * lam * phi
+        mu_f, w_last = irls_state(pi, wsum, lik.irls_num.flat[i], lik.irls_den.flat[i],
+                                  lik.irls_dev0.flat[i])
+        q = mu_f * (1 - mu_f)
+        phi = lik.s2.flat[i] / q
+        se_b = sei / q
+        lam = se_b**2 * w_last
+        a_half = stats.norm.cdf(stats.t.ppf(alpha / 2, df.flat[i]) * np.sqrt(lam)) / 2
+        zmax = np.sqrt(stats.f.isf(a_half, 1, lik.n_glm.flat[i] - 1))
+        step_size = zmax / 5
+        b0 = special.logit(mu_f)
 
-        def g(eta, pi=pi, wsum=wsum, cut=cut):
-            q = special.expit(eta)
-            kl = pi * np.log(pi / q) + (1 - pi) * np.log((1 - pi) / (1 - q))
-            return 2 * wsum * kl - cut
+        def z_at(b, pi=pi, wsum=wsum, phi=phi, mu_f=mu_f, b0=b0):
+            mu = special.expit(b)
+            dev = 2 * wsum * (pi * np.log(mu_f / mu) + (1 - pi) * np.log((1 - mu_f) / (1 - mu)))
+            return np.sign(b - b0) * np.sqrt(max(dev / phi, 0.0))
 
-        e0 = special.logit(pi)
-        step = 1.0
-        while g(e0 - step) < 0:
-            step *= 2
-        lo.flat[i] = special.expit(optimize.brentq(g, e0 - step, e0, xtol=1e-14, rtol=1e-14))
-        step = 1.0
-        while g(e0 + step) < 0:
-            step *= 2
-        hi.flat[i] = special.expit(optimize.brentq(g, e0, e0 + step, xtol=1e-14, rtol=1e-14))
+        bs, zs = [b0], [0.0]
+        for sgn in (-1, 1):
+            k, z = 0, 0.0
+            while (k := k + 1) < 10 and abs(z) < zmax:
+                b = b0 + sgn * k * step_size * se_b
+                z = z_at(b)
+                bs.append(b)
+                zs.append(z)
+        order = np.argsort(zs, kind="stable")
+        xs, ys = np.asarray(bs)[order], np.asarray(zs)[order]
+        sx = np.linspace(xs.min(), xs.max(), 3 * len(xs))
+        sy = fmm_spline(xs, ys, sx)
+        cut = stats.norm.ppf(2 * a_half)
+        lo.flat[i], hi.flat[i] = special.expit(_approx(sy, sx, np.array([cut, -cut])))
     return lo, hi
+
+
+def _approx(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
+    """R's ``approx(x, y, xout)`` (linear, NA outside the range, ties averaged)."""
+    ux, inv = np.unique(x, return_inverse=True)
+    uy = np.bincount(inv, weights=y) / np.bincount(inv)
+    out = np.interp(xout, ux, uy)
+    out[(xout < ux[0]) | (xout > ux[-1])] = np.nan
+    return out
+
+
+def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
+    """R's ``spline(method = "fmm")``: cubic spline with Forsythe-Malcolm-Moler end conditions.
+
+    Example:
+        >>> import numpy as np
+        >>> float(fmm_spline(np.arange(5.0), np.arange(5.0) ** 3, np.array([2.5]))[0])
+        15.625
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    b, c, d = np.zeros(n), np.zeros(n), np.zeros(n)
+    if n < 3:
+        b[:] = (y[1] - y[0]) / (x[1] - x[0])
+    else:
+        d[0] = x[1] - x[0]
+        c[1] = (y[1] - y[0]) / d[0]
+        for i in range(1, n - 1):
+            d[i] = x[i + 1] - x[i]
+            b[i] = 2.0 * (d[i - 1] + d[i])
+            c[i + 1] = (y[i + 1] - y[i]) / d[i]
+            c[i] = c[i + 1] - c[i]
+        b[0], b[n - 1] = -d[0], -d[n - 2]
+        c[0] = c[n - 1] = 0.0
+        if n > 3:
+            c[0] = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+            c[n - 1] = c[n - 2] / (x[n - 1] - x[n - 3]) - c[n - 3] / (x[n - 2] - x[n - 4])
+            c[0] = c[0] * d[0] * d[0] / (x[3] - x[0])
+            c[n - 1] = -c[n - 1] * d[n - 2] * d[n - 2] / (x[n - 1] - x[n - 4])
+        for i in range(1, n):
+            t = d[i - 1] / b[i - 1]
+            b[i] = b[i] - t * d[i - 1]
+            c[i] = c[i] - t * c[i - 1]
+        c[n - 1] = c[n - 1] / b[n - 1]
+        for i in range(n - 2, -1, -1):
+            c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+        b[n - 1] = (y[n - 1] - y[n - 2]) / d[n - 2] + d[n - 2] * (c[n - 2] + 2.0 * c[n - 1])
+        for i in range(n - 1):
+            b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2.0 * c[i])
+            d[i] = (c[i + 1] - c[i]) / d[i]
+            c[i] = 3.0 * c[i]
+        c[n - 1] = 3.0 * c[n - 1]
+        d[n - 1] = d[n - 2]
+    i = np.clip(np.searchsorted(x, xout, side="right") - 1, 0, n - 1)
+    dx = xout - x[i]
+    return y[i] + dx * (b[i] + dx * (c[i] + dx * d[i]))

@@ -266,15 +266,18 @@ class DesignBy:
     # -------------------------------------------------------------- public estimators
     def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
         """Domain means (R: ``svyby(~var, ~g, design, svymean, na.rm=TRUE, deff="replace")``)."""
-        items = [_Item(v, None, *_numeric(self.design.frame, v)[:2],
-                       binary=_numeric(self.design.frame, v)[2]) for v in _as_list(var)]
-        return self._estimate(items, "mean")
+        return self._estimate(self._numeric_items(var), "mean")
 
     def total(self, var: str | Sequence[str]) -> pl.DataFrame:
         """Domain totals (R: ``svyby(~var, ~g, design, svytotal, na.rm=TRUE)``)."""
-        items = [_Item(v, None, *_numeric(self.design.frame, v)[:2],
-                       binary=_numeric(self.design.frame, v)[2]) for v in _as_list(var)]
-        return self._estimate(items, "total")
+        return self._estimate(self._numeric_items(var), "total")
+
+    def _numeric_items(self, var: str | Sequence[str]) -> list[_Item]:
+        out = []
+        for v in _as_list(var):
+            y, a, binary = _numeric(self.design.frame, v)
+            out.append(_Item(v, None, y, a, binary=binary))
+        return out
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
                    base: str = "cases", lang: str = "zh") -> pl.DataFrame:
@@ -324,10 +327,7 @@ class DesignBy:
             nrow = rows_in if d._cal_active is None else np.full(nd, float(d.n))
             lik = None
             if ci == "likelihood":
-                # R: glm prior weights w / mean(w) over the domain's rows (all rows when
-                # calibrated); dispersion = svyvar of unweighted Pearson residuals = s2 / (p q)
-                w_all = np.bincount(gg, weights=w * inside, minlength=nd)
-                lik = LikelihoodInputs(wsum * (nrow / w_all)[:, None], s2 / (est * (1 - est)))
+                lik = self._likelihood_inputs(items, sums, s2, nrow)
             df = np.broadcast_to(self._degf()[:, None], est.shape)
             lo, hi = proportion_ci(est, se, df, ci or "logit", level,
                                    np.broadcast_to(nrow[:, None], est.shape), lik)
@@ -335,6 +335,34 @@ class DesignBy:
             z = stats.norm.ppf(0.5 + level / 2)
             lo, hi = est - z * se, est + z * se
         return self._frame(items, est, se, lo, hi, deff, nobs, n_eff)
+
+    def _likelihood_inputs(self, items: list[_Item], sums: V.DomainSums, s2: np.ndarray,
+                           nrow: np.ndarray) -> LikelihoodInputs:
+        """What R's profile of ``svyglm(y ~ 1, family = quasibinomial)`` needs, per domain.
+
+        R rescales the glm prior weights to mean 1 over the domain's rows (over all rows when
+        the design is calibrated, as R keeps them with weight 0) and starts IRLS from
+        ``mu = (W y + 0.5) / (W + 1)`` row by row; the first IRLS step is summed here.
+        """
+        d = self.design
+        w, g, nd = d._w, self.g, self.n_dom
+        inside = g >= 0
+        gg = np.where(inside, g, 0)
+        c = nrow / np.bincount(gg, weights=w * inside, minlength=nd)
+        big_w = w * c[gg]
+        num, den, dev0 = (np.zeros((nd, len(items))) for _ in range(3))
+        for j, it in enumerate(items):
+            ok = it.a & inside
+            y, wj = it.y[ok], big_w[ok]
+            m = (wj * y + 0.5) / (wj + 1)
+            q = m * (1 - m)
+            z = np.log(m / (1 - m)) + (y - m) / q
+            dv = -2 * wj * np.where(y > 0, np.log(m), np.log(1 - m))
+            for arr, val in ((num, wj * q * z), (den, wj * q), (dev0, dv)):
+                arr[:, j] = np.bincount(gg[ok], weights=val, minlength=nd)
+        n_glm = sums.nobs if d._cal_active is None else np.broadcast_to(
+            np.array([float(it.a.sum()) for it in items]), sums.nobs.shape)
+        return LikelihoodInputs(sums.wsum * c[:, None], s2, n_glm, num, den, dev0)
 
     def _ratio_engine(self, items: list[_Item]) -> tuple[V.DomainSums, np.ndarray, np.ndarray]:
         """Ratios sum w y / sum w x (percent of responses): row-wise influence, chunked."""
@@ -405,7 +433,7 @@ def _dense_codes(key: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndar
         remap = np.cumsum(present) - 1
         g = np.where(null, -1, remap[key])
     else:
-        uniq, inv = np.unique(np.where(null, -1, key), return_inverse=True)
+        inv = np.unique(np.where(null, -1, key), return_inverse=True)[1]
         g = inv.ravel() - (1 if null.any() else 0)
     n_dom = int(g.max()) + 1 if n else 0
     first = np.full(n_dom, n, np.int64)

@@ -89,10 +89,17 @@ class _Check:
 class _Plan:
     """Typed-column expressions and checks of one validation, evaluated in a few parallel passes."""
 
-    def __init__(self, uniques: dict[str, list[str]]) -> None:
+    def __init__(self, uniques: dict[str, list[str]], odd_numbers: dict[str, list[str]]) -> None:
         self.uniques = uniques
+        self.odd_numbers = odd_numbers
+        self.derived: dict[str, pl.Expr] = {}
         self.typed: dict[str, pl.Expr] = {}
         self.checks: list[_Check] = []
+
+    def derive(self, name: str, expr: pl.Expr) -> pl.Expr:
+        """Compute ``expr`` once (in the first pass) and refer to it by ``name`` afterwards."""
+        self.derived[name] = expr
+        return pl.col(name)
 
     def check(
         self,
@@ -141,14 +148,14 @@ def validate(
         for c in q.columns()
         if c in present
     ]
-    uniques = (
-        raw.select(pl.col(c).drop_nulls().unique().implode() for c in lookup_cols).row(
-            0, named=True
-        )
-        if lookup_cols
-        else {}
-    )
-    plan = _Plan(uniques)
+    number_cols = [c for q in asked if q.type in ("numeric", "constant_sum") for c in q.columns()]
+    number_cols = [c for c in [*number_cols, codebook.weight_column] if c in present]
+    aggregates = [pl.col(c).drop_nulls().unique().implode() for c in lookup_cols] + [
+        pl.col(c).filter(_fast_number(c).is_null() & ~_blank(c)).unique().implode().alias(f"#{c}")
+        for c in number_cols
+    ]
+    found = raw.select(aggregates).row(0, named=True) if aggregates else {}
+    plan = _Plan({c: found[c] for c in lookup_cols}, {c: found[f"#{c}"] for c in number_cols})
     if codebook.id_column in present:
         _plan_ids(plan, codebook.id_column)
     for q in asked:
@@ -166,6 +173,7 @@ def validate(
     if codebook.weight_column in present:
         _plan_weight(plan, codebook.weight_column)
 
+    raw = _with_derived(raw, plan.derived)
     problems += _run_checks(raw, plan.checks, fname)
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     if problems:
@@ -286,8 +294,8 @@ def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
     lookup = _lookup(q)
     mapping = {u: lookup.get(key(u)) for u in plan.uniques.get(column, [])}
     mapping = {u: c for u, c in mapping.items() if c is not None}
-    codes = _mapped(plan, column, mapping, pl.String())
-    blank = _blank(column)
+    codes = plan.derive(f"code#{column}", _mapped(plan, column, mapping, pl.String()))
+    blank = plan.derive(f"blank#{column}", _blank(column))
     plan.typed[column] = codes.cast(q.enum())
     plan.check(
         "unknown_code",
@@ -309,7 +317,7 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
             k = key(u)
             if k in selected or k in NOT_SELECTED:
                 mapping[u] = k in selected
-        flag = _mapped(plan, column, mapping, pl.Boolean())
+        flag = plan.derive(f"flag#{column}", _mapped(plan, column, mapping, pl.Boolean()))
         plan.typed[column] = flag.fill_null(False)
         flags.append(plan.typed[column])
         plan.check(
@@ -329,18 +337,56 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
         )
 
 
-def _number(column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _with_derived(raw: pl.DataFrame, derived: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Add the derived columns in dependency layers (a derived column may use earlier ones)."""
+    lazy, done, pending = raw.lazy(), set(raw.columns), dict(derived)
+    while pending:
+        layer = {
+            n: e for n, e in pending.items() if set(e.meta.root_names()) <= done
+        }
+        if not layer:  # pragma: no cover - a cycle would be a programming error
+            raise RuntimeError(f"cyclic derived columns: {sorted(pending)}")
+        lazy = lazy.with_columns(e.alias(n) for n, e in layer.items())
+        done |= set(layer)
+        pending = {n: e for n, e in pending.items() if n not in layer}
+    return lazy.collect()
+
+
+def _fast_number(column: str) -> pl.Expr:
+    """The common spellings (``12``, `` 12.5 ``, ``30%``) parsed natively; null otherwise."""
+    text = pl.col(column).str.strip_chars().str.strip_suffix("%").str.strip_chars()
+    return text.cast(pl.Float64, strict=False)
+
+
+def _slow_number(value: str) -> float | None:
+    """Any other spelling: full-width digits, inner spaces (``1 000``); ``None`` if not a number."""
+    text = _WS.sub("", unicodedata.normalize("NFKC", value)).removesuffix("%")
+    if not text or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _number(plan: _Plan, column: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(value, blank, not_a_number) of a text column; a trailing ``%`` is accepted."""
-    text = pl.col(column).str.normalize("NFKC").str.replace_all(r"\s+", "").str.strip_suffix("%")
-    parsed = text.cast(pl.Float64, strict=False)
-    blank = _blank(column)
-    nan = ~blank & (parsed.is_null() | ~parsed.is_finite()).fill_null(True)
-    value = pl.when(blank | nan).then(None).otherwise(parsed)
+    parsed = _fast_number(column)
+    odd = {u: _slow_number(u) for u in plan.odd_numbers.get(column, [])}
+    odd = {u: v for u, v in odd.items() if v is not None}
+    if odd:
+        slow = pl.col(column).replace_strict(odd, default=None, return_dtype=pl.Float64)
+        parsed = parsed.fill_null(slow)
+    blank = plan.derive(f"blank#{column}", _blank(column))
+    nan = plan.derive(
+        f"nan#{column}", ~blank & (parsed.is_null() | ~parsed.is_finite()).fill_null(True)
+    )
+    value = plan.derive(f"num#{column}", pl.when(blank | nan).then(None).otherwise(parsed))
     return value, blank, nan
 
 
 def _plan_number(plan: _Plan, q: Question, column: str) -> None:
-    value, blank, nan = _number(column)
+    value, blank, nan = _number(plan, column)
     plan.typed[column] = value
     plan.check("not_a_number", column, nan, f"a number (question '{q.id}')")
     if q.range is not None:
@@ -356,7 +402,7 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
     total = float(q.total or 0.0)
     values, blanks, bads = [], [], []
     for column in cols:
-        value, blank, nan = _number(column)
+        value, blank, nan = _number(plan, column)
         negative = (value < 0).fill_null(False)
         plan.typed[column] = value
         plan.check("not_a_number", column, nan, f"a number (part of '{q.id}')")
@@ -383,7 +429,7 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
         q.id,
         (n_blank == 0) & (n_bad == 0) & ((total_expr - total).abs() > SUM_TOLERANCE),
         f"parts {' + '.join(cols)} summing to {total:g} (±{SUM_TOLERANCE:g})",
-        total_expr.round(6).cast(pl.String),
+        total_expr.round(6),
     )
     if q.required:
         plan.check(
@@ -396,6 +442,6 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
 
 
 def _plan_weight(plan: _Plan, column: str) -> None:
-    value, blank, nan = _number(column)
+    value, blank, nan = _number(plan, column)
     plan.typed[column] = value
     plan.check("bad_weight", column, blank | nan | (value <= 0), "a positive number")

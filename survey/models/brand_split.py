@@ -212,7 +212,7 @@ def fit_batch(
     beta0: np.ndarray | None = None,
     ridge: np.ndarray | float = 0.0,
     max_iter: int = 30,
-    tol: float = 1e-7,
+    tol: float = 1e-6,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted GLM fits for every row of ``W`` (``B x n``) at once; returns ``(betas, converged)``.
 
@@ -232,9 +232,10 @@ def fit_batch(
         return np.linalg.solve(H, g[..., None])[..., 0], np.ones(B, dtype=bool)
     sd = X.std(axis=0)
     sc = np.where(sd > 0, sd, 1.0)
-    sc[np.all(X == X[0], axis=0)] = 1.0  # intercept (and constant columns) unscaled
+    sc[np.all(X[0] == X, axis=0)] = 1.0  # intercept (and constant columns) unscaled
     Xs = X / sc
-    XX = (Xs[:, :, None] * Xs[:, None, :]).reshape(n, k * k)
+    iu = np.triu_indices(k)
+    XX = Xs[:, iu[0]] * Xs[:, iu[1]]  # upper triangle only: the Hessian is symmetric
     Ps = P / np.outer(sc, sc)
     beta = np.zeros((B, k)) if beta0 is None else np.tile(np.asarray(beta0, float) * sc, (B, 1))
     converged = np.zeros(B, dtype=bool)
@@ -251,7 +252,11 @@ def fit_batch(
         else:
             flat = np.zeros(active.size, dtype=bool)
         g = (Wa * (y - mu)) @ Xs - ba @ Ps
-        H = ((Wa * mu * (1 - mu)) @ XX).reshape(-1, k, k) + Ps
+        H = np.empty((active.size, k, k))
+        tri = (Wa * (mu * (1 - mu))) @ XX
+        H[:, iu[0], iu[1]] = tri
+        H[:, iu[1], iu[0]] = tri
+        H += Ps
         try:
             step = np.linalg.solve(H, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
@@ -442,11 +447,12 @@ class BrandSplitResult:
         for r in self.tests().iter_rows(named=True):
             sig = r["p_boot"] < 1 - self.level
             label = r["label_zh"] if lang == "zh" else r["label_en"]
+            zs = "" if not np.isfinite(r["z"]) else f"z = {r['z']:.2f}, "
             parts.append(tr(
                 lang,
-                f"与{label}相比:{'有' if sig else '无'}显著差异(z = {r['z']:.2f},自助法 p = {r['p_boot']:.3f})。",
+                f"与{label}相比:{'有' if sig else '无'}显著差异({zs.replace(', ', ',')}自助法 p = {r['p_boot']:.3f})。",
                 f"Against {label}: {'a' if sig else 'no'} significant difference "
-                f"(z = {r['z']:.2f}, bootstrap p = {r['p_boot']:.3f}).",
+                f"({zs}bootstrap p = {r['p_boot']:.3f}).",
             ))
         parts.append(tr(lang, f"样本量 n = {self.n}。", f"Base n = {self.n}."))
         return "".join(parts) if lang == "zh" else " ".join(parts)

@@ -34,7 +34,7 @@ from survey.render.assemble import assemble, number_labels
 from survey.render.execute import SETUP_CODE, SOURCE_DATE_EPOCH, Job, execute_many
 from survey.render.htmltable import splice_fragments
 from survey.render.pandoc import PANDOC_EXTENSIONS, render_html, run_pandoc
-from survey.render.qmd import QmdDocument, read_qmd, to_notebook
+from survey.render.qmd import Markdown, QmdDocument, read_qmd, to_notebook
 from survey.render.typst import render_pdf
 
 DEFAULT_PARAMS: Mapping[str, Any] = {"edition": 2025, "lang": "zh"}
@@ -56,6 +56,7 @@ class Project:
     output_dir: str = "_output"
     toc: bool = True
     number_sections: bool = True
+    is_book: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,6 +104,7 @@ def load_project(project_dir: str | Path) -> Project:
         output_dir=str(project.get("output-dir") or "_output"),
         toc=bool(html.get("toc", typ.get("toc", True)) if isinstance(html, dict) else True),
         number_sections=bool(book.get("number-sections", cfg.get("number-sections", True))),
+        is_book=project.get("type") == "book" or bool(book),
         extra={"typst": typ if isinstance(typ, dict) else {}},
     )
 
@@ -118,6 +120,17 @@ def _flatten_chapters(entries: Iterable[Any]) -> list[str]:
                 out.append(e["part"])
             out.extend(_flatten_chapters(e.get("chapters") or []))
     return out
+
+
+def _title_heading(doc: QmdDocument) -> None:
+    """Book chapters titled in front matter (no ``#`` heading) get ``# title``, as in Quarto."""
+    title = doc.front_matter.get("title")
+    text = "\n".join(b.text for b in doc.blocks if isinstance(b, Markdown))
+    if not title or _FIRST_H1.search(text):
+        return
+    unnumbered = doc.front_matter.get("number-sections") is False
+    heading = f"# {title}" + (" {.unnumbered}" if unnumbered else "")
+    doc.blocks.insert(0, Markdown(heading, 1))
 
 
 def _is_numbered(doc: QmdDocument) -> bool:
@@ -181,6 +194,9 @@ def render_report(
     target_dir = Path(out_dir) if out_dir else project.root / project.output_dir
 
     docs = [read_qmd(path) for path in project.chapters]
+    if project.is_book:
+        for doc in docs:
+            _title_heading(doc)
     n = len(docs)
     log(f"render {project.root.name}: {n} chapter(s), params {effective}")
 
@@ -208,8 +224,11 @@ def render_report(
     notebooks = execute_many(jobs, timeout=timeout, workers=n_workers, on_done=on_done)
 
     meta: dict[str, Any] = {"lang": lang}
+    first = docs[0].front_matter if docs else {}
     for key in ("title", "subtitle", "author", "date"):
-        value = docs[0].front_matter.get(key, project.meta.get(key)) if docs else None
+        # a book's metadata comes from _quarto.yml; a single document's from its front matter
+        value = project.meta.get(key, first.get(key)) if project.is_book else first.get(key)
+        value = project.meta.get(key) if value is None else value
         if key == "date":
             value = _resolve_date(value)
         if value is not None:

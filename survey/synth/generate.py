@@ -35,6 +35,7 @@ import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from survey.codebook import Codebook, Question
+from survey.errors import SurveyError
 from survey.synth.fidelity import contrast_test, rake_weights
 from survey.synth.targets import QuestionTarget, Share, Targets, stream
 
@@ -66,7 +67,8 @@ TRAITS = ("optimism", "ai", "brand")
 QUADRATIC: Mapping[str, str] = {"market_share_change": "budget_split:brand"}
 CURVATURE = 40.0  # latent units per squared share distance from the optimum
 SPREAD_CONSTANT_SUM = 16.0  # SD (points) of a constant-sum item across respondents
-CONTRAST_SHIFT = 0.8  # initial latent shift of a contrast level (SD units)
+CONTRAST_SHIFT = 0.5  # initial latent shift of a contrast level (SD units)
+HEAPING = 0.4  # share of numeric answers given as a multiple of 5
 BREADTH = 0.5  # loading of a multi-select option on the respondent's box-ticking breadth
 CONTRAST_ROUNDS = 10  # regenerations with growing shifts until every contrast holds
 CONTRAST_P = 0.02  # generation aims below this p-value (the fidelity check uses 0.05)
@@ -353,7 +355,11 @@ def generate(
     """
     size = int(n or targets.n)
     if size <= 0:
-        raise ValueError(f"no sample size for edition {targets.edition}: pass n=")
+        raise SurveyError(
+            f"edition {targets.edition} has no published sample size: pass n=",
+            value=targets.edition,
+            expected="a count figure 'sample_size' in data/published/<edition>.csv, or n=",
+        )
     profile = _profile(targets, codebook, size, seed)
     weights = _weights(profile, targets.margins, size)
     traits = {t: stream(seed, targets.edition, "trait", t).standard_normal(size) for t in TRAITS}
@@ -753,10 +759,16 @@ def _numeric(ctx: _Ctx, q: Question, t: QuestionTarget, rng: np.random.Generator
     y = _latent(ctx, q.id, "", rng)
     x = mean + sd * y
     bands = _bands(q, t)
+    lo, hi = q.range or (-math.inf, math.inf)
     if any(v is not None for *_, v in bands):
         x = _banded(ctx, bands, x, y, mean, sd)
-    lo, hi = q.range or (-math.inf, math.inf)
-    return _fix_mean(np.clip(x, lo, hi), ctx.weights, mean, [(lo, hi)] * ctx.n, integer=True)
+        return _fix_mean(np.clip(x, lo, hi), ctx.weights, mean, [(lo, hi)] * ctx.n, integer=True)
+    x = _fix_mean(np.clip(x, lo, hi), ctx.weights, mean, [(lo, hi)] * ctx.n, integer=False)
+    # people answer in round numbers: some answers heap on multiples of 5, the rest keep the mean
+    heap = stream(ctx.seed, ctx.targets.edition, "heaping", q.id).random(ctx.n) < HEAPING
+    x = np.where(heap, np.clip(np.round(x / 5) * 5, lo, hi), x)
+    limits = [(v, v) if h else (lo, hi) for v, h in zip(x, heap, strict=True)]
+    return _fix_mean(x, ctx.weights, mean, limits, integer=True)
 
 
 def _banded(ctx: _Ctx, bands, x, y, mean, sd) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -808,7 +820,7 @@ def _fix_mean(
         c, d = np.linalg.lstsq(a, -np.array([eu, ew]), rcond=None)[0]
         x = np.clip(x + c + d * wc, lo, hi)
     if integer:
-        x = np.clip(np.rint(x), np.ceil(lo), np.floor(hi))
+        x = np.clip(np.rint(x), np.ceil(lo), np.floor(hi)) + 0.0  # no negative zeros
     return x
 
 

@@ -251,7 +251,7 @@ class BudgetScenarios:
         lv = f"{100 * self.level:.0f}%"
         parts = []
         for r in self.means.iter_rows(named=True):
-            f = self.fan.filter((pl.col("scenario") == r["scenario"])).sort("year").row(-1, named=True)
+            f = self.fan.filter(pl.col("scenario") == r["scenario"]).sort("year").row(-1, named=True)
             lab = r["label_zh"] if lang == "zh" else r["label_en"]
             parts.append(tr(
                 lang,
