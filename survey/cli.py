@@ -56,7 +56,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     import polars as pl
 
     from survey.codebook import Codebook
-    from survey.published import check_figures, load_context, load_figures
+    from survey.published import check_figures, format_findings, load_context, load_figures
 
     if args.context:
         _print_frame(load_context(), args.format)
@@ -75,11 +75,11 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         ]
         _print_frame(figures.select(cols) if args.format == "table" else figures, args.format)
         return 0
-    report = check_figures(figures, Codebook.load())
-    _print_frame(report, args.format)
-    counts = report.group_by("kind").len().sort("kind")
-    summary = ", ".join(f"{k}: {n}" for k, n in counts.iter_rows())
-    print(f"\n{figures.height} figures checked; {summary or 'no findings'}", file=sys.stderr)
+    report = check_figures(figures, Codebook.load(), context=load_context())
+    if args.format == "csv":
+        _print_frame(report, args.format)
+    else:
+        print(format_findings(report, n_figures=figures.height))
     unresolved = report.filter(pl.col("kind") == "unresolved").height
     return 1 if unresolved else 0
 
@@ -89,8 +89,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from survey.io import validate_file
 
     codebook = Codebook.load(args.codebook) if args.codebook else None
-    report = validate_file(Path(args.file), codebook=codebook, edition=args.edition)
-    print(report.to_text(lang=args.lang))
+    sheet = int(args.sheet) if args.sheet and args.sheet.isdigit() else args.sheet
+    report = validate_file(Path(args.file), codebook=codebook, edition=args.edition, sheet=sheet)
+    if args.format == "csv":
+        sys.stdout.write(report.to_polars().write_csv())
+    else:
+        print(report.to_text(lang=args.lang, limit=None if args.all else 20))
     return 0 if report.ok else 1
 
 
@@ -110,7 +114,11 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             )
             frames.append(fidelity_report(wave))
         report = pl.concat(frames, how="diagonal_relaxed")
-        _print_frame(report, args.format)
+        compact = ["edition", "figure_id", "published", "unweighted", "raked", "passed"]
+        shown = report if args.format == "csv" else report.select(
+            *[c for c in compact if c in report.columns]
+        )
+        _print_frame(shown, args.format)
         failed = report.filter(~pl.col("passed")).height
         print(f"\n{report.height - failed} of {report.height} figures pass", file=sys.stderr)
         return 1 if failed else 0
@@ -196,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", type=int, help="edition of the wave (default: from the file name)")
     p.add_argument("--codebook", help="codebook YAML (default: data/codebook.yaml)")
     p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the report")
+    p.add_argument("--sheet", help="Excel sheet name or 0-based number (default: the first)")
+    p.add_argument(
+        "--all", action="store_true", help="list every problem (default: summarise long groups)"
+    )
+    p.add_argument(
+        "--format", choices=["text", "csv"], default="text", help="csv: one row per problem"
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(

@@ -46,6 +46,18 @@ class Option:
         """The label in ``lang`` (``"zh"`` or ``"en"``)."""
         return self.zh if lang == "zh" else self.en
 
+    @property
+    def residual(self) -> bool:
+        """Whether this is a catch-all answer (``other``, ``none``, ``dont_know``).
+
+        Residual answers are shown last in ranked charts and are not reported as findings.
+        """
+        return self.code in RESIDUAL_CODES
+
+
+#: option codes of catch-all answers (see :attr:`Option.residual`)
+RESIDUAL_CODES = frozenset({"other", "none", "dont_know"})
+
 
 @dataclass(frozen=True)
 class Net:

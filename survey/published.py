@@ -40,6 +40,7 @@ __all__ = [
     "MEASURES",
     "check_context",
     "check_figures",
+    "format_findings",
     "load_context",
     "load_contrasts",
     "load_figures",
@@ -625,6 +626,65 @@ def _rule_trend_and_year(
     return out
 
 
+def _source(r: dict[str, Any]) -> str:
+    """A short name of a figure's source: the host of a URL, else the file; episode and time."""
+    src = r["source_file"] or ""
+    m = re.match(r"^https?://(?:www\.)?([^/]+)", src)
+    bits = [m.group(1) if m else src]
+    bits += [r[k] for k in ("episode", "shownote_time") if r.get(k)]
+    return " ".join(bits)
+
+
+def _rule_year_conflict(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
+    """One level told with different years by different sources (or episodes).
+
+    Groups the level figures (share/mean) of a question by edition, option, segment and value; the
+    year each source gives is its ``stated_edition`` (the edition itself when it names none). When
+    the group holds more than one year, one finding lists every source with its year, so that, say,
+    the same 54% read as 2023 (EP.32's trend), 2024 (EP.35) and 2025 (the report) shows as one line.
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["question_id"] in cb and r["measure"] in _LEVEL_MEASURES:
+            key = (
+                r["edition"],
+                r["question_id"],
+                _k(r["option_code"]),
+                r["measure"],
+                _k(r["segment"]),
+                r["value"],
+            )
+            groups[key].append(r)
+    out = []
+    for (ed, qid, opt, measure, seg, value), members in groups.items():
+        by_year: dict[int, list[str]] = defaultdict(list)
+        for m in members:
+            year = m["stated_edition"] if m["stated_edition"] is not None else ed
+            how = _source(m)
+            if m["compare_edition"] is not None:
+                how += f" (end of a {m['compare_edition']} → {year} trend)"
+            elif m["stated_edition"] is None:
+                how += " (no year named: the edition)"
+            if how not in by_year[year]:
+                by_year[year].append(how)
+        if len(by_year) < 2:
+            continue
+        told = "; ".join(
+            f"as {year} by {' and '.join(hows)}" for year, hows in sorted(by_year.items())
+        )
+        what = f"'{qid}'" + (f" {opt}" if opt else "") + (f" [{seg}]" if seg else "")
+        first = next(m for m in members if m["stated_edition"] not in (None, ed))
+        out.append(
+            _finding(
+                first,
+                "year_conflict",
+                f"{what} {measure} {_fmt(value)} of the {ed} edition is told with "
+                f"{len(by_year)} different years: {told}",
+            )
+        )
+    return out
+
+
 def _rule_mirror(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
     """Two-part constant-sum splits that mirror each other (a:b vs b:a) — a note, not an error."""
     splits: dict[tuple, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -766,8 +826,9 @@ def check_figures(
 
     Returns ``edition, figure_id, kind, message``; kinds are described in
     ``docs/codebook-format.md`` (``unresolved``, ``edition``, ``conflict``, ``change``,
-    ``net_split``, ``rank``, ``option_count``, ``trend``, ``year_label``, ``note``, and with
-    ``context`` given, the kinds of :func:`check_context`).
+    ``net_split``, ``rank``, ``option_count``, ``trend``, ``year_label``, ``year_conflict``,
+    ``note``, and with ``context`` given, the kinds of :func:`check_context`). Read them with
+    :func:`format_findings`.
 
     Example:
         >>> from survey.codebook import Codebook
@@ -793,11 +854,70 @@ def check_figures(
     out += _rule_rank(resolved, codebook)
     out += _rule_option_count(resolved, codebook)
     out += _rule_trend_and_year(rows, levels)
+    out += _rule_year_conflict(resolved, codebook)
     out += _rule_mirror(resolved, codebook)
     result = _findings(out)
     if context is not None:
         result = pl.concat([result, check_context(context)])
     return result
+
+
+#: What each kind of finding means, in the order :func:`format_findings` prints them.
+FINDING_KINDS: dict[str, str] = {
+    "unresolved": "question, option, net, item, band or segment not in the codebook",
+    "edition": "question not asked in that edition",
+    "conflict": "the same figure told with different values",
+    "year_conflict": "the same level told with different years by different sources",
+    "trend": "a level told as the end of a trend with the wrong year or skipping editions",
+    "year_label": "the wording's year names another edition than the figure's",
+    "change": "a change that disagrees with the difference of the two editions' levels",
+    "net_split": "shares of a net's members that do not add up to the net",
+    "rank": "a stated rank that contradicts the order of the shares",
+    "option_count": "a count of options that disagrees with the codebook",
+    "level_conflict": "context: one subject and metric, overlapping dates, values >10% apart",
+    "metric_label": "context: the same value told as different metrics",
+    "relation": "context: a stated total or ratio that disagrees with its parts",
+    "note": "not an error, worth a look",
+}
+
+
+def format_findings(
+    findings: pl.DataFrame, *, n_figures: int | None = None, width: int = 100
+) -> str:
+    """:func:`check_figures` findings as text for people: grouped by kind, each message in full.
+
+    Findings of one kind with the same message (one quote behind several figures) are printed
+    once with all their figure ids. Errors come first, notes last.
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> text = format_findings(check_figures(load_figures(), Codebook.load()))
+        >>> "[trend]" in text and "[year_conflict]" in text
+        True
+    """
+    import textwrap
+
+    rows = findings.to_dicts()
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["kind"]] += 1
+    order = [k for k in FINDING_KINDS if k in counts] + sorted(set(counts) - set(FINDING_KINDS))
+    checked = f"{n_figures} figures checked: " if n_figures is not None else ""
+    if not rows:
+        return f"{checked}no findings"
+    summary = checked + ", ".join(f"{counts[k]} {k}" for k in order)
+    lines = textwrap.wrap(summary, width, subsequent_indent="  ")
+    for kind in order:
+        lines += ["", f"[{kind}] {FINDING_KINDS.get(kind, '')}".rstrip()]
+        merged: dict[tuple, list[str]] = defaultdict(list)
+        for r in rows:
+            if r["kind"] == kind:
+                merged[(r["edition"], r["message"])].append(r["figure_id"])
+        for (edition, message), ids in merged.items():
+            head = ("context" if edition is None else f"{edition}") + ": " + ", ".join(ids)
+            lines += textwrap.wrap(head, width, initial_indent="  - ", subsequent_indent="    ")
+            lines += textwrap.wrap(message, width, initial_indent="    ", subsequent_indent="    ")
+    return "\n".join(lines)
 
 
 def figures_for(

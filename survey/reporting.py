@@ -127,6 +127,65 @@ class ReportContext:
         """Number of industries with at least one respondent."""
         return self.wave.frame["industry"].drop_nulls().n_unique()
 
+    def sample_composition(self) -> pl.DataFrame:
+        """Respondents by each segment variable: count, unweighted and weighted share, target.
+
+        Columns ``variable, level, question, option, n, unweighted, weighted, target``
+        (shares in [0, 1]; ``target`` is the raking margin, null for variables not raked).
+
+        Example:
+            >>> ctx = ReportContext.load(2025, with_previous=False)       # doctest: +SKIP
+            >>> ctx.sample_composition().filter(pl.col("variable") == "brand_type")["target"]
+        """
+        from survey.weighting import load_margins
+
+        margins = load_margins(self.edition, self.codebook)
+        frame = self.wave.frame
+        parts = []
+        for q in self.codebook.segments():
+            if q.id not in frame.columns or not q.asked_in(self.edition):
+                continue
+            counts = dict(frame[q.id].cast(pl.String).value_counts().iter_rows())
+            weighted = self.design.proportion(q.id)
+            shares = dict(zip(weighted["level"], weighted["estimate"], strict=True))
+            target = margins.get(q.id, {})
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "variable": q.id,
+                        "level": [o.code for o in q.options],
+                        "question": q.short_label(self.lang),
+                        "option": [q.label(o.code, self.lang) for o in q.options],
+                        "n": [counts.get(o.code, 0) for o in q.options],
+                        "unweighted": [counts.get(o.code, 0) / self.n for o in q.options],
+                        "weighted": [shares.get(o.code, 0.0) for o in q.options],
+                        "target": [target.get(o.code) for o in q.options],
+                    },
+                    schema_overrides={"target": pl.Float64, "n": pl.Int64},
+                )
+            )
+        return pl.concat(parts)
+
+    def provenance(self) -> pl.DataFrame:
+        """Published figures up to this edition with a short source reference, newest first.
+
+        Columns ``edition, figure_id, value, unit, source, quote``; ``source`` is the seed file
+        or the web site's host, then the episode and shownote time where given.
+        """
+        from urllib.parse import urlparse
+
+        figures = self.figures.filter(pl.col("edition") <= self.edition)
+        host = pl.col("source_file").map_elements(
+            lambda s: urlparse(s).netloc or s if s.startswith("http") else s, return_dtype=pl.String
+        )
+        source = pl.concat_str(
+            [host, pl.col("episode").fill_null(""), pl.col("shownote_time").fill_null("")],
+            separator=" ",
+        ).str.strip_chars()
+        return figures.sort("edition", "figure_id", descending=[True, False]).select(
+            "edition", "figure_id", "value", "unit", source.alias("source"), "quote"
+        )
+
     def margin_of_error(self, n: float | None = None, p: float = 0.5, level: float = 0.95) -> float:
         """Half-width of the ``level`` interval of a share ``p`` on a base of ``n`` respondents.
 
@@ -224,11 +283,16 @@ class ReportContext:
         return d._replace(frame=d.frame.with_columns(expr.alias(f"{qid}__net")))
 
     def ranked(self, qid: str) -> pl.DataFrame:
-        """The options of a multi-select question by share, highest first, with their rank."""
+        """The options of a multi-select question by share, highest first, with their rank.
+
+        Residual options (``other`` …) come last whatever their share.
+        """
+        from survey.codebook import RESIDUAL_CODES
+
         return (
             self.topline(qid)
             .filter(pl.col("row_kind") == "option")
-            .sort("estimate", descending=True)
+            .sort(pl.col("row_code").is_in(list(RESIDUAL_CODES)), -pl.col("estimate"))
             .with_row_index("rank", offset=1)
         )
 
@@ -303,10 +367,18 @@ class ReportContext:
 
         From the banner's column-proportion tests of option/net ``code`` of ``qid``: a level is
         *higher* when its cell carries a letter, *lower* when another level's letter names it.
+        Residual levels (``other`` …) and suppressed cells are not findings and are left out.
         Returns two lists of labels, in banner order.
         """
+        from survey.codebook import RESIDUAL_CODES
+
         cells = self.banner([qid], cols).to_polars(self.lang)
         cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") != "total"))
+        residual = dict.fromkeys(
+            cells.filter(pl.col("col_level").is_in(list(RESIDUAL_CODES)) | pl.col("suppressed"))[
+                "col_label"
+            ].to_list()
+        )
         higher, lower = [], []
         for var in cells["col_variable"].unique(maintain_order=True):
             block = cells.filter(pl.col("col_variable") == var)
@@ -325,7 +397,10 @@ class ReportContext:
                 if sig
             ]
             lower += [by_letter[ch] for ch in sorted(named)]
-        return higher, [lab for lab in lower if lab not in higher]
+        return (
+            [lab for lab in higher if lab not in residual],
+            [lab for lab in lower if lab not in higher and lab not in residual],
+        )
 
     def designs(self) -> dict[int, Design]:
         """Standard designs of every edition with a wave up to this one, oldest first."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import polars as pl
 import yaml
 
 from survey.errors import WeightingError
@@ -36,6 +37,26 @@ def weighting_file() -> Path:
     return data_dir() / "weighting.yaml"
 
 
+def _read(path: str | Path | None) -> tuple[Path, dict]:
+    p = Path(path) if path is not None else weighting_file()
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise WeightingError(f"cannot read weighting margins {p}: {e}", file=str(p)) from None
+    return p, raw
+
+
+def margin_editions(*, path: str | Path | None = None) -> list[int]:
+    """The editions that have margins in the file (its integer keys), oldest first.
+
+    Example:
+        >>> 2025 in margin_editions()
+        True
+    """
+    _, raw = _read(path)
+    return sorted(k for k in raw if isinstance(k, int))
+
+
 def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = None) -> Margins:
     """The raking margins of ``edition``, checked against ``codebook``.
 
@@ -43,11 +64,7 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
     that is not a segment question, a level that is not one of its options, or shares that do not
     sum to 1 (±1e-9).
     """
-    p = Path(path) if path is not None else weighting_file()
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise WeightingError(f"cannot read weighting margins {p}: {e}", file=str(p)) from None
+    p, raw = _read(path)
     editions = sorted(k for k in raw if isinstance(k, int))
     if edition not in raw:
         raise WeightingError(
@@ -89,6 +106,29 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
     return margins
 
 
+def raked_design(
+    frame: pl.DataFrame,
+    margins: Margins,
+    *,
+    codebook: Codebook | None = None,
+    weights: str | None = None,
+    variance: str = "calibrated",
+) -> Design:
+    """A :class:`~survey.design.Design` of ``frame`` raked (IPF, ``Design.rake``) to ``margins``.
+
+    ``weights`` names a starting-weight column (default: equal weights). The standard weights of
+    a wave are this design with its edition's margins (:func:`standard_design`).
+
+    Example:
+        >>> f = pl.DataFrame({"g": ["a", "a", "b"]})
+        >>> raked_design(f, {"g": {"a": 0.5, "b": 0.5}}).weights.round(2).tolist()
+        [0.75, 0.75, 1.5]
+    """
+    from survey.design import Design
+
+    return Design(frame, weights=weights, codebook=codebook).rake(margins, variance=variance)
+
+
 def standard_design(
     wave: Wave, *, variance: str = "calibrated", path: str | Path | None = None
 ) -> Design:
@@ -98,8 +138,6 @@ def standard_design(
     ``survey::rake``; ``"fixed"`` treats the raked weights as fixed, as most tabulation tools do.
     A weight column delivered with the wave is the starting weight of the raking.
     """
-    from survey.design import Design
-
     if wave.edition is None:
         raise WeightingError(
             f"wave {wave.source or ''} has no edition; cannot pick its margins",
@@ -108,8 +146,7 @@ def standard_design(
         )
     margins = load_margins(wave.edition, wave.codebook, path=path)
     w = wave.codebook.weight_column
-    base_weights = (
-        w if w in wave.frame.columns else None
-    )  # a delivered weight is the starting weight
-    base = Design(wave.frame, weights=base_weights, codebook=wave.codebook)
-    return base.rake(margins, variance=variance)
+    base_weights = w if w in wave.frame.columns else None  # a delivered weight is the start
+    return raked_design(
+        wave.frame, margins, codebook=wave.codebook, weights=base_weights, variance=variance
+    )

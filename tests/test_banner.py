@@ -299,61 +299,75 @@ def test_tidy_frame_columns() -> None:
     assert b.to_polars().height == 3 * 3  # 3 options × (total + 2 roles)
 
 
-def _book_codebook() -> Codebook:
-    """The real codebook when it exists, else a 2025-sized synthetic one (40 questions)."""
-    try:
-        return Codebook.load()
-    except Exception:
-        pass
-    opts = [{"code": f"o{i}", "zh": f"选项{i}", "en": f"Option {i}"} for i in range(6)]
-    qs = []
-    for k, lv in enumerate([2, 3, 4, 6, 8]):
-        qs.append({"id": f"seg{k}", "section": "p", "type": "single", "segment": True,
-                   "text": {"zh": f"画像{k}", "en": f"Profile {k}"},
-                   "options": [{"code": f"l{i}", "zh": f"水平{i}", "en": f"L{i}"} for i in range(lv)]})
-    nets = [{"code": "top2", "zh": "前二", "en": "Top 2", "of": ["o0", "o1"]}]
-    for k in range(15):
-        qs.append({"id": f"s{k}", "section": "m", "type": "single", "options": opts[:5],
-                   "nets": nets, "text": {"zh": f"单选{k}", "en": f"Single {k}"}})
-    for k in range(12):
-        qs.append({"id": f"m{k}", "section": "m", "type": "multi", "options": opts * 1,
-                   "text": {"zh": f"多选{k}", "en": f"Multi {k}"}})
-    for k in range(5):
-        qs.append({"id": f"g{k}", "section": "m", "type": "grid", "options": opts[:4],
-                   "items": [{"code": f"i{i}", "zh": f"项{i}", "en": f"Item {i}"} for i in range(5)],
-                   "text": {"zh": f"矩阵{k}", "en": f"Grid {k}"}})
-    for k in range(3):
-        qs.append({"id": f"n{k}", "section": "m", "type": "numeric", "range": [-100, 300],
-                   "text": {"zh": f"数值{k}", "en": f"Numeric {k}"}})
-    return Codebook.from_dict({"sections": [{"id": "p", "zh": "画像", "en": "P"},
-                                            {"id": "m", "zh": "主体", "en": "M"}],
-                               "questions": qs})
+def _book_2025():
+    """The 2025 wave's raked design, every question asked in it and every segment variable."""
+    import survey
+    from survey.weighting import standard_design
+
+    d = standard_design(survey.load_wave(2025))
+    cb = d.codebook
+    rows = [q.id for q in cb if all(c in d.frame.columns for c in q.columns())]
+    return d, rows, [q.id for q in cb.segments()]
+
+
+def _time_book(design, rows, segs, engine: str) -> tuple[float, pl.DataFrame, str]:
+    t0 = time.perf_counter()
+    b = banner(design, rows, segs)
+    tidy = b.to_polars()
+    html = b.to_html(engine=engine)  # type: ignore[arg-type]
+    return time.perf_counter() - t0, tidy, html
 
 
 def test_whole_book_is_fast() -> None:
-    """Every question × every segment variable at n = 228: to_polars + HTML well under 3 s.
-
-    Best of three runs (the machine is shared); great-tables' one-off import is done first.
+    """The whole 2025 book (every question × every segment variable of the raked n = 228 design,
+    to_polars + HTML). The target is < 1 s on an idle machine (``bench/bench_banner.py --book``);
+    the machine running the tests is shared, so this checks a generous 2.5 s (best of 3) and,
+    measured in the same process under the same load, that the book takes well under the time
+    great-tables needs to render its HTML cell by cell.
     """
     from great_tables import GT
 
-    GT(pl.DataFrame({"a": [1]})).as_raw_html()
-    cb = _book_codebook()
-    frame = random_frame(cb, 228, seed=9)
-    segs = [q.id for q in cb.segments()]
-    rows = [q.id for q in cb]
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        b = banner(FakeDesign(frame, "weight", cb), rows, segs)
-        tidy = b.to_polars()
-        html = b.to_html()
-        times.append(time.perf_counter() - t0)
-    print(f"\nwhole book: {len(rows)} questions × {len(segs)} segment variables, "
-          f"{tidy.height} cells, {len(html) / 1e6:.1f} MB HTML in {min(times):.2f} s "
-          f"(best of 3; all: {', '.join(f'{t:.2f}' for t in times)})")
-    assert tidy.height > 1000
-    assert min(times) < 3.0
+    GT(pl.DataFrame({"a": [1]})).as_raw_html()  # one-off imports
+    d, rows, segs = _book_2025()
+    fast = [_time_book(d, rows, segs, "fast") for _ in range(3)]
+    slow = min(_time_book(d, rows, segs, "great_tables")[0] for _ in range(2))
+    best = min(t for t, _, _ in fast)
+    tidy, html = fast[0][1], fast[0][2]
+    print(f"\nwhole 2025 book: {len(rows)} questions × {len(segs)} segment variables, "
+          f"{tidy.height} cells, {len(html) / 1e6:.1f} MB HTML in {best:.2f} s (best of 3; "
+          f"with great-tables' cell-by-cell HTML {slow:.2f} s)")
+    assert tidy.height > 5000 and html.count("<td ") > 10_000
+    assert best < 2.5
+    assert best < 0.8 * slow
+
+
+def _html_cases() -> list[tuple[Banner, str, int]]:
+    cb = mini_codebook()
+    frame = random_frame(cb, 300, seed=12)
+    d = FakeDesign(frame, "weight", cb)
+    rows = [q.id for q in cb if q.id != "role"]
+    odd = pl.DataFrame({  # labels that need escaping, and a row variable outside the codebook
+        "seg": ["a<b", 'x & "y"', "c0"] * 40,
+        "v": ["<i>1</i>", "2 & 3", "4"] * 39 + ["<i>1</i>"] * 3,
+    })
+    return [
+        (banner(d, rows, ["role", "industry"]), "zh", 0),
+        (banner(d, rows, ["role"], test="effective_base", adjust="holm"), "en", 1),
+        (banner(d, ["confidence"], ["role"]), "zh", 0),  # one block: no row groups
+        (banner(d, ["confidence", "challenges", "confidence"], ["role"]), "en", 0),  # repeated
+        (banner(FakeDesign(odd), ["v"], ["seg"], suppress_below=0), "zh", 1),
+        (banner(FakeDesign(odd), ["v", "v"], ["seg"], include_total=False), "en", 0),
+    ]
+
+
+def test_fast_html_is_great_tables_html() -> None:
+    """to_html() writes the body rows itself: byte for byte great-tables' rendering."""
+    for b, lang, dec in _html_cases():
+        want = b.to_gt(lang, decimals=dec).as_raw_html()
+        assert b.to_html(lang, decimals=dec) == want
+        assert b.to_html(lang, decimals=dec, engine="great_tables") == want
+    with pytest.raises(EstimationError, match="unknown engine"):
+        b.to_html(engine="nope")  # type: ignore[arg-type]
 
 
 def _real_design(n: int, seed: int, *, strata: bool, clusters: bool, rake: bool):

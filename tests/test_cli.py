@@ -43,3 +43,15 @@ def test_readme_and_ci_run_the_same_commands() -> None:
         if line and not line.startswith(("#", "set ", "cd ", "export "))
     ]
     assert ci == setup[:2], (ci, setup)
+
+
+def test_readme_quickstart_runs() -> None:
+    """The README's notebook quickstart runs as written and gives the wave's numbers."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    scope: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    wave = scope["wave"]
+    assert wave.edition == 2025 and wave.frame.height == 228
+    book = scope["book"].to_polars()
+    assert set(book["question_id"]) == {"confidence", "challenges"}

@@ -86,3 +86,12 @@ def test_bounds_trim_weight_ratios(df):
     assert d.weight_ratio == pytest.approx(0.6 / 0.4)
     assert d.n_eff == pytest.approx(r.weights.sum() ** 2 / (r.weights**2).sum())
     assert d.deff_kish == pytest.approx(6 / d.n_eff)
+
+
+def test_trim_bounds_that_cannot_hold(df):
+    d = Design(df, weights=[1.0, 1.0, 1.0, 1.0, 1.0, 7.0])
+    with pytest.raises(WeightingError, match=r"cannot all lie in \[0, 1.5\]"):
+        d.trim(upper=1.5, lower=0)
+    with pytest.raises(WeightingError, match="expected lower < upper"):
+        d.trim(upper=1.0, lower=2.0)
+    assert d.trim(upper=10.0) is d  # nothing outside: the same design

@@ -236,3 +236,119 @@ def test_validation_report_on_clean_and_unreadable_files(tmp_path, cb):
     bad = validate_file(tmp_path / "empty.csv", codebook=cb)
     assert not bad.ok and bad.problems[0].kind == "unreadable"
     assert "empty" in bad.to_text()
+
+
+# -- encodings ------------------------------------------------------------------------------------
+def test_gb18030_four_byte_characters_and_gbk(tmp_path, cb):
+    """GBK is a subset of GB18030: both decode; characters outside GBK need GB18030's 4 bytes."""
+    rare = "𠮷野家"  # U+20BB7 is not in GBK
+    assert len(rare[0].encode("gb18030")) == 4
+    with pytest.raises(UnicodeEncodeError):
+        rare.encode("gbk")
+    frame = typed_frame(cb).with_columns(pl.Series("resp_id", [rare, "r2", "r3", "r4"]))
+    wave = load_wave(write_table(frame, tmp_path / "w.csv", encoding="gb18030"), codebook=cb)
+    assert wave.frame["resp_id"][0] == rare
+    labelled = (
+        Wave(typed_frame(cb), None, cb)
+        .labelled("zh")
+        .with_columns(pl.col(pl.Enum).cast(pl.String), pl.col(pl.Boolean).cast(pl.Int8))
+    )
+    path = write_table(labelled, tmp_path / "gbk.csv", encoding="gbk")
+    assert "美妆个护".encode("gbk") in path.read_bytes()
+    assert_frame_equal(load_wave(path, codebook=cb).frame, typed_frame(cb))
+
+
+def test_bom_is_not_part_of_the_first_column_name(tmp_path, cb):
+    path = write_table(typed_frame(cb), tmp_path / "w.csv", encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfresp_id,")
+    assert read_table(path).columns[:2] == [ROW_COLUMN, "resp_id"]
+    assert_frame_equal(load_wave(path, codebook=cb).frame, typed_frame(cb))
+
+
+# -- row numbers as the user counts them, per format -----------------------------------------------
+def bad_third_respondent(cb: Codebook) -> pl.DataFrame:
+    frame = typed_frame(cb).with_columns(pl.col("budget_growth_expected").cast(pl.Float64))
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(999.0)
+        .otherwise(pl.col("budget_growth_expected"))
+        .alias("budget_growth_expected")
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "words"),
+    [
+        ("w.csv", 4, "rows as numbered in the spreadsheet (header = row 1)"),
+        ("w.xlsx", 4, "rows as numbered in the spreadsheet (header = row 1)"),
+        (
+            "w.parquet",
+            4,
+            "rows as in a spreadsheet export (column names = row 1, first record = row 2)",
+        ),
+        ("w.sav", 3, "rows are SPSS case numbers (first case = row 1)"),
+    ],
+)
+def test_row_number_convention_of_each_format(tmp_path, cb, name, row, words):
+    path = write_table(bad_third_respondent(cb), tmp_path / name, codebook=cb)
+    report = validate_file(path, codebook=cb)
+    assert [(p.kind, p.row, p.column, p.value) for p in report.problems] == [
+        ("out_of_range", row, "budget_growth_expected", "999")
+    ]
+    assert report.rows == words and words in report.to_text()
+
+
+def test_leading_blank_rows_keep_sheet_numbers(tmp_path, cb):
+    import xlsxwriter
+
+    path = tmp_path / "w.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(2, 1, ["resp_id", "industry"])  # header in B3, column A empty
+    ws.write_row(3, 1, ["a", "auto"])
+    ws.write_row(5, 1, ["b", "beauty"])
+    wb.close()
+    raw = read_table(path)
+    assert raw.columns == [ROW_COLUMN, "resp_id", "industry"]
+    assert raw[ROW_COLUMN].to_list() == [4, 6]
+    (tmp_path / "w.csv").write_text("\n , \nresp_id,industry\na,auto\n", encoding="utf-8")
+    assert read_table(tmp_path / "w.csv")[ROW_COLUMN].to_list() == [4]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(tmp_path, newline):
+    text = newline.join(["resp_id,industry", "a,auto", "", "b,x", ""])
+    (tmp_path / "w.csv").write_bytes(text.encode("utf-8"))
+    raw = read_table(tmp_path / "w.csv")
+    assert raw[ROW_COLUMN].to_list() == [2, 4]
+    assert raw["industry"].to_list() == ["auto", "x"]
+
+
+def test_trailing_delimiters_and_short_rows(tmp_path):
+    (tmp_path / "w.csv").write_text("resp_id,industry,note\na,auto,,,\nb\n", encoding="utf-8")
+    raw = read_table(tmp_path / "w.csv")
+    assert raw.rows() == [(2, "a", "auto", None), (3, "b", None, None)]
+
+
+# -- SPSS value labels ------------------------------------------------------------------------------
+def test_sav_value_labels_in_english_and_unlabelled_codes(tmp_path, cb):
+    import pyreadstat
+
+    pdf = pl.DataFrame(
+        {"resp_id": ["a", "b", "c"], "industry": [1.0, 3.0, 9.0], "confidence": [5.0, None, 1.0]}
+    ).to_pandas()
+    path = tmp_path / "w.sav"
+    pyreadstat.write_sav(
+        pdf,
+        str(path),
+        variable_value_labels={
+            "industry": {1.0: "Food & beverage", 2.0: "Beauty & personal care", 3.0: "Automotive"},
+            "confidence": {1.0: "大幅减少", 5.0: "大幅增加"},
+        },
+    )
+    raw = read_table(path)
+    assert raw["industry"].to_list() == ["Food & beverage", "Automotive", "9"]
+    assert raw["confidence"].to_list() == ["大幅增加", None, "大幅减少"]
+    assert raw[ROW_COLUMN].to_list() == [1, 2, 3]
+    problems = [p for p in validate_file(path, codebook=cb).problems if p.kind == "unknown_code"]
+    assert [(p.row, p.column, p.value) for p in problems] == [(3, "industry", "9")]

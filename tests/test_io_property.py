@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 from survey.codebook import Codebook
 from survey.errors import ValidationError, WaveFormatError
 from survey.io import KINDS, load_wave, validate, validate_file, write_table, write_wave
+from survey.io import read as reader
 from survey.wave import Wave
 
 MINI = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
@@ -208,3 +209,59 @@ def test_byte_garbage_never_crashes(case):
         path = Path(tmp) / f"wave.{fmt}"
         path.write_bytes(data)
         check_load(path)
+
+
+# cells of a CSV without quotes: anything but the delimiter, quotes and line breaks
+PLAIN_CELL = st.text(
+    alphabet=st.one_of(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='",;'),
+        st.sampled_from([" ", "\u3000", "\t", "是", "%"]),
+    ),
+    max_size=6,
+)
+
+
+@st.composite
+def plain_csv(draw: st.DrawFn) -> str:
+    """CSV text without quotes: ragged, blank and whitespace-only rows, LF or CRLF."""
+    width = draw(st.integers(1, 4))
+    header = draw(st.lists(PLAIN_CELL, min_size=width, max_size=width))
+    rows = draw(
+        st.lists(st.lists(PLAIN_CELL, min_size=0, max_size=width + 1), min_size=0, max_size=6)
+    )
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    end = draw(st.sampled_from(["", newline, newline * 2]))
+    return newline.join(",".join(r) for r in [header, *rows]) + end
+
+
+def read_with(read, text: str) -> pl.DataFrame | str:
+    try:
+        return read(text)
+    except WaveFormatError as e:
+        return str(e)
+
+
+@SETTINGS
+@given(text=plain_csv())
+def test_native_and_csv_module_readers_agree(text):
+    """polars' reader (taken when it is exact) gives the csv module's table, or the same error."""
+    path = Path("m.csv")
+    fast = read_with(lambda t: reader._csv_fast(path, t, ","), text)
+    slow = read_with(
+        lambda t: reader._from_rows(path, reader._csv_rows(path, t, ","), "the file"), text
+    )
+    if fast is None:  # not certain to be exact (quotes, wide rows, leading blank rows …)
+        return
+    if isinstance(fast, str) or isinstance(slow, str):
+        assert fast == slow
+    else:
+        assert_frame_equal(fast, slow)
+
+
+def test_native_reader_is_taken_for_a_plain_file():
+    text = "resp_id,industry,note\r\na,auto,\r\n\r\nb,,\u3000\r\n"
+    fast = reader._csv_fast(Path("m.csv"), text, ",")
+    assert fast is not None
+    assert fast.rows() == [(2, "a", "auto", None), (4, "b", None, "\u3000")]
+    assert reader._csv_fast(Path("m.csv"), 'resp_id\n"a"\n', ",") is None
+    assert reader._csv_fast(Path("m.csv"), "resp_id\na,b\n", ",") is None

@@ -166,7 +166,15 @@ def test_bad_multi_cell(tmp_path, cb):
 
 def test_sum_mismatch(tmp_path, cb):
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__brand", 0, "70")))
-    assert (p.kind, p.row, p.column, p.value) == ("sum_mismatch", 2, "budget_split", 110.0)
+    assert (p.kind, p.row, p.column, p.value) == (
+        "sum_mismatch",
+        2,
+        "budget_split",
+        "70 + 40 = 110",
+    )
+    assert "summing to 100" in p.expected
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "budget_split__brand", 3, "３０％")))
+    assert (p.row, p.value) == (5, "３０％ + 66.7 = 96.7")
     # within ±0.5 is fine
     assert validate_file(
         write_table(with_cell(clean(), "budget_split__brand", 0, "60.4"), tmp_path / "ok.csv"),
@@ -209,7 +217,12 @@ def test_all_problems_in_one_pass(tmp_path, cb):
     ]
     report = validate_file(tmp_path / "wave.csv", codebook=cb)
     text = report.to_text()
-    assert "5 problem(s)" in text and "row 3, column 'resp_id'" in text
+    assert "5 problem(s)" in text
+    assert (
+        "[duplicate_id] 1 problem(s)\n"
+        "  column 'resp_id': expected a unique respondent id (also in row 2)\n"
+        "    row 3: found 'r1'\n"
+    ) in text
     assert report.to_polars()["kind"].to_list() == [p.kind for p in problems]
     assert set(report.to_polars()["kind"]) <= set(KINDS)
 
@@ -358,3 +371,183 @@ def test_reserved_row_column_name(tmp_path):
     (tmp_path / "wave.csv").write_text("resp_id,__row__\nr1,1\n", encoding="utf-8")
     with pytest.raises(WaveFormatError, match="reserved"):
         read_table(tmp_path / "wave.csv")
+
+
+# -- derived columns: blanks of several types in one file -------------------------------------------
+def test_blank_category_and_blank_number_in_the_same_file(tmp_path, cb):
+    """A categorical blank and a number blank (and odd number spellings) share one validation.
+
+    Numbers that need the slow parser (full-width digits, ``％``, inner spaces) sit next to blanks of
+    a categorical and a numeric column, so the derived blank/number/code columns depend on each
+    other across layers.
+    """
+    frame = with_cell(clean(), "confidence", 0, "")
+    frame = with_cell(frame, "budget_growth_expected", 0, "")  # blank number, same row
+    frame = with_cell(frame, "budget_growth_expected", 1, "１２％")
+    frame = with_cell(frame, "budget_growth_expected", 2, " 1 5 ")
+    frame = with_cell(frame, "budget_split__brand", 1, "")
+    frame = with_cell(frame, "budget_split__performance", 1, "\u3000")
+    path = write_table(frame, tmp_path / "wave.csv")
+    assert validate_file(path, codebook=cb).ok
+    typed = load_wave(path, codebook=cb).frame
+    assert typed["confidence"].to_list() == [None, None, "big_increase", "small_decrease"]
+    assert typed["budget_growth_expected"].to_list() == [None, 12.0, 15.0, -3.5]
+    assert typed["budget_split__performance"].to_list() == [40.0, None, 0.0, 66.7]
+    # the same file with a required category blank and a bad number: exactly those two problems
+    frame = with_cell(with_cell(frame, "industry", 0, " "), "budget_growth_expected", 3, "１２a")
+    problems = problems_of(tmp_path, cb, frame)
+    assert [(p.kind, p.row, p.column, p.value) for p in problems] == [
+        ("missing_required", 2, "industry", " "),
+        ("not_a_number", 5, "budget_growth_expected", "１２a"),
+    ]
+
+
+def test_full_width_and_spaced_labels_match(tmp_path, cb):
+    frame = with_cell(clean(), "industry", 0, "ＦＯＯＤ＿ＢＥＶ")
+    frame = with_cell(frame, "industry", 1, "美妆\u3000个护")
+    frame = with_cell(frame, "industry", 2, " food  &  BEVERAGE ")
+    frame = with_cell(frame, "media_intent__mobile", 0, "ＩＮＣＲＥＡＳＥ")
+    frame = with_cell(frame, "challenges__roi", 0, "营销ＲＯＩ难提升")
+    path = write_table(frame, tmp_path / "wave.csv")
+    typed = load_wave(path, codebook=cb).frame
+    assert typed["industry"].to_list() == ["food_bev", "beauty", "food_bev", "auto"]
+    assert typed["media_intent__mobile"][0] == "increase"
+    assert typed["challenges__roi"][0] is True
+
+
+# -- the report of `survey validate` ----------------------------------------------------------------
+def big_broken(n: int) -> pl.DataFrame:
+    """``n`` respondents, every other one with an unknown industry (three distinct spellings)."""
+    frame = pl.concat([clean()] * (n // 4)).with_columns(
+        pl.format("r{}", pl.int_range(pl.len())).alias("resp_id")
+    )
+    bad = ["汽车行业", "银行", "food"]
+    industry = [bad[(i // 2) % 3] if i % 2 == 0 else v for i, v in enumerate(frame["industry"])]
+    return frame.with_columns(pl.Series("industry", industry))
+
+
+def test_report_of_ten_thousand_problems_is_capped_and_counted(tmp_path, cb):
+    frame = big_broken(20_000)
+    frame = with_cell(frame, "weight", 5, "-1")
+    path = write_table(frame, tmp_path / "wave.csv")
+    report = validate_file(path, codebook=cb)
+    assert len(report.problems) == 10_001 and report.to_polars().height == 10_001
+    text = report.to_text()
+    lines = text.splitlines()
+    assert len(lines) < 30
+    assert lines[0].endswith("wave.csv: 20000 rows, 10001 problem(s)")
+    assert "  unknown_code  10000" in lines and "  bad_weight    1" in lines
+    assert "[unknown_code] 10000 problem(s)" in lines
+    assert "    '汽车行业' in 3334 row(s): 2, 8, 14, 20, 26, 32, 38, 44, … (+3326)" in lines
+    assert "    'food' in 3333 row(s): 6, 12, 18, 24, 30, 36, 42, 48, … (+3325)" in lines
+    assert "    row 7: found '-1'" in lines
+    # a lower limit summarises the rest by distinct value, still counting every problem
+    short = report.to_text(limit=1).splitlines()
+    assert "    … and 2 more distinct value(s) in 6666 row(s)" in short
+    # limit=None lists every problem on its own line
+    assert len(report.to_text(limit=None).splitlines()) > 10_000
+
+
+def test_report_in_chinese_and_with_skipped_rows(tmp_path, cb):
+    text = write_table(with_cell(clean(), "industry", 1, "?"), tmp_path / "wave.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    lines = text.splitlines()
+    path = tmp_path / "wave_2025.csv"
+    path.write_text("\n".join([*lines[:2], ",,,", "", *lines[2:]]) + "\n", encoding="utf-8")
+    report = validate_file(path, codebook=cb)
+    assert report.skipped_rows == (3, 4)
+    assert report.edition == 2025
+    assert [(p.kind, p.row) for p in report.problems] == [("unknown_code", 5)]
+    en = report.to_text().splitlines()
+    assert en[1:4] == [
+        "checked against the questions of edition 2025",
+        "rows as numbered in the spreadsheet (header = row 1)",
+        "note: 2 blank row(s) between respondents skipped (not respondents): 3, 4",
+    ]
+    zh = report.to_text(lang="zh")
+    assert f"{path}: 4 行，发现 1 个问题" in zh
+    assert "按 2025 年版问卷检查" in zh and "第 5 行: 发现 '?'" in zh
+    assert "行号与电子表格一致（表头 = 第 1 行）" in zh
+
+
+def test_report_shortens_long_values(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "industry", 0, "汽" * 500)))
+    assert p.value == "汽" * 500  # the problem keeps the whole value
+    text = validate_file(tmp_path / "wave.csv", codebook=cb).to_text()
+    assert "(500 chars)" in text and "汽" * 100 not in text
+
+
+def test_cli_validate_prints_the_report_and_sets_the_exit_code(tmp_path, cb, capsys):
+    from survey.cli import main
+
+    good = write_table(clean(), tmp_path / "good.csv")
+    assert main(["validate", str(good), "--codebook", str(MINI)]) == 0
+    assert capsys.readouterr().out.strip() == f"{good}: 4 rows, no problems"
+    bad = write_table(with_cell(clean(), "budget_growth_expected", 2, "999"), tmp_path / "bad.csv")
+    assert main(["validate", str(bad), "--codebook", str(MINI), "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "[out_of_range] 1 problem(s)" in out
+    assert "  column 'budget_growth_expected': expected a number from -100 to 300" in out
+    assert "    row 4: found '999'" in out
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert main(["validate", str(tmp_path / "empty.csv"), "--codebook", str(MINI)]) == 1
+    out = capsys.readouterr().out
+    assert "[unreadable] 1 problem(s)" in out and "the file is empty (0 bytes)" in out
+
+
+# -- more files that cannot be read ---------------------------------------------------------------
+def test_binary_named_csv(tmp_path):
+    path = tmp_path / "wave.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    with pytest.raises(WaveFormatError, match=r"named \.csv but contains binary data") as info:
+        read_table(path)
+    assert info.value.file == str(path) and info.value.expected == "a delimited text file"
+
+
+@pytest.mark.parametrize("ext", ["parquet", "sav", "xlsx"])
+def test_text_named_as_binary_format(tmp_path, ext):
+    path = tmp_path / f"wave.{ext}"
+    path.write_text("resp_id,industry\nr1,auto\n", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match=rf"named \.{ext} but contains text"):
+        read_table(path)
+
+
+def test_legacy_xls_named_xlsx(tmp_path):
+    path = tmp_path / "wave.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    with pytest.raises(WaveFormatError, match=r"legacy \.xls") as info:
+        read_table(path)
+    assert "save as .xlsx" in info.value.expected
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\n\n", b" , ,\r\n,\r\n"])
+def test_file_without_header(tmp_path, content):
+    path = tmp_path / "wave.csv"
+    path.write_bytes(content)
+    with pytest.raises(WaveFormatError, match="no header row"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("ext", ["parquet", "sav", "xlsx", "tsv"])
+def test_header_only_in_every_format(tmp_path, cb, ext):
+    typed = load_wave(write_table(clean(), tmp_path / "w.csv"), codebook=cb).frame
+    path = write_table(typed.head(0), tmp_path / f"wave.{ext}", codebook=cb)
+    with pytest.raises(WaveFormatError, match="no respondents") as info:
+        load_wave(path, codebook=cb)
+    assert info.value.expected == "at least one respondent row"
+    assert validate_file(path, codebook=cb).problems[0].kind == "unreadable"
+
+
+def test_binary_without_nul_bytes_named_csv(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    data = bytes(rng.choice([b for b in range(1, 128) if b not in b"\n\r,"]) for _ in range(4000))
+    path = tmp_path / "wave.csv"
+    path.write_bytes(b"resp_id,industry\n" + data)
+    with pytest.raises(WaveFormatError, match=r"contains binary data \(\d+ control characters"):
+        read_table(path)
+    # a few stray control characters in real text are cells, not a sign of binary data
+    path.write_bytes("resp_id,industry\nr1,汽车\x0b\nr2,auto\x1a\n".encode("gb18030"))
+    assert read_table(path)["industry"].to_list() == ["汽车\x0b", "auto\x1a"]

@@ -92,3 +92,31 @@ def test_seeded():
     a = ai.project(inp, seed=5, draws=1000).fan
     b = ai.project(inp, seed=5, draws=1000).fan
     assert a.equals(b)
+
+
+def test_inputs_from_a_raked_design_use_its_variance():
+    from survey.design import Design
+
+    rng = np.random.default_rng(4)
+    df = _wave(400, 0.28, 0.30, 4).with_columns(seg=pl.Series(rng.choice(["a", "b"], 400)))
+    d = Design(df, weights="weight").rake({"seg": {"a": 0.4, "b": 0.6}})
+    inp = ai.inputs_from_frame(d, draws=3000, seed=1)
+    ref = Design(df.with_columns(now=(pl.col("ai_marketing_now") == "yes").cast(pl.Float64)),
+                 weights="weight").rake({"seg": {"a": 0.4, "b": 0.6}}).mean("now").row(0, named=True)
+    assert inp.now == pytest.approx(ref["estimate"], abs=1e-12)
+    assert inp.se[0] == pytest.approx(ref["se"], rel=1e-9)
+    assert inp.now_draws.std() == pytest.approx(ref["se"], rel=0.1)  # re-raked replicates
+    r = ai.project(inp, draws=2000, seed=1)
+    sens = r.sensitivity.sort("conversion")
+    assert f"{100 * sens['q50'][0]:.0f}%" in r.summary("en")
+
+
+def test_deepseek_is_context_only():
+    try:
+        c = ai.context()
+    except Exception as e:  # context table not landed
+        pytest.skip(f"context figures unavailable: {e}")
+    users = c.filter(pl.col("figure_id") == "deepseek_users_100m")["value"][0]
+    assert f"{users / 1e6:,.0f} million" in ai.context_note("en")
+    assert f"{users / 1e8:g} 亿" in ai.context_note("zh")
+    assert set(c["figure_id"]) >= {"deepseek_users_100m", "deepseek_weeks_to_100m_users"}

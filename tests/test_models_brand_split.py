@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 import statsmodels.api as sm
 
+from survey.design import Design
 from survey.errors import EmptySegmentError, ModelError
 from survey.models import brand_split as bs
-from survey.models._result import replicate_weights
+from survey.models._design import as_design, replicate_weights
 
 TRUE_OPT = 0.53
 
@@ -62,7 +63,8 @@ def test_sandwich_equals_statsmodels_hc0_scaled(res228):
 
 def test_batched_newton_matches_single_fits(res228):
     p, X = res228._prep, res228._X
-    W = replicate_weights(p.w, 5, np.random.default_rng(0))
+    df = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=5)
+    W = replicate_weights(as_design(df), 5, np.random.default_rng(0))[:, p.rows]
     betas, conv = bs.fit_batch(X, p.y, W, "binomial")
     assert conv.all()
     for b in range(5):
@@ -122,6 +124,9 @@ def test_what_if(res228):
     assert w.ci[0] <= w.effect <= w.ci[1]
     assert w.n_movers > 0
     assert "百分点" in w.summary("zh") and "points" in w.summary("en")
+    # the movers are named by their codebook label; the effect is printed from the fit
+    assert "减少品牌投放增加效果投放" in w.summary("zh")
+    assert f"{100 * w.effect:+.1f} points" in w.summary("en")
     with pytest.raises(ModelError):
         res228.what_if(-10, movers="no_such_column")
 
@@ -146,8 +151,22 @@ def test_segment_refusal_and_table():
     t = tab.to_polars()
     assert t.height == 3
     assert set(t["status"]) <= {"ok", "refused"}
-    assert (t.filter(pl.col("status") == "refused")["reason"].str.len_chars() > 0).all()
-    assert isinstance(tab.summary("en"), str)
+    refused = t.filter(pl.col("status") == "refused")
+    assert (refused["reason_en"].str.len_chars() > 0).all()
+    assert (refused["reason_zh"].str.len_chars() > 0).all()
+    # codebook labels for the levels, numbers from the fits in the sentences
+    from survey.codebook import Codebook
+
+    q = Codebook.load()["budget_size"]
+    assert t["label_zh"].to_list() == [q.label(c, "zh") for c in t["level"]]
+    assert t["label_en"].to_list() == [q.label(c, "en") for c in t["level"]]
+    for r in t.filter(pl.col("status") == "ok").iter_rows(named=True):
+        assert f"{100 * r['optimum']:.0f}%" in tab.summary("en")
+    # a segment is a domain of the full design: same estimate as fitting the subset alone
+    sub = df.filter(pl.col("budget_size") == "medium")
+    a = bs.fit_segment(df, "budget_size", "medium", min_base=80, bootstrap=0)
+    b = bs.fit(sub, controls=("industry",), bootstrap=0)
+    assert a.optimum == pytest.approx(b.optimum, abs=1e-9)
 
 
 def test_presentation(res228):
@@ -172,32 +191,122 @@ def test_missing_column_is_a_model_error():
 
 @pytest.mark.slow
 def test_coverage_delta_and_bootstrap():
-    reps, hit_d, hit_b = 60, 0, 0
+    """Nominal 95% intervals on a raked design hold their level (binary and ordinal outcomes)."""
+    reps = 60
+    hits = {"delta": 0, "boot": 0, "ordinal_delta": 0, "ordinal_boot": 0}
     for i in range(reps):
         df = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=1000 + i)
-        r = bs.fit(df, bootstrap=400, seed=i, curve_replicates=0)
-        hit_d += r.ci_delta[0] <= TRUE_OPT <= r.ci_delta[1]
-        hit_b += r.ci_boot[0] <= TRUE_OPT <= r.ci_boot[1]
+        r = bs.fit(_raked(df), bootstrap=400, seed=i, curve_replicates=0)
+        odf = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=5000 + i,
+                          ordinal_gap=1.5)
+        o = bs.fit(_raked(odf), outcome_model="ordinal", bootstrap=400, seed=i,
+                   curve_replicates=0)
+        for key, ci in (("delta", r.ci_delta), ("boot", r.ci_boot),
+                        ("ordinal_delta", o.ci_delta), ("ordinal_boot", o.ci_boot)):
+            hits[key] += ci[0] <= TRUE_OPT <= ci[1]
     # nominal 95%; with 60 replications a binomial 99% band is about [0.85, 1]
-    assert hit_d / reps >= 0.85
-    assert hit_b / reps >= 0.85
+    for key, h in hits.items():
+        assert h / reps >= 0.85, key
 
 
-def test_design_glm_gives_same_estimates_and_covariance():
-    design_mod = pytest.importorskip("survey.design")
+def _raked(df: pl.DataFrame) -> Design:
+    return Design(df, weights="weight").rake(
+        {"budget_size": {"small": 0.5, "medium": 0.3, "large": 0.2},
+         "industry": {"fmcg": 0.3, "beauty": 0.2, "auto": 0.2, "tech": 0.2, "health": 0.1}})
+
+
+def test_covariance_equals_design_glm_on_a_raked_design():
+    """The sandwich's middle term comes from the design engine: Design.glm gives the same."""
+    df = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=5)
+    design = _raked(df)
+    r = bs.fit(design, bootstrap=0, min_level_n=1)
+    p, X = r._prep, r._X
+    cols = {f"x{j}": X[:, j] for j in range(1, X.shape[1])}
+    glm = _raked(df.with_columns(y=pl.Series(p.y), **{k: pl.Series(v) for k, v in cols.items()})
+                 ).glm("y ~ " + " + ".join(cols), "binomial")
+    np.testing.assert_allclose(r.coef["estimate"].to_numpy(), glm.params.to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(r.vcov, glm.vcov.to_numpy(), rtol=1e-6, atol=1e-10)
+    # calibration changes the covariance (fixed raked weights give another one)
+    fixed = bs.fit(Design(df, weights=design.weights).rake(
+        {"budget_size": {"small": 0.5, "medium": 0.3, "large": 0.2}}, variance="fixed"),
+        bootstrap=0, min_level_n=1)
+    assert not np.allclose(fixed.vcov, r.vcov)
+
+
+def test_frame_and_unraked_design_agree():
     df = bs.simulate(228, optimum=TRUE_OPT, curvature=20, concentration=3, seed=5)
     own = bs.fit(df, bootstrap=100, seed=1, curve_replicates=0)
-    via = bs.fit(None, design=design_mod.Design(df, weights="weight"), bootstrap=100, seed=1,
-                 curve_replicates=0)
-    assert via.optimum == pytest.approx(own.optimum, abs=1e-9)
-    np.testing.assert_allclose(via.vcov, own.vcov, rtol=1e-6, atol=1e-10)
+    via = bs.fit(design=Design(df, weights="weight"), bootstrap=100, seed=1, curve_replicates=0)
+    assert via.optimum == pytest.approx(own.optimum, abs=1e-12)
+    np.testing.assert_allclose(via.vcov, own.vcov, rtol=1e-12)
     np.testing.assert_array_equal(via.boot_optima, own.boot_optima)
 
 
+def test_raked_bootstrap_matches_calibrated_design_se():
+    """Re-raked replicates give the calibration-aware SE of Design.mean (not the fixed one)."""
+    df = bs.simulate(400, seed=3)
+    design = _raked(df)
+    d_fixed = Design(df, weights=design.weights)
+    W = replicate_weights(design, 4000, np.random.default_rng(1))
+    y = df["budget_split__brand"].to_numpy()
+    boot_se = ((W @ y) / W.sum(axis=1)).std()
+    cal_se = design.mean("budget_split__brand")["se"][0]
+    fixed_se = d_fixed.mean("budget_split__brand")["se"][0]
+    assert boot_se == pytest.approx(cal_se, rel=0.06)
+    # every replicate meets the margins
+    small = (df["budget_size"] == "small").to_numpy()
+    np.testing.assert_allclose(W[:, small].sum(axis=1) / W.sum(axis=1), 0.5, atol=1e-8)
+    assert fixed_se != pytest.approx(cal_se, rel=1e-3)
+
+
 def test_design_with_missing_rows_is_a_domain():
-    design_mod = pytest.importorskip("survey.design")
     df = bs.simulate(300, curvature=20, concentration=3, seed=6).with_columns(
         market_share_change=pl.when(pl.int_range(pl.len()) % 7 == 0).then(None)
         .otherwise(pl.col("market_share_change")))
-    r = bs.fit(None, design=design_mod.Design(df, weights="weight"), bootstrap=50, seed=1)
+    r = bs.fit(None, design=Design(df, weights="weight"), bootstrap=50, seed=1)
     assert r.n == 300 - len(range(0, 300, 7))
+
+
+@pytest.fixture(scope="module")
+def ordinal_fit():
+    df = bs.simulate(2000, optimum=TRUE_OPT, curvature=10, concentration=3, seed=12,
+                     ordinal_gap=1.5, weights=False)
+    return bs.fit(df, outcome_model="ordinal", bootstrap=300, seed=1)
+
+
+def test_ordinal_recovers_optimum_and_equals_statsmodels(ordinal_fit):
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    r = ordinal_fit
+    assert r.family == "ordinal" and r.interior
+    assert abs(r.optimum - TRUE_OPT) < 0.03
+    assert r.ci_delta[0] < TRUE_OPT < r.ci_delta[1] and r.ci_boot[0] < TRUE_OPT < r.ci_boot[1]
+    p, X = r._prep, r._X
+    k = X.shape[1]
+    est = r.coef["estimate"].to_numpy()
+    theta = np.array([est[k], -est[0]])  # cut[decrease|flat], cut[flat|increase]
+    om = OrderedModel(p.y.astype(int), X[:, 1:], distr="logit")
+    start = np.r_[est[1:k], theta[0], np.log(theta[1] - theta[0])]
+    m = om.fit(start_params=start, method="newton", disp=False)
+    np.testing.assert_allclose(est[1:k], m.params[: k - 1], rtol=1e-6, atol=1e-7)
+    # design sandwich (each respondent a PSU) = n/(n-1) × HC0 sandwich of the slopes
+    S, H = om.score_obs(m.params), om.hessian(m.params)
+    Ainv = np.linalg.inv(-H)
+    n = p.y.size
+    V = n / (n - 1) * Ainv @ (S.T @ S) @ Ainv
+    np.testing.assert_allclose(r.vcov[1:k, 1:k], V[: k - 1, : k - 1], rtol=2e-3)
+
+
+def test_ordinal_what_if_and_text(ordinal_fit):
+    w = ordinal_fit.what_if(-10)
+    assert w.ci[0] <= w.effect <= w.ci[1]
+    assert "ordinal" in ordinal_fit.summary("en") and "有序" in ordinal_fit.summary("zh")
+    assert "cut[decrease|flat]" in ordinal_fit.coef["term"].to_list()
+
+
+def test_ordinal_is_tighter_than_binary_on_the_same_data():
+    df = bs.simulate(1500, optimum=TRUE_OPT, curvature=10, concentration=3, seed=13,
+                     ordinal_gap=1.0)
+    o = bs.fit(df, outcome_model="ordinal", bootstrap=0)
+    b = bs.fit(df, bootstrap=0)
+    assert o.se_delta < b.se_delta

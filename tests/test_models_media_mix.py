@@ -70,3 +70,54 @@ def test_presentation():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def _raked(df: pl.DataFrame):
+    from survey.design import Design
+
+    return Design(df, weights="weight").rake({"seg": {"a": 0.3, "b": 0.7}})
+
+
+def test_design_se_equals_design_mean_of_the_score_on_a_raked_design():
+    rng = np.random.default_rng(8)
+    df = _frame(300, 8).with_columns(seg=pl.Series(rng.choice(["a", "b"], 300)))
+    d = _raked(df)
+    nb = mm.net_balance(d, bootstrap=3000, seed=2, base="investors").to_polars()
+    for k in P:
+        col = pl.col(f"media_intent__{k}")
+        score = (pl.when(col == "increase").then(1.0).when(col == "decrease").then(-1.0)
+                 .when(col == "not_invest").then(None).otherwise(0.0))
+        ref = _raked(df.with_columns(score.alias("z"))).mean("z").row(0, named=True)
+        r = nb.filter(pl.col("item") == k).row(0, named=True)
+        assert r["net_balance"] == pytest.approx(ref["estimate"], abs=1e-12)
+        assert r["se"] == pytest.approx(ref["se"], rel=1e-9)
+
+
+def test_labels_come_from_the_codebook():
+    from survey.codebook import Codebook
+
+    q = Codebook.load()["media_intent"]
+    t = mm.net_balance(_frame(100, 1), bootstrap=10).to_polars()
+    assert t["label_zh"].to_list() == [q.label(k, "zh") for k in t["item"]]
+    assert t["label_en"].to_list() == [q.label(k, "en") for k in t["item"]]
+
+
+def test_default_base_shares_are_an_assumption_with_a_source():
+    b = mm.load_base_shares()
+    assert sum(b.shares.values()) == pytest.approx(1.0)
+    assert "assumption" in b.source_en and "假设" in b.source_zh
+    from survey.codebook import Codebook
+
+    assert set(b.shares) <= set(Codebook.load()["media_intent"].item_codes())
+    rng = np.random.default_rng(3)
+    lv_p = [0.4, 0.3, 0.2, 0.1]
+    df = pl.DataFrame({f"media_intent__{k}": pl.Series(rng.choice(LV, 228, p=lv_p)).cast(pl.Enum(LV))
+                       for k in b.shares}).with_columns(weight=pl.Series(np.ones(228)))
+    r = mm.reallocate(mm.net_balance(df, bootstrap=200, seed=1))
+    t = r.to_polars()
+    assert t["item"].to_list() == list(b.shares)
+    np.testing.assert_allclose(t["base_share"].to_numpy(), list(b.shares.values()))
+    assert t["new_share"].sum() == pytest.approx(1.0)
+    assert "assumption" in r.summary("en") and "假设" in r.summary("zh")
+    with pytest.raises(ModelError):
+        mm.load_base_shares({"mobile": -1.0})

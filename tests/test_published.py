@@ -17,6 +17,7 @@ from survey.published import (
     FIGURE_COLUMNS,
     check_context,
     check_figures,
+    format_findings,
     load_context,
     load_contrasts,
     load_figures,
@@ -215,6 +216,95 @@ def test_finds_other_contradictions(findings: pl.DataFrame) -> None:
     assert {"metric_label", "level_conflict", "relation"} <= kinds
     doubao = others.filter(pl.col("figure_id") == "doubao_dau_avg_20250110_20250208")
     assert doubao["kind"].to_list() == ["level_conflict"]
+
+
+def test_year_conflict_lists_every_source_of_the_confidence_figures(findings: pl.DataFrame) -> None:
+    """EP.32 (as 2023), EP.35 (as 2024) and the report/360why (2025 edition): one line each."""
+    yc = findings.filter(pl.col("kind") == "year_conflict")
+    assert set(yc["figure_id"]) == {"confidence_net_decrease", "confidence_net_increase"}
+    (msg,) = yc.filter(pl.col("figure_id") == "confidence_net_decrease")["message"]
+    assert msg.startswith(
+        "'confidence' net_decrease share 54 of the 2025 edition is told with 3 different years: "
+    )
+    assert "as 2023 by 001_74034659f3282223.txt EP.32 (end of a 2022 → 2023 trend)" in msg
+    assert "as 2024 by 001_74034659f3282223.txt EP.35;" in msg
+    assert "as 2025 by 001_74034659f3282223.txt EP.32 0:52 and 360why.com (no year named" in msg
+
+
+def test_every_question_linked_figure_is_checked_for_resolution(cb: Codebook) -> None:
+    """Each way a question link can fail is caught, and every real figure's link resolves."""
+    figures = load_figures()
+    linked = figures.filter(pl.col("question_id").is_not_null())
+    assert linked.height >= 90
+    for r in linked.iter_rows(named=True):
+        assert (
+            check_figures(_frame([_only(r)]), cb)
+            .filter(pl.col("kind").is_in(["unresolved", "edition"]))
+            .is_empty()
+        ), r["figure_id"]
+    bad = [
+        _row(edition=2025, figure_id="q", question_id="no_such_question", option_code="x"),
+        _row(edition=2025, figure_id="o", question_id="confidence", option_code="no_such"),
+        _row(edition=2025, figure_id="cell", question_id="media_intent", option_code="mobile:up"),
+        _row(edition=2025, figure_id="item", question_id="media_intent", option_code="tv:increase"),
+        _row(edition=2025, figure_id="band", question_id="confidence", option_code="range:0:10"),
+        _row(edition=2025, figure_id="orphan", option_code="flat"),
+        _row(
+            edition=2025,
+            figure_id="seg",
+            question_id="confidence",
+            option_code="flat",
+            segment="budget_size=huge",
+        ),
+    ]
+    got = check_figures(_frame(bad), cb).filter(pl.col("kind") == "unresolved")
+    assert got["figure_id"].to_list() == ["q", "o", "cell", "item", "band", "orphan", "seg"]
+    messages = dict(zip(got["figure_id"], got["message"], strict=True))
+    assert messages["q"] == "question 'no_such_question' is not in the codebook"
+    assert messages["o"] == "'no_such' is no option, net, item or item:option cell of 'confidence'"
+    assert messages["seg"] == "segment levels ['huge'] are not options of 'budget_size'"
+
+
+def _only(r: dict[str, object]) -> dict[str, object]:
+    return {k: r.get(k) for k in FIGURE_COLUMNS}
+
+
+def test_format_findings_groups_by_kind_and_merges_shared_quotes(
+    figures: pl.DataFrame, findings: pl.DataFrame
+) -> None:
+    text = format_findings(findings, n_figures=figures.height)
+    lines = text.splitlines()
+    counts = findings.group_by("kind").len()
+    n = dict(zip(counts["kind"], counts["len"], strict=True))
+    assert lines[0].startswith(
+        f"{figures.height} figures checked: {n['year_conflict']} year_conflict"
+    )
+    headers = [ln for ln in lines if ln.startswith("[")]
+    assert headers[0].startswith("[year_conflict]") and headers[-1].startswith("[note]")
+    assert len(headers) == len(n)
+    # the five EP.35 figures share one quote: listed once, with every id
+    assert text.count("EP.35 words the figure as year 2024") == 1
+    assert "  - 2025: confidence_net_decrease, confidence_net_decrease_change," in text
+    # messages are never cut
+    for message in findings["message"]:
+        assert " ".join(message.split())[:40] in " ".join(text.split())
+    assert max(len(ln) for ln in lines) <= 100
+    assert format_findings(findings.head(0), n_figures=3) == "3 figures checked: no findings"
+
+
+def test_year_conflict_on_made_up_figures(cb: Codebook) -> None:
+    base = {"edition": 2025, "question_id": "confidence", "option_code": "flat", "value": 30.0}
+    same_year = [
+        _row(**base, figure_id="a", stated_edition=2025),
+        _row(**base, figure_id="b", source_file="y"),
+    ]
+    assert check_figures(_frame(same_year), cb).filter(pl.col("kind") == "year_conflict").is_empty()
+    other = [*same_year, _row(**base, figure_id="c", source_file="z", stated_edition=2024)]
+    (msg,) = check_figures(_frame(other), cb).filter(pl.col("kind") == "year_conflict")["message"]
+    assert msg == (
+        "'confidence' flat share 30 of the 2025 edition is told with 2 different years: "
+        "as 2024 by z; as 2025 by x and y (no year named: the edition)"
+    )
 
 
 def test_consistent_figures_raise_nothing(findings: pl.DataFrame) -> None:

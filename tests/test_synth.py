@@ -10,10 +10,14 @@ import pytest
 import yaml
 from scipy import stats
 
+from survey.banner import banner
 from survey.codebook import Codebook
+from survey.models import brand_split
 from survey.paths import waves_dir
-from survey.synth import fidelity_report, load_published, synthesize, write_editions
-from survey.synth.targets import build_targets, sample_size
+from survey.synth import fidelity_report, load_published, report_weights, synthesize, write_editions
+from survey.synth.targets import build_targets, load_priors, sample_size
+from survey.wave import Wave
+from survey.weighting import standard_design
 
 EDITIONS = (2025, 2024, 2023, 2022)
 MINI = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
@@ -112,15 +116,16 @@ def test_contrasts_hold_and_are_significant(reports):
 def test_optimists_expect_more_growth(waves, codebook):
     f = waves[2025].frame
     r = stats.pearsonr(_scores(f, codebook, "confidence"), f["budget_growth_expected"].to_numpy())
-    assert 0.15 < r.statistic < 0.8 and r.pvalue < 0.01
+    assert 0.2 < r.statistic < 0.6 and r.pvalue < 0.001  # 0.37 on the shipped wave
 
 
 def test_cutting_brand_goes_with_lower_brand_share(waves):
     f = waves[2025].frame
     cut = f["budget_cut_response__brand_to_performance"].to_numpy()
     brand = f["budget_split__brand"].to_numpy()
-    assert brand[cut].mean() < brand[~cut].mean() - 5
-    assert stats.ttest_ind(brand[cut], brand[~cut]).pvalue < 0.01
+    gap = brand[~cut].mean() - brand[cut].mean()  # 12 points on the shipped wave
+    assert 6 < gap < 25
+    assert stats.ttest_ind(brand[cut], brand[~cut]).pvalue < 0.001
     assert (f["budget_split__brand"] + f["budget_split__performance"] == 100).all()
 
 
@@ -129,8 +134,19 @@ def test_weekly_ai_users_plan_and_use_ai_marketing(waves):
     weekly = (f["ai_tool_weekly"].cast(pl.String) == "yes").to_numpy()
     plan = f["future_plans__ai_marketing"].to_numpy()
     now = (f["ai_marketing_now"].cast(pl.String) == "yes").to_numpy()
-    assert plan[weekly].mean() - plan[~weekly].mean() > 0.1
-    assert now[weekly].mean() - now[~weekly].mean() > 0.1
+    assert 0.1 < plan[weekly].mean() - plan[~weekly].mean() < 0.45  # 52% vs 28%
+    assert 0.1 < now[weekly].mean() - now[~weekly].mean() < 0.45  # 42% vs 11%
+    assert (
+        stats.fisher_exact(
+            np.array(
+                [
+                    [(plan & weekly).sum(), (~plan & weekly).sum()],
+                    [(plan & ~weekly).sum(), (~plan & ~weekly).sum()],
+                ]
+            )
+        ).pvalue
+        < 0.001
+    )
 
 
 def test_market_share_change_is_an_inverted_u_in_brand_share(waves, codebook):
@@ -151,10 +167,144 @@ def test_market_share_change_is_an_inverted_u_in_brand_share(waves, codebook):
     assert abs(opt - 0.53) < 2.6 * se + 0.01
 
 
+def test_brand_split_model_recovers_the_optimum_with_an_honest_interval(waves):
+    """The report's model (logistic, s + s², industry and budget-size controls, standard weights)
+    finds the peak near 53% brand, not exactly at it, with a 95% interval that covers 53%."""
+    res = brand_split.fit(None, design=standard_design(waves[2025]), bootstrap=0)
+    published = brand_split.published_optimum()
+    lo, hi = res.ci_delta
+    assert res.interior and 0.45 <= res.optimum <= 0.61  # 54.7% on the shipped wave
+    assert abs(res.optimum - published) > 0.005  # recovered, not copied
+    assert lo < published < hi  # 49.8%-59.7% on the shipped wave
+    assert 0.04 < hi - lo < 0.3  # an honest width for n = 228
+
+
 def test_2023_budget_split_matches_the_observed_47_53(waves):
     f = waves[2023].frame
     assert abs(f["budget_split__brand"].mean() - 47) < 0.5
     assert abs(np.average(f["budget_split__brand"], weights=f["weight"]) - 47) < 0.5
+
+
+# -- segment contrasts as a banner shows them ------------------------------------------------------
+def _contrast_banner_rows(wave: Wave, row: dict) -> pl.DataFrame:
+    """Banner tests of the contrast's level against the rest (standard weights): the nets of a
+    scale for a mean contrast, else the option."""
+    var, level = row["segment_variable"], row["level"]
+    col = f"{var}_{level}_vs_rest"
+    frame = wave.frame.with_columns(
+        pl.when(pl.col(var).cast(pl.String) == level)
+        .then(pl.lit("a_level"))
+        .otherwise(pl.lit("b_rest"))
+        .alias(col)
+    )
+    design = standard_design(Wave(frame, wave.edition, wave.codebook))
+    tests = banner(design, [row["question_id"]], [col]).tests()
+    codes = ["net_increase", "net_decrease"] if row["measure"] == "mean" else [row["option_code"]]
+    return tests.filter(pl.col("row_code").is_in(codes)).with_columns(
+        # the banner's diff is a_level - b_rest; in the contrast's direction it must be > 0
+        (
+            pl.col("diff")
+            * pl.when(pl.col("row_code") == "net_decrease").then(-1).otherwise(1)
+            * (1 if row["direction"] == "higher" else -1)
+            * 100
+        ).alias("gap")
+    )
+
+
+def test_ep35_contrasts_are_significant_in_a_banner_and_of_a_sane_size(waves, published):
+    contrasts = published[1].filter(pl.col("edition").cast(pl.Int64) == 2025)
+    assert contrasts.height == 15
+    gaps = []
+    for row in contrasts.iter_rows(named=True):
+        t = _contrast_banner_rows(waves[2025], row)
+        assert t.height == (2 if row["measure"] == "mean" else 1), row["contrast_id"]
+        assert (t["gap"] > 0).all(), (row["contrast_id"], t)  # the stated direction, every row
+        assert t.filter(pl.col("significant"))["gap"].min() is not None, row["contrast_id"]
+        assert t["gap"].max() <= 30, (row["contrast_id"], t)  # 10-25 points, not 60
+        assert t["gap"].max() >= 10, (row["contrast_id"], t)
+        gaps.append(t["gap"].max())
+    assert float(np.median(gaps)) < 25  # 21.7 on the shipped wave
+
+
+def test_banner_letters_show_management_and_emerging_brand_contrasts(waves):
+    design = standard_design(waves[2025])
+    cells = banner(design, ["confidence", "own_confidence"], ["job_level", "brand_type"])
+    cells = cells.to_polars().filter(pl.col("row_code") == "net_increase")
+
+    def letter(qid: str, var: str, level: str) -> tuple[str, str]:
+        r = cells.filter(
+            (pl.col("question_id") == qid)
+            & (pl.col("col_variable") == var)
+            & (pl.col("col_level") == level)
+        )
+        return r["letter"][0], r["sig_higher_than"][0]
+
+    execution, _ = letter("confidence", "job_level", "execution")
+    assert execution in letter("confidence", "job_level", "management")[1]
+    emerging, _ = letter("confidence", "brand_type", "emerging")
+    assert emerging in letter("confidence", "brand_type", "mature")[1]  # pessimistic on industry
+    own = cells.filter(
+        (pl.col("question_id") == "own_confidence") & (pl.col("col_variable") == "brand_type")
+    )
+    by = dict(zip(own["col_level"], own["estimate"], strict=True))
+    assert by["emerging"] > by["mature"]  # but optimistic about their own budget
+
+
+def test_fidelity_rakes_with_the_standard_weights(waves, published):
+    wave = waves[2025]
+    w = report_weights(wave, wave.codebook, 2025)
+    assert np.array_equal(w, standard_design(wave).weights)
+    est = standard_design(wave).proportion("ai_tool_weekly")
+    yes = est.filter(pl.col("level").cast(pl.String) == "yes")["estimate"][0] * 100
+    rep = fidelity_report(wave, *published)
+    assert rep.filter(pl.col("figure_id") == "ai_tool_weekly_yes")["raked"][0] == pytest.approx(yes)
+
+
+# -- plausibility of what was not published -------------------------------------------------------
+def test_priors_cover_every_categorical_question(codebook):
+    priors = load_priors()
+    for q in codebook:
+        if q.type not in ("single", "multi", "grid") or q.id in ("brand_type", "budget_size"):
+            continue  # brand type and budget size come from the raking margins
+        assert q.id in priors, q.id
+        entries = (
+            [priors[q.id][it] for it in q.item_codes()] if q.type == "grid" else [priors[q.id]]
+        )
+        for e in entries:
+            assert set(e) == set(q.codes()), q.id  # every option named (YAML yes/no quoted)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_media_intentions_are_plausible_where_unpublished(waves, edition):
+    f = waves[edition].frame
+
+    def share(item: str, code: str) -> float:
+        return float((f[f"media_intent__{item}"].cast(pl.String) == code).mean()) * 100
+
+    balance = {
+        it: share(it, "increase") - share(it, "decrease")
+        for it in waves[edition].codebook["media_intent"].item_codes()
+    }
+    assert max(balance, key=balance.get) == "mobile" and balance["mobile"] > 30
+    for old in ("traditional_tv", "print", "radio"):
+        assert balance[old] < 0, (old, balance[old])  # traditional media do not grow
+        assert share(old, "increase") <= 10
+        assert share(old, "not_invest") + share(old, "decrease") + share(old, "flat") >= 85
+    assert all(balance[it] < 0 for it in ("smart_tv", "pc"))
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_other_options_of_multi_selects_are_rare(waves, edition):
+    wave = waves[edition]
+    for q in wave.codebook:
+        if q.type == "multi" and f"{q.id}__other" in wave.frame.columns:
+            assert float(wave.frame[f"{q.id}__other"].mean()) < 0.08, q.id
+
+
+def test_a_published_change_sets_the_earlier_edition(waves):
+    # 2025: brand-to-performance 53%, +11 points on 2024 -> the 2024 wave has 42%
+    f = waves[2024].frame
+    assert abs(float(f["budget_cut_response__brand_to_performance"].mean()) * 100 - 42) <= 1
 
 
 # -- determinism and API -------------------------------------------------------------------------

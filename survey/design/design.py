@@ -121,6 +121,24 @@ class Design:
                   cur["_variance"], cur["diagnostics"], cur["codebook"])
         return new
 
+    def with_columns(self, *exprs: Any, **named_exprs: Any) -> Design:
+        """The design with columns added or replaced (``polars.DataFrame.with_columns``).
+
+        Weights, ids, strata, fpc, the raking calibration and its variance mode, diagnostics
+        and the codebook are kept: they were fixed when the design was built (or raked), so
+        replacing the *column* a weight, stratum, PSU or margin came from does not change them.
+        Use it for derived variables (nets, recodes, indicators) before domain estimation.
+
+        Example:
+            >>> import polars as pl
+            >>> d = Design(pl.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 2.0, 3.0, 5.0]}))
+            >>> d2 = d.with_columns(high=pl.col("y") > 2)
+            >>> d2.mean("high")["estimate"][0]
+            0.5
+        """
+        frame = self.frame.with_columns(*exprs, **named_exprs)
+        return self._replace(frame=frame)
+
     # ------------------------------------------------------------------ properties
     @property
     def weights(self) -> np.ndarray:
@@ -188,6 +206,53 @@ class Design:
                              diagnostics=Diagnostics.of(res.weights, res.iterations,
                                                         res.max_margin_error))
 
+    def trim(self, upper: float = np.inf, lower: float = -np.inf, *,
+             strict: bool = False) -> Design:
+        """Trim (cap) the weights to ``[lower, upper]``, as R's ``trimWeights(design, ...)``.
+
+        Weights above ``upper`` (below ``lower``) are set to it, and the amount trimmed is
+        shared equally among the weights that were inside the bounds, so the total is kept.
+        That can push a weight past a bound again: ``strict=True`` repeats until no weight is
+        outside (R's ``strict = TRUE``). The design's strata, PSUs and raking calibration are
+        kept (R keeps ``postStrata``), so variances of a raked design stay calibration-aware;
+        the trimmed design's margins are no longer exact (``diagnostics.max_margin_error`` is
+        ``None``; ``iterations`` are the raking's).
+
+        Example:
+            >>> import polars as pl
+            >>> d = Design(pl.DataFrame({"y": [1.0, 2, 3, 4]}), weights=[1.0, 1, 1, 5])
+            >>> d.trim(upper=3).weights.round(4).tolist()
+            [1.6667, 1.6667, 1.6667, 3.0]
+        """
+        if not lower < upper:
+            raise WeightingError(f"trim bounds lower={lower:g} and upper={upper:g}; expected "
+                                 "lower < upper")
+        w = self._w.copy()
+        total = float(w.sum())
+        if upper * self.n < total * (1 - 1e-12) or lower * self.n > total * (1 + 1e-12):
+            raise WeightingError(
+                f"weights summing to {total:g} over {self.n} respondents cannot all lie in "
+                f"[{lower:g}, {upper:g}]; expected lower <= mean weight ({total / self.n:g}) "
+                "<= upper")
+        changed = False
+        for _ in range(10_000):
+            outside = (w < lower) | (w > upper)
+            if not outside.any():
+                break
+            changed = True
+            new = np.clip(w, lower, upper)
+            new[~outside] += (w - new).sum() / (~outside).sum()
+            w = new
+            if not strict:
+                break
+        else:
+            raise WeightingError(f"trimming to [{lower:g}, {upper:g}] did not settle after "
+                                 "10000 rounds")
+        if not changed:
+            return self
+        it = self.diagnostics.iterations
+        return self._replace(_w=w, diagnostics=Diagnostics.of(w, it, None))
+
     # ------------------------------------------------------------------ estimators
     def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
         """Weighted means with linearization SEs (R: ``svymean(~var, design, na.rm=TRUE)``)."""
@@ -207,7 +272,12 @@ class Design:
         return self.by().proportion(var, ci=ci, level=level, base=base, lang=lang)
 
     def by(self, *groups: str) -> DesignBy:
-        """Domain estimators by the combinations of ``groups`` (R's ``svyby``)."""
+        """Domain estimators by the combinations of ``groups`` (R's ``svyby``).
+
+        The output starts with one column per group variable, named as the variable; a group
+        variable named like an output column (``variable``, ``level``, ``label``, ``estimate``,
+        ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n``, ``n_eff``) is named ``<name>_group``.
+        """
         return DesignBy(self, tuple(groups))
 
     def chisq(self, row: str, col: str, statistic: str = "F"):
@@ -242,6 +312,9 @@ class DesignBy:
             self.n_dom = 1
             return
         f = design.frame
+        if len(set(groups)) != len(groups):
+            raise EstimationError(f"group variables {list(groups)} repeat a name; expected "
+                                  "distinct columns")
         for gname in groups:
             if gname not in f.columns:
                 raise EstimationError(f"unknown group variable '{gname}'", column=gname)
@@ -261,6 +334,16 @@ class DesignBy:
         g, first = _dense_codes(key, null)
         self.g = g
         self.keys = f.select(groups)[first.tolist()]
+        taken = {"variable", "level", "label", *OUT_COLUMNS, *groups}
+        rename = {}
+        for gname in groups:  # a group named like an output column gets a '_group' suffix
+            if gname in ("variable", "level", "label", *OUT_COLUMNS):
+                new = gname + "_group"
+                while new in taken:
+                    new += "_"
+                taken.add(new)
+                rename[gname] = new
+        self.keys = self.keys.rename(rename)
         self.n_dom = len(first)
 
     # -------------------------------------------------------------- public estimators

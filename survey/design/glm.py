@@ -10,7 +10,7 @@ Example:
     >>> import polars as pl
     >>> from survey.design import Design
     >>> f = pl.DataFrame({"y": [1.0, 2.0, 2.5, 4.0, 5.5], "x": [0.0, 1.0, 2.0, 3.0, 4.0]})
-    >>> round(Design(f).glm("y ~ x").params["x"], 3)
+    >>> round(float(Design(f).glm("y ~ x").params["x"]), 3)
     1.1
 """
 

@@ -85,7 +85,8 @@ def svychisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqR
     nu = design.degf
     if statistic == "F":
         f = x2 / tr
-        return ChisqResult(row, col, "F", f, d0, d0 * nu, float(stats.f.sf(f, d0, d0 * nu)))
+        return ChisqResult(row, col, "F", float(f), float(d0), float(d0 * nu),
+                           float(stats.f.sf(f, d0, d0 * nu)))
     df = float((nr - 1) * (nc - 1))
     return ChisqResult(row, col, "Chisq", x2, df, None,
                        float(stats.chi2.sf(x2 / np.mean(np.diag(delta)), df)))

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import polars as pl
 
 from survey.codebook import Codebook
 from survey.errors import Problem, ValidationError, WaveFormatError
-from survey.io.read import ROW_COLUMN, read_metadata, read_table
+from survey.io.read import ROW_COLUMN, read_metadata, read_table, row_convention
 from survey.io.validate import KINDS, validate
 from survey.io.write import write_table, write_wave
 from survey.paths import waves_dir
@@ -38,6 +37,7 @@ __all__ = [
     "load_wave",
     "read_metadata",
     "read_table",
+    "row_convention",
     "validate",
     "validate_file",
     "write_table",
@@ -95,13 +95,70 @@ def load_wave(
     return Wave(frame=frame, edition=ed, codebook=cb, source=path, metadata=meta)
 
 
+LIMIT = 20
+"""Problems listed one by one per (kind, column) in :meth:`ValidationReport.to_text`."""
+
+_WORDS = {
+    "en": {
+        "ok": "{file}: {n} rows, no problems",
+        "head": "{file}: {n} rows, {k} problem(s)",
+        "edition": "checked against the questions of edition {edition}",
+        "no_edition": "checked against every question of the codebook (edition unknown)",
+        "skipped": "note: {k} blank row(s) between respondents skipped (not respondents): {rows}",
+        "kind": "[{kind}] {k} problem(s)",
+        "column": "column '{column}'",
+        "file_level": "the file",
+        "expected": "expected {expected}",
+        "row": "row {row}",
+        "found": "found {value}",
+        "in_rows": "{value} in {k} row(s): {rows}",
+        "more_values": "… and {k} more distinct value(s) in {r} row(s)",
+    },
+    "zh": {
+        "ok": "{file}: {n} 行，未发现问题",
+        "head": "{file}: {n} 行，发现 {k} 个问题",
+        "edition": "按 {edition} 年版问卷检查",
+        "no_edition": "按问卷全部题目检查（未知年份）",
+        "skipped": "注意：受访者之间的 {k} 个空行已跳过（不是受访者）：{rows}",
+        "kind": "[{kind}] {k} 个问题",
+        "column": "列 '{column}'",
+        "file_level": "文件",
+        "expected": "应为 {expected}",
+        "row": "第 {row} 行",
+        "found": "发现 {value}",
+        "in_rows": "{value} 出现在 {k} 行：{rows}",
+        "more_values": "… 另有 {k} 个不同取值，共 {r} 行",
+    },
+}
+
+
+def _shown(value: object, width: int = 60) -> str:
+    text = repr(value)
+    return (
+        text if len(text) <= width else f"{text[: width - 6]}…{text[-4:]} ({len(str(value))} chars)"
+    )
+
+
+def _rows_text(rows: list[int], limit: int = 8) -> str:
+    shown = ", ".join(map(str, rows[:limit]))
+    return shown + (f", … (+{len(rows) - limit})" if len(rows) > limit else "")
+
+
 @dataclass(frozen=True)
 class ValidationReport:
-    """What :func:`validate_file` found in one file."""
+    """What :func:`validate_file` found in one file.
+
+    ``skipped_rows`` are the blank rows between respondents that were not read (they are not
+    respondents); ``rows`` says how row numbers are counted in this file's format; ``edition`` is
+    the edition whose questions were expected (``None``: every question of the codebook).
+    """
 
     file: str
     n_rows: int
     problems: tuple[Problem, ...]
+    skipped_rows: tuple[int, ...] = ()
+    rows: str = ""
+    edition: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -129,29 +186,99 @@ class ValidationReport:
             },
         )
 
-    def to_text(self, lang: str = "en") -> str:
-        """A readable report: a count per kind, then every problem on its own line."""
-        zh = lang == "zh"
+    def to_text(self, lang: str = "en", limit: int | None = LIMIT) -> str:
+        """A readable report: a count per kind, then the problems grouped by kind and column.
+
+        A group of at most ``limit`` problems is listed row by row; a larger one is summarised by
+        distinct value (count and first rows), so 10,000 problems stay readable while every
+        problem is counted. ``limit=None`` lists every problem.
+
+        Example:
+            >>> print(validate_file("w.csv").to_text())  # doctest: +SKIP
+            w.csv: 4 rows, 1 problem(s)
+            rows as numbered in the spreadsheet (header = row 1)
+            <BLANKLINE>
+              unknown_code  1
+            <BLANKLINE>
+            [unknown_code] 1 problem(s)
+              column 'industry': expected a code or label of 'industry': …
+                row 4: found '汽车行业'
+        """
+        w = _WORDS["zh" if lang == "zh" else "en"]
+        lines: list[str] = []
         if self.ok:
-            return (
-                f"{self.file}: {self.n_rows} 行，未发现问题"
-                if zh
-                else f"{self.file}: {self.n_rows} rows, no problems"
-            )
-        counts = Counter(p.kind for p in self.problems)
-        head = (
-            f"{self.file}: {self.n_rows} 行，发现 {len(self.problems)} 个问题"
-            if zh
-            else f"{self.file}: {self.n_rows} rows, {len(self.problems)} problem(s)"
-        )
-        lines = [head, ""]
-        order = [k for k in (*KINDS, *sorted(counts)) if k in counts]
+            lines.append(w["ok"].format(file=self.file, n=self.n_rows))
+        else:
+            lines.append(w["head"].format(file=self.file, n=self.n_rows, k=len(self.problems)))
+        if not self.ok:
+            if self.edition is not None:
+                lines.append(w["edition"].format(edition=self.edition))
+            elif any(p.kind == "missing_column" for p in self.problems):
+                lines.append(w["no_edition"])
+        if self.rows and (not self.ok or self.skipped_rows):
+            lines.append(row_convention(self.file, "zh") if lang == "zh" else self.rows)
+        if self.skipped_rows:
+            rows = _rows_text(list(self.skipped_rows))
+            lines.append(w["skipped"].format(k=len(self.skipped_rows), rows=rows))
+        if self.ok:
+            return "\n".join(lines)
+        by_kind: dict[str, list[Problem]] = {}
+        for p in self.problems:
+            by_kind.setdefault(p.kind, []).append(p)
+        order = [k for k in dict.fromkeys((*KINDS, *sorted(by_kind))) if k in by_kind]
         width = max(len(k) for k in order)
-        lines += [f"  {k:<{width}}  {counts[k]}" for k in dict.fromkeys(order)]
-        for k in dict.fromkeys(order):
-            lines += ["", f"[{k}]"]
-            lines += [f"  - {p}" for p in self.problems if p.kind == k]
+        lines.append("")
+        lines += [f"  {k:<{width}}  {len(by_kind[k])}" for k in order]
+        for kind in order:
+            lines += ["", w["kind"].format(kind=kind, k=len(by_kind[kind]))]
+            by_column: dict[str | None, list[Problem]] = {}
+            for p in by_kind[kind]:
+                by_column.setdefault(p.column, []).append(p)
+            for column, group in by_column.items():
+                lines += _group_lines(w, column, group, limit)
         return "\n".join(lines)
+
+
+def _group_lines(
+    w: dict[str, str], column: str | None, group: list[Problem], limit: int | None
+) -> list[str]:
+    """Lines for the problems of one kind in one column (one expectation stated once if shared)."""
+    where = w["column"].format(column=column) if column else w["file_level"]
+    expectations = list(dict.fromkeys(p.expected for p in group))
+    shared = len(expectations) == 1
+    head = (
+        f"  {where}: {w['expected'].format(expected=expectations[0])}" if shared else f"  {where}:"
+    )
+    out = [head]
+
+    def found(p: Problem) -> str:
+        return "" if p.value is None else w["found"].format(value=_shown(p.value))
+
+    if limit is None or len(group) <= limit:
+        for p in group:
+            text = found(p)
+            if not shared:
+                text = "; ".join(t for t in (text, w["expected"].format(expected=p.expected)) if t)
+            if p.row is not None:
+                text = w["row"].format(row=p.row) + (f": {text}" if text else "")
+            if text:
+                out.append("    " + text)
+        return out
+    by_value: dict[str, list[Problem]] = {}
+    for p in group:
+        by_value.setdefault(_shown(p.value), []).append(p)
+    values = sorted(by_value.items(), key=lambda kv: -len(kv[1]))
+    for value, ps in values[:limit]:
+        rows = [p.row for p in ps if p.row is not None]
+        line = w["in_rows"].format(value=value, k=len(ps), rows=_rows_text(rows))
+        if not shared:
+            line += "; " + w["expected"].format(expected=ps[0].expected)
+        out.append("    " + line)
+    rest = values[limit:]
+    if rest:
+        n_rest = sum(len(ps) for _, ps in rest)
+        out.append("    " + w["more_values"].format(k=len(rest), r=n_rest))
+    return out
 
 
 def validate_file(
@@ -184,7 +311,24 @@ def validate_file(
             value=str(e).removeprefix(f"{p}: "),
             kind="unreadable",
         )
-        return ValidationReport(file=str(p), n_rows=0, problems=(problem,))
+        return ValidationReport(file=str(p), n_rows=0, problems=(problem,), rows=row_convention(p))
     ed = _infer_edition(p, edition, meta)
     _, problems = validate(raw, cb, edition=ed, file=str(p))
-    return ValidationReport(file=str(p), n_rows=raw.height, problems=tuple(problems))
+    return ValidationReport(
+        file=str(p),
+        n_rows=raw.height,
+        problems=tuple(problems),
+        skipped_rows=_gaps(raw[ROW_COLUMN]),
+        rows=row_convention(p),
+        edition=ed,
+    )
+
+
+def _gaps(rows: pl.Series) -> tuple[int, ...]:
+    """Row numbers between the first and the last respondent that were not read (blank rows)."""
+    if rows.is_empty():
+        return ()
+    lo, hi = int(rows.min()), int(rows.max())  # type: ignore[arg-type]
+    if hi - lo + 1 == rows.len():
+        return ()
+    return tuple(sorted(set(range(lo, hi + 1)).difference(rows.to_list())))

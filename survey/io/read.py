@@ -2,10 +2,22 @@
 
 Supported: ``.csv``/``.tsv`` (UTF-8, UTF-8 with BOM or GB18030/GBK, detected), ``.xlsx`` (first or
 named sheet), ``.parquet`` and SPSS ``.sav``/``.zsav`` (value labels applied). Every column comes
-back as ``pl.String`` with the cells as written in the file, plus :data:`ROW_COLUMN` (``UInt32``),
-the row number as the user counts it in a spreadsheet (header = row 1, first respondent = row 2).
+back as ``pl.String`` with the cells as written in the file (an empty cell is null), plus
+:data:`ROW_COLUMN` (``UInt32``), the row number as the user counts it (:func:`row_convention`):
+
+* CSV/TSV and Excel: the row of the sheet. The header is the first non-blank row (normally row 1,
+  so the first respondent is row 2); a CSV record with a line break inside a quoted cell is one
+  row, as in Excel.
+* Parquet: as if the table were exported to a spreadsheet: column names in row 1, record ``i``
+  (0-based) in row ``i + 2``.
+* SPSS ``.sav``: the case number shown in SPSS's Data View (first case = row 1).
+
 Rows whose cells are all blank are not respondents and are skipped; the other rows keep their
-numbers. A file that cannot be read at all raises :class:`~survey.errors.WaveFormatError`.
+numbers (the gaps are reported by :func:`survey.io.validate_file`). A file that cannot be read at
+all raises :class:`~survey.errors.WaveFormatError`.
+
+CSV files without quote characters are parsed by polars' native reader, any other text file
+by :mod:`csv` (strict); both give the same table.
 
 Example:
     >>> from survey.io.read import read_table, ROW_COLUMN
@@ -20,6 +32,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -31,11 +44,15 @@ from survey.errors import WaveFormatError
 ROW_COLUMN = "__row__"
 """Name of the column holding spreadsheet row numbers in a raw table (not a wave column)."""
 
+FIRST_ROW = {".parquet": 2, ".sav": 1, ".zsav": 1}
+"""Row number of the first record of a typed format (text and Excel: the sheet's own rows)."""
+
 EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".sav", ".zsav")
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE2 files
 _PARQUET = b"PAR1"
 _SAV = (b"$FL2", b"$FL3")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 # -- public ---------------------------------------------------------------------------------------
@@ -64,14 +81,12 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pl.DataFr
         raise _err(p, "the file is empty (0 bytes)", "a header row and at least one respondent")
     _check_signature(p, ext, data)
     if ext in (".csv", ".tsv", ".txt"):
-        header, rows = _csv_rows(p, data, "\t" if ext == ".tsv" else None)
-    elif ext in (".xlsx", ".xlsm"):
-        header, rows = _excel_rows(p, data, sheet)
-    elif ext == ".parquet":
+        return _finish(p, _read_text(p, data, "\t" if ext == ".tsv" else None))
+    if ext in (".xlsx", ".xlsm"):
+        return _finish(p, _from_rows(p, _excel_rows(p, data, sheet), "the sheet"))
+    if ext == ".parquet":
         return _finish(p, _read_parquet(p))
-    else:
-        return _finish(p, _read_sav(p))
-    return _finish(p, _from_rows(p, header, rows))
+    return _finish(p, _read_sav(p))
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -96,6 +111,38 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         if not key.startswith("ARROW:") and key != "pandas":
             out[key] = v.decode("utf-8", "replace")
     return out
+
+
+def row_convention(path: str | Path, lang: str = "en") -> str:
+    """How the row numbers of problems in ``path`` are counted, in words.
+
+    Text and Excel files: the rows of the sheet (the header is row 1 unless blank rows precede it).
+    Parquet: as if the table were opened in a spreadsheet (column names in row 1, first record in
+    row 2). SPSS: the case numbers of SPSS's Data View (first case = row 1).
+
+    Example:
+        >>> row_convention("w.sav")
+        'rows are SPSS case numbers (first case = row 1)'
+    """
+    ext = Path(path).suffix.lower()
+    kind = "sav" if ext in (".sav", ".zsav") else "parquet" if ext == ".parquet" else "sheet"
+    return _ROW_WORDS[kind][1 if lang == "zh" else 0]
+
+
+_ROW_WORDS = {
+    "sav": (
+        "rows are SPSS case numbers (first case = row 1)",
+        "行号为 SPSS 个案号（第一个个案 = 第 1 行）",
+    ),
+    "parquet": (
+        "rows as in a spreadsheet export (column names = row 1, first record = row 2)",
+        "行号按电子表格计（列名 = 第 1 行，第一条记录 = 第 2 行）",
+    ),
+    "sheet": (
+        "rows as numbered in the spreadsheet (header = row 1)",
+        "行号与电子表格一致（表头 = 第 1 行）",
+    ),
+}
 
 
 # -- format detection -----------------------------------------------------------------------------
@@ -185,15 +232,67 @@ def decode(data: bytes, file: str | Path = "input") -> str:
     )
 
 
-def _csv_rows(
-    p: Path, data: bytes, delimiter: str | None
-) -> tuple[list[str], list[tuple[int, list]]]:
+def _delimiter(text: str, delimiter: str | None) -> str:
+    if delimiter is not None:
+        return delimiter
+    first = text.split("\n", 1)[0]
+    found = max((",", ";", "\t"), key=first.count) if first else ","
+    return found if first.count(found) else ","
+
+
+def _read_text(p: Path, data: bytes, delimiter: str | None) -> pl.DataFrame:
+    """A delimited text file: the native polars reader when that is exact, else :mod:`csv`."""
     text = decode(data, p)
-    if delimiter is None:
-        first = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first.count) if first else ","
-        if first.count(delimiter) == 0:
-            delimiter = ","
+    sample = text[:65536]
+    controls = len(_CONTROL.findall(sample))
+    if controls > max(8, len(sample) // 100):
+        raise _err(
+            p,
+            f"contains binary data ({controls} control characters in the first "
+            f"{len(sample)} characters)",
+            "a delimited text file",
+        )
+    delimiter = _delimiter(text, delimiter)
+    fast = _csv_fast(p, text, delimiter)
+    if fast is not None:
+        return fast
+    return _from_rows(p, _csv_rows(p, text, delimiter), "the file")
+
+
+def _csv_fast(p: Path, text: str, delimiter: str) -> pl.DataFrame | None:
+    """Parse with polars when the result is certain to equal :func:`_csv_rows`; else ``None``.
+
+    That is when the text has no quote character (so a record is a line and a cell never holds a
+    delimiter or a line break), no bare carriage return (which :mod:`csv` reads as a line break),
+    no row wider than the header, and polars returns exactly one row per line after the header
+    (so spreadsheet row ``i + 2`` is data row ``i``).
+    """
+    if '"' in text or text.count("\r") != text.count("\r\n"):
+        return None
+    head, newline, body = text.partition("\n")
+    if not newline or not head.replace(delimiter, "").strip():  # leading blank rows: csv's job
+        return None
+    header = head.removesuffix("\r").split(delimiter)
+    lines = body.count("\n") + (1 if body and not body.endswith("\n") else 0)
+    try:
+        cells = pl.read_csv(
+            body.encode("utf-8"),
+            has_header=False,
+            separator=delimiter,
+            quote_char=None,
+            schema={f"c{j}": pl.String for j in range(len(header))},
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError:  # a row wider than the header: let csv name it
+        return None
+    if cells.height != lines:
+        return None
+    rows = pl.int_range(2, cells.height + 2, dtype=pl.UInt32, eager=True)
+    return _named(p, header, cells, rows, empty_is_null=True)
+
+
+def _csv_rows(p: Path, text: str, delimiter: str) -> list[tuple[int, list]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list]] = []
     try:
@@ -202,10 +301,7 @@ def _csv_rows(
     except csv.Error as e:
         row = len(records) + 1
         raise _err(p, f"malformed CSV at row {row} ({e})", "well-formed CSV", row=row) from None
-    if not records:
-        raise _err(p, "the file has no header row", "a header row and at least one respondent")
-    (_, header), body = records[0], records[1:]
-    return header, body
+    return records
 
 
 # -- Excel ----------------------------------------------------------------------------------------
@@ -231,9 +327,7 @@ def _num(v: float) -> str | None:
     return repr(v)
 
 
-def _excel_rows(
-    p: Path, data: bytes, sheet: str | int | None
-) -> tuple[list[str], list[tuple[int, list]]]:
+def _excel_rows(p: Path, data: bytes, sheet: str | int | None) -> list[tuple[int, list]]:
     import openpyxl
 
     try:
@@ -263,10 +357,7 @@ def _excel_rows(
             raise _err(p, f"cannot read sheet '{ws.title}' ({e})", "a readable sheet") from None
     finally:
         wb.close()
-    if not rows:
-        raise _err(p, "the sheet is empty", "a header row and at least one respondent")
-    header = ["" if v is None else v for v in rows[0][1]]
-    return header, rows[1:]
+    return rows
 
 
 # -- rows -> frame ---------------------------------------------------------------------------------
@@ -274,38 +365,81 @@ def _clean_header(name: object) -> str:
     return str(name or "").replace("\ufeff", "").strip().strip("\u3000").strip()
 
 
-def _from_rows(p: Path, header: Sequence, rows: Iterable[tuple[int, list]]) -> pl.DataFrame:
-    names = [_clean_header(h) for h in header]
-    _check_reserved(p, names)
-    width = len(names)
-    cols: list[list[str | None]] = [[] for _ in names]
-    row_numbers: list[int] = []
-    for number, rec in rows:
-        cells = [None if c is None or str(c).strip() == "" else c for c in rec]
-        if not any(c is not None for c in cells):
-            continue
-        if len(cells) > width:
-            extra = [c for c in cells[width:] if c is not None]
-            if extra:
+def _is_blank(rec: Sequence) -> bool:
+    return not any(c is not None and str(c).strip() for c in rec)
+
+
+def _from_rows(p: Path, records: Sequence[tuple[int, list]], what: str) -> pl.DataFrame:
+    """Records (cells str or None, with spreadsheet numbers) -> :func:`_named` frame.
+
+    The header is the first record that is not blank (blank rows above it are skipped, the row
+    numbers stay those of the sheet).
+    """
+    start = next((i for i, (_, rec) in enumerate(records) if not _is_blank(rec)), None)
+    if start is None:
+        raise _err(p, f"{what} has no header row", "a header row and at least one respondent")
+    header_row, header = records[start]
+    header = ["" if v is None else v for v in header]
+    width = len(header)
+    numbers: list[int] = []
+    kept: list[Sequence] = []
+    for number, rec in records[start + 1 :]:
+        n = len(rec)
+        if n > width:
+            if any(c is not None and str(c).strip() for c in rec[width:]):
                 raise _err(
                     p,
-                    f"row {number} has {len(rec)} cells but the header has {width} columns",
+                    f"row {number} has {n} cells but the header has {width} columns",
                     "every row as wide as the header (a cell with an unquoted delimiter?)",
                     row=number,
                 )
-        row_numbers.append(number)
-        for j in range(width):
-            cols[j].append(rec[j] if j < len(rec) else None)
+            rec = rec[:width]
+        elif n < width:
+            rec = [*rec, *([None] * (width - n))]
+        numbers.append(number)
+        kept.append(rec)
+    columns = list(zip(*kept, strict=True)) if kept else [()] * width
+    cells = pl.DataFrame(
+        [pl.Series(f"c{j}", col, dtype=pl.String) for j, col in enumerate(columns)]
+    )
+    rows = pl.Series(ROW_COLUMN, numbers, dtype=pl.UInt32)
+    return _named(p, header, cells, rows, header_row=header_row)
+
+
+def _named(
+    p: Path,
+    header: Sequence,
+    cells: pl.DataFrame,
+    rows: pl.Series,
+    *,
+    empty_is_null: bool = False,
+    header_row: int = 1,
+) -> pl.DataFrame:
+    """Positional String columns ``c0..`` -> named columns plus :data:`ROW_COLUMN`.
+
+    Empty cells become null, rows whose cells are all blank are dropped (they are not
+    respondents; the other rows keep their numbers), columns without a name must be empty.
+    """
+    names = [_clean_header(h) for h in header]
+    _check_reserved(p, names)
+    positional = [f"c{j}" for j in range(len(names))]
+    if not empty_is_null:  # polars' reader already gives null for an empty cell
+        cells = cells.select(
+            pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in positional
+        )
+    cells = cells.with_columns(rows.alias(ROW_COLUMN))
+    if positional:
+        cells = _drop_blank_rows(cells, positional)
     keep = []
     for j, name in enumerate(names):
         if name:
             keep.append(j)
-        elif any(v not in (None, "") for v in cols[j]):
+        elif cells[positional[j]].is_not_null().any():
             raise _err(
                 p,
                 f"column {j + 1} has data but no name in the header",
-                "a column name in row 1 for every column with data",
-                row=1,
+                f"a column name in row {header_row} for every column with data",
+                row=header_row,
             )
     seen: dict[str, int] = {}
     for j in keep:
@@ -314,13 +448,31 @@ def _from_rows(p: Path, header: Sequence, rows: Iterable[tuple[int, list]]) -> p
                 p,
                 f"column name '{names[j]}' appears twice (columns {seen[names[j]] + 1} and {j + 1})",
                 "unique column names",
-                row=1,
+                row=header_row,
             )
         seen[names[j]] = j
-    frame = {ROW_COLUMN: pl.Series(ROW_COLUMN, row_numbers, dtype=pl.UInt32)}
-    for j in keep:
-        frame[names[j]] = pl.Series(names[j], cols[j], dtype=pl.String)
-    return pl.DataFrame(frame)
+    return cells.select(pl.col(ROW_COLUMN), *(pl.col(positional[j]).alias(names[j]) for j in keep))
+
+
+def _is_blank_cell(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def _drop_blank_rows(cells: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``cells`` without the rows whose ``columns`` are all blank.
+
+    Only rows with a blank first cell can be blank, so only those are checked cell by cell.
+    """
+    index = "__index__"
+    candidates = cells.select(columns).with_row_index(index).filter(_is_blank_cell(columns[0]))
+    if candidates.is_empty():
+        return cells
+    rest = [_is_blank_cell(c) for c in columns[1:]]
+    blank = (candidates.filter(pl.all_horizontal(rest)) if rest else candidates)[index]
+    if blank.is_empty():
+        return cells
+    keep = ~pl.int_range(pl.len(), dtype=blank.dtype).is_in(blank.implode())
+    return cells.filter(keep)
 
 
 def _check_reserved(p: Path, names: Iterable[str]) -> None:
@@ -337,8 +489,11 @@ def _finish(p: Path, df: pl.DataFrame) -> pl.DataFrame:
 
 
 # -- typed formats -> strings ---------------------------------------------------------------------
-def _to_strings(p: Path, df: pl.DataFrame) -> pl.DataFrame:
-    """Cast every column of a typed frame to the String a spreadsheet cell would show."""
+def _to_strings(p: Path, df: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """Cast every column of a typed frame to the String a spreadsheet cell would show.
+
+    Record ``i`` (0-based) gets row number ``first_row + i``.
+    """
     exprs = []
     for name, dtype in df.schema.items():
         c = pl.col(name)
@@ -379,7 +534,9 @@ def _to_strings(p: Path, df: pl.DataFrame) -> pl.DataFrame:
         if out.width
         else pl.lit(False)
     )
-    out = out.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.UInt32))
+    out = out.with_row_index(ROW_COLUMN, offset=first_row).with_columns(
+        pl.col(ROW_COLUMN).cast(pl.UInt32)
+    )
     return out.filter(~blank) if out.width > 1 else out
 
 
@@ -393,7 +550,7 @@ def _read_parquet(p: Path) -> pl.DataFrame:
     except BaseException as e:  # ArrowInvalid, OSError, MemoryError, a Rust panic …
         raise _err(p, f"not a readable Parquet file ({e})", "a complete Parquet file") from None
     assert isinstance(df, pl.DataFrame)
-    return _to_strings(p, df)
+    return _to_strings(p, df, FIRST_ROW[".parquet"])
 
 
 def _read_sav(p: Path) -> pl.DataFrame:
@@ -409,4 +566,4 @@ def _read_sav(p: Path) -> pl.DataFrame:
     for name in pdf.columns:
         values = [_cell(v) for v in pdf[name].tolist()]
         cols[str(name)] = pl.Series(str(name), values, dtype=pl.String)
-    return _to_strings(p, pl.DataFrame(cols))
+    return _to_strings(p, pl.DataFrame(cols), FIRST_ROW[".sav"])

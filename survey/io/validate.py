@@ -341,9 +341,7 @@ def _with_derived(raw: pl.DataFrame, derived: dict[str, pl.Expr]) -> pl.DataFram
     """Add the derived columns in dependency layers (a derived column may use earlier ones)."""
     lazy, done, pending = raw.lazy(), set(raw.columns), dict(derived)
     while pending:
-        layer = {
-            n: e for n, e in pending.items() if set(e.meta.root_names()) <= done
-        }
+        layer = {n: e for n, e in pending.items() if set(e.meta.root_names()) <= done}
         if not layer:  # pragma: no cover - a cycle would be a programming error
             raise RuntimeError(f"cyclic derived columns: {sorted(pending)}")
         lazy = lazy.with_columns(e.alias(n) for n, e in layer.items())
@@ -429,7 +427,13 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
         q.id,
         (n_blank == 0) & (n_bad == 0) & ((total_expr - total).abs() > SUM_TOLERANCE),
         f"parts {' + '.join(cols)} summing to {total:g} (±{SUM_TOLERANCE:g})",
-        total_expr.round(6),
+        pl.concat_str(
+            [
+                pl.concat_str([pl.col(c).str.strip_chars() for c in cols], separator=" + "),
+                _shown(total_expr),
+            ],
+            separator=" = ",
+        ),
     )
     if q.required:
         plan.check(
@@ -439,6 +443,16 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
             f"an answer (question '{q.id}' is required)",
             pl.lit(""),
         )
+
+
+def _shown(value: pl.Expr) -> pl.Expr:
+    """A number as text: ``110`` rather than ``110.0``, at most 6 decimals."""
+    rounded = value.round(6)
+    return (
+        pl.when(rounded == rounded.round(0))
+        .then(rounded.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(rounded.cast(pl.String))
+    )
 
 
 def _plan_weight(plan: _Plan, column: str) -> None:

@@ -1,12 +1,17 @@
 """The brand/performance budget split associated with market-share growth (the "53:47" optimum).
 
 A weighted logistic regression of "gained market share" (``market_share_change == increase``) on the
-brand share ``s`` of the budget (in [0, 1]) and ``s²`` plus controls (industry, budget size); a
-numeric outcome gives a weighted linear model instead. The optimum ``s* = -b1 / (2 b2)`` comes with
+brand share ``s`` of the budget (in [0, 1]) and ``s²`` plus controls (industry, budget size);
+``outcome_model="ordinal"`` fits a proportional-odds logit of decrease < flat < increase instead
+(all three answers; P(increase) peaks at the same ``s*``), and a numeric outcome a weighted linear
+model. The optimum ``s* = -b1 / (2 b2)`` comes with
 
-* a delta-method CI from the design-based (sandwich, with-replacement linearisation) covariance;
-* a weighted bootstrap CI (Rao-Wu rescaling, 10,000 replicates by default) fitted by a batched
-  Newton-Raphson over all replicates at once in numpy;
+* a delta-method CI from the design-based sandwich covariance ``A⁻¹ V(Σ U) A⁻¹`` whose middle
+  term is computed by the design engine (:mod:`survey.design`: strata, PSUs and, for a raked
+  design, the calibration residuals, so it equals ``Design.glm``);
+* a weighted bootstrap CI (Rao-Wu rescaling over the design's PSUs, replicates re-raked when the
+  design is calibrated, 10,000 replicates by default) fitted by a batched Newton-Raphson over all
+  replicates at once in numpy;
 * Wald and bootstrap tests against reference splits: the published 53:47, Binet & Field's 60:40 for
   consumer brands (*The Long and the Short of It*, IPA 2013) and 46:54 for B2B (Binet & Field, *The
   5 Principles of Growth in B2B Marketing*, LinkedIn B2B Institute 2019).
@@ -17,9 +22,9 @@ share of advertisers gaining share (marginal standardisation over the respondent
 the argmax of the ``s`` part of the linear predictor.
 
 Example:
-    >>> res = fit(frame, bootstrap=2000, seed=1)          # doctest: +SKIP
+    >>> res = fit(ctx.design, bootstrap=2000, seed=1)     # doctest: +SKIP
     >>> print(res.summary("zh"))                           # doctest: +SKIP
-    品牌投入占比约为 53%(95% 置信区间 47%–58%)时,广告主市场份额增长的比例最高。…
+    品牌投入占比约为 53%（加权自助法 95% 置信区间 50%–57%）时，…
 """
 
 from __future__ import annotations
@@ -33,35 +38,32 @@ import polars as pl
 from scipy import stats
 from scipy.special import expit
 
+from survey.design import Design
 from survey.errors import EmptySegmentError, ModelError
+from survey.models._design import as_design, replicate_weights, vcov_totals
 from survey.models._result import (
     DEFAULT_SEED,
     Lang,
-    frame_of,
-    linearized_var,
+    TableResult,
+    join,
+    label,
     new_axes,
-    pct,
-    psu_strata,
-    replicate_weights,
-    tr,
-    weights_of,
+    say,
+    texts,
 )
 
-Family = Literal["binomial", "gaussian"]
+Family = Literal["binomial", "gaussian", "ordinal"]
 
 #: outcome code counted as "gained market share"
 GAIN_CODE = "increase"
+#: order of the market-share change codes (used when the column is not an Enum)
+OUTCOME_ORDER = ("decrease", "flat", "increase")
 #: option of ``budget_cut_response`` meaning "cut brand spend, add performance spend"
 CUT_BRAND_COLUMN = "budget_cut_response__brand_to_performance"
 #: literature reference splits (brand share); the published optimum is read from the figures
 LITERATURE_REFERENCES: dict[str, float] = {
     "binet_field_consumer_60_40": 0.60,
     "binet_field_b2b_46_54": 0.46,
-}
-_REF_LABELS = {
-    "published_53_47": ("报告公布的最佳比例 53:47", "Published optimum 53:47"),
-    "binet_field_consumer_60_40": ("Binet & Field 消费品 60:40", "Binet & Field consumer 60:40"),
-    "binet_field_b2b_46_54": ("Binet & Field B2B 46:54", "Binet & Field B2B 46:54"),
 }
 _MAX_STEP = 5.0
 
@@ -71,18 +73,17 @@ _MAX_STEP = 5.0
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """Model matrices: outcome ``y``, brand share ``s``, controls ``C``, weights, PSUs, strata."""
+    """Model matrices: outcome ``y``, brand share ``s``, controls ``C``, design weights ``w``."""
 
     y: np.ndarray
     s: np.ndarray
     C: np.ndarray
     control_names: tuple[str, ...]
     w: np.ndarray
-    psu: np.ndarray
-    strata: np.ndarray
     family: Family
     frame: pl.DataFrame  # the rows used, same order
-    rows: np.ndarray  # their positions in the input frame
+    rows: np.ndarray  # their positions in the design's frame
+    levels: tuple[str, ...] = ()  # ordered outcome categories (ordinal family)
 
 
 def _dummies(col: pl.Series, min_level_n: int) -> tuple[np.ndarray, list[str]]:
@@ -101,35 +102,38 @@ def _dummies(col: pl.Series, min_level_n: int) -> tuple[np.ndarray, list[str]]:
 
 
 def prepare(
-    frame: pl.DataFrame,
+    design: Design,
     *,
     outcome: str = "market_share_change",
     share: str = "budget_split__brand",
     controls: Sequence[str] = ("industry", "budget_size"),
-    weights: str | None = "weight",
-    ids: str | None = None,
-    strata: str | None = None,
     min_level_n: int = 10,
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    where: pl.Expr | None = None,
+    outcome_model: Literal["binary", "ordinal"] = "binary",
 ) -> Prepared:
-    """Rows with an outcome and a share; ``s`` rescaled to [0, 1] when given in percent.
+    """Rows of the design with an outcome and a share; ``s`` rescaled to [0, 1] when in percent.
 
-    The outcome is binary "gained share" when it is categorical (``increase`` vs the rest) or
-    Boolean, and gaussian when numeric. Control levels with fewer than ``min_level_n`` respondents
+    A categorical outcome is binary "gained share" (``increase`` vs the rest) or, with
+    ``outcome_model="ordinal"``, its ordered categories (the Enum's order, else
+    :data:`OUTCOME_ORDER`); Boolean is binary and numeric gaussian. Control levels with fewer than ``min_level_n`` respondents
     are pooled into ``_other`` (a 30-level industry variable cannot be estimated from 228 rows).
-    ``arrays`` = (weights, psu codes, stratum codes) aligned with ``frame`` (from a ``Design``)
-    replaces the ``weights``/``ids``/``strata`` columns.
+    ``where`` keeps a domain. Rows left out stay in the design for the variance (a domain).
     """
+    frame = design.frame
     missing = [c for c in (outcome, share, *controls) if c not in frame.columns]
     if missing:
         raise ModelError(f"columns not in the data: {missing}", expected="codebook column ids")
     cols = [outcome, share, *controls]
-    df = frame.with_row_index("_row_").drop_nulls(cols)
-    rows = df["_row_"].to_numpy()
+    df = frame.with_row_index("_row_")
+    if where is not None:
+        df = df.filter(where)
+    df = df.drop_nulls(cols)
+    rows = df["_row_"].to_numpy().astype(np.int64)
     df = df.drop("_row_")
     if df.height == 0:
         raise EmptySegmentError("no respondent answers both the outcome and the budget split")
     dtype = df.schema[outcome]
+    levels: tuple[str, ...] = ()
     if dtype.is_numeric() and dtype != pl.Boolean:
         y = df[outcome].cast(pl.Float64).to_numpy()
         family: Family = "gaussian"
@@ -138,10 +142,21 @@ def prepare(
         family = "binomial"
     else:
         codes = df[outcome].cast(pl.String)
-        if GAIN_CODE not in set(codes.to_list()) and df.height > 0:
+        if GAIN_CODE not in set(codes.to_list()):
             raise ModelError(f"no respondent has {outcome} == {GAIN_CODE!r}", column=outcome)
         y = (codes == GAIN_CODE).cast(pl.Float64).to_numpy()
         family = "binomial"
+        if outcome_model == "ordinal":
+            order = (dtype.categories.to_list() if isinstance(dtype, pl.Enum)
+                     else list(OUTCOME_ORDER))
+            levels = tuple(c for c in order if c in set(codes.to_list()))
+            unknown = set(codes.to_list()) - set(order)
+            if unknown or len(levels) < 3 or levels[-1] != GAIN_CODE:
+                raise ModelError(f"{outcome}: cannot order the categories {sorted(set(codes))}",
+                                 column=outcome, expected=f"ordered codes ending in {GAIN_CODE!r}")
+            y = codes.replace_strict(list(levels), list(range(len(levels))),
+                                     return_dtype=pl.Float64).to_numpy()
+            family = "ordinal"
     s = df[share].cast(pl.Float64).to_numpy()
     if np.nanmax(s) > 1.0 + 1e-9:
         s = s / 100.0
@@ -156,12 +171,8 @@ def prepare(
             mats.append(m)
             names.extend(nm)
     C = np.column_stack(mats) if mats else np.zeros((df.height, 0))
-    if arrays is None:
-        w = weights_of(df, weights)
-        psu, st = psu_strata(df, ids, strata)
-    else:
-        w, psu, st = (np.asarray(a)[rows] for a in arrays)
-    return Prepared(y, s, C, tuple(names), w, psu, st, family, df, rows)
+    w = np.asarray(design.weights, dtype=float)[rows]
+    return Prepared(y, s, C, tuple(names), w, family, df, rows, levels)
 
 
 # ----------------------------------------------------------------------------------- basis
@@ -203,6 +214,113 @@ def basis(s: np.ndarray, model: str, knots: np.ndarray | None = None) -> np.ndar
 # ----------------------------------------------------------------------------------- fitting
 
 
+def _sym(A: np.ndarray, B: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Upper triangles of ``a_i b_i' + b_i a_i'`` (or ``a_i a_i'`` when ``A is B``), row by row."""
+    if A is B:
+        return A[:, iu[0]] * A[:, iu[1]]
+    return A[:, iu[0]] * B[:, iu[1]] + B[:, iu[0]] * A[:, iu[1]]
+
+
+def _full(tri: np.ndarray, p: int, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Symmetric ``(B, p, p)`` matrices from their upper triangles ``(B, p(p+1)/2)``."""
+    H = np.empty((tri.shape[0], p, p))
+    H[:, iu[0], iu[1]] = tri
+    H[:, iu[1], iu[0]] = tri
+    return H
+
+
+class _Logit:
+    """Binary logit: log-likelihood, score and information for batches of parameters."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.X, self.y, self.p = X, y, X.shape[1]
+        self.iu = np.triu_indices(self.p)
+        self.XX = _sym(X, X, self.iu)
+
+    def start(self) -> np.ndarray:
+        return np.zeros(self.p)
+
+    def parts(self, W: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Weighted log-likelihood (B,), score (B, p), information (B, p, p)."""
+        eta = beta @ self.X.T
+        mu = expit(eta)
+        ll = (W * (self.y * eta - np.logaddexp(0.0, eta))).sum(axis=1)
+        return ll, (W * (self.y - mu)) @ self.X, _full((W * (mu * (1 - mu))) @ self.XX,
+                                                        self.p, self.iu)
+
+    def scores(self, beta: np.ndarray) -> np.ndarray:
+        """Unweighted score of every row (n, p)."""
+        return self.X * (self.y - expit(self.X @ beta))[:, None]
+
+
+class _Ordinal:
+    """Proportional-odds (cumulative logit) model of ordered codes ``y`` in 0..J-1.
+
+    ``P(Y <= c) = F(θ_{c+1} - x'β)``. Parameters ``[γ, β_s, β_controls, θ_1..θ_{J-2}]`` with
+    ``γ = -θ_{J-1}``, so the first ``k`` parameters on ``X = [1, S, C]`` give
+    ``logit P(top category) = X φ[:k]``, exactly as the binary model does; the optimum, curve and
+    what-if are shared.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, n_levels: int) -> None:
+        n, k = X.shape
+        J = n_levels
+        self.p = p = k + J - 2
+        c = y.astype(int)
+        self.top, self.bottom, self.c, self.k, self.J = c == J - 1, c == 0, c, k, J
+        base = np.zeros((n, p))
+        base[:, 1:k] = -X[:, 1:]
+
+        def form(j: np.ndarray) -> np.ndarray:  # linear form of θ_j - η, cut j in 1..J-1
+            z = base.copy()
+            last = j == J - 1
+            z[last, 0] = -1.0
+            z[np.flatnonzero(~last), k + j[~last] - 1] = 1.0
+            return z
+
+        self.ZU = form(np.minimum(c + 1, J - 1))
+        self.ZU[self.top] = 0.0
+        self.ZL = form(np.maximum(c, 1))
+        self.ZL[self.bottom] = 0.0
+        self.iu = np.triu_indices(p)
+        self.UU, self.LL = _sym(self.ZU, self.ZU, self.iu), _sym(self.ZL, self.ZL, self.iu)
+        self.UL = _sym(self.ZU, self.ZL, self.iu)
+
+    def start(self) -> np.ndarray:
+        """Cut points at the logits of the cumulative shares, slopes 0."""
+        cum = np.cumsum(np.bincount(self.c, minlength=self.J))[:-1] / self.c.size
+        theta = np.log(cum / (1 - cum))
+        out = np.zeros(self.p)
+        out[0], out[self.k:] = -theta[-1], theta[:-1]
+        return out
+
+    def _terms(self, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+        a = np.where(self.top, np.inf, beta @ self.ZU.T)
+        b = np.where(self.bottom, -np.inf, beta @ self.ZL.T)
+        Fa, Fb = expit(a), expit(b)
+        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
+        pr = np.maximum(Fa - Fb, 1e-300)
+        return Fa, Fb, fa, fb, pr
+
+    def parts(self, W: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+        Fa, Fb, fa, fb, pr = self._terms(beta)
+        ua, ub = fa / pr, fb / pr
+        ll = (W * np.log(pr)).sum(axis=1)
+        g = (W * ua) @ self.ZU - (W * ub) @ self.ZL
+        # information = -Hessian: -(f'(a)/p - ua²) zu zu' + (f'(b)/p + ub²) zl zl' - ua ub (zu zl' + zl zu')
+        tri = ((W * (ua * ua - ua * (1 - 2 * Fa))) @ self.UU
+               + (W * (ub * ub + ub * (1 - 2 * Fb))) @ self.LL - (W * (ua * ub)) @ self.UL)
+        return ll, g, _full(tri, self.p, self.iu)
+
+    def scores(self, beta: np.ndarray) -> np.ndarray:
+        _, _, fa, fb, pr = self._terms(beta[None])
+        return (fa / pr)[0][:, None] * self.ZU - (fb / pr)[0][:, None] * self.ZL
+
+
+def _likelihood(X: np.ndarray, y: np.ndarray, family: Family, n_levels: int) -> Any:
+    return _Ordinal(X, y, n_levels) if family == "ordinal" else _Logit(X, y)
+
+
 def fit_batch(
     X: np.ndarray,
     y: np.ndarray,
@@ -213,49 +331,43 @@ def fit_batch(
     ridge: np.ndarray | float = 0.0,
     max_iter: int = 30,
     tol: float = 1e-6,
+    n_levels: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted GLM fits for every row of ``W`` (``B x n``) at once; returns ``(betas, converged)``.
+    """Weighted fits for every row of ``W`` (``B x n``) at once; returns ``(params, converged)``.
 
-    Gaussian: one batched weighted least-squares solve. Binomial (logit): Newton-Raphson, all
-    replicates in lock-step, Hessians built as one ``(B x n) @ (n x k²)`` product. ``ridge`` (a
-    scalar or a length-k vector) adds ``ridge * β²`` to the objective, keeping replicates with
-    separated control cells finite.
+    Gaussian: one batched weighted least-squares solve. Binomial (logit) and ordinal
+    (proportional odds, ``y`` the category codes 0..n_levels-1): damped Newton-Raphson, all
+    replicates in lock-step, information matrices built as ``(B x n) @ (n x p(p+1)/2)`` products.
+    ``ridge`` (a scalar or a length-p vector) adds ``ridge * β²`` to the objective, keeping
+    replicates with separated control cells finite.
     """
     W = np.atleast_2d(W)
     B, n = W.shape
     k = X.shape[1]
-    P = np.diag(np.broadcast_to(np.asarray(ridge, dtype=float), (k,)))
     if family == "gaussian":
+        P = np.diag(np.broadcast_to(np.asarray(ridge, dtype=float), (k,)))
         XX = (X[:, :, None] * X[:, None, :]).reshape(n, k * k)
         H = (W @ XX).reshape(B, k, k) + P
         g = (W * y) @ X
         return np.linalg.solve(H, g[..., None])[..., 0], np.ones(B, dtype=bool)
     sd = X.std(axis=0)
-    sc = np.where(sd > 0, sd, 1.0)
-    sc[np.all(X[0] == X, axis=0)] = 1.0  # intercept (and constant columns) unscaled
-    Xs = X / sc
-    iu = np.triu_indices(k)
-    XX = Xs[:, iu[0]] * Xs[:, iu[1]]  # upper triangle only: the Hessian is symmetric
-    Ps = P / np.outer(sc, sc)
-    beta = np.zeros((B, k)) if beta0 is None else np.tile(np.asarray(beta0, float) * sc, (B, 1))
+    sc_x = np.where(sd > 0, sd, 1.0)
+    sc_x[np.all(X[0] == X, axis=0)] = 1.0  # intercept (and constant columns) unscaled
+    lik = _likelihood(X / sc_x, y, family, n_levels)
+    sc = np.r_[sc_x, np.ones(lik.p - k)]  # cut points unscaled
+    Ps = np.diag(np.broadcast_to(np.asarray(ridge, dtype=float), (lik.p,))) / np.outer(sc, sc)
+    start = lik.start() if beta0 is None else np.asarray(beta0, float) * sc
+    beta = np.tile(start, (B, 1))
     converged = np.zeros(B, dtype=bool)
     active = np.arange(B)
     ll_old = np.full(B, -np.inf)
     for it in range(max_iter):
         Wa, ba = W[active], beta[active]
-        eta = ba @ Xs.T
-        mu = expit(eta)
-        if it >= 3:  # weighted log-likelihood: flat means converged even under separation
-            ll = (Wa * (y * eta - np.logaddexp(0.0, eta))).sum(axis=1)
-            flat = np.abs(ll - ll_old[active]) < 1e-10 * (1 + np.abs(ll))
-            ll_old[active] = ll
-        else:
-            flat = np.zeros(active.size, dtype=bool)
-        g = (Wa * (y - mu)) @ Xs - ba @ Ps
-        H = np.empty((active.size, k, k))
-        tri = (Wa * (mu * (1 - mu))) @ XX
-        H[:, iu[0], iu[1]] = tri
-        H[:, iu[1], iu[0]] = tri
+        ll, g, H = lik.parts(Wa, ba)
+        # a flat log-likelihood means converged, even under separation
+        flat = (np.abs(ll - ll_old[active]) < 1e-10 * (1 + np.abs(ll))) if it >= 3 else False
+        ll_old[active] = ll
+        g = g - ba @ Ps
         H += Ps
         try:
             step = np.linalg.solve(H, g[..., None])[..., 0]
@@ -280,20 +392,24 @@ def _safe(H: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def sandwich(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, family: Family,
-    psu: np.ndarray, strata: np.ndarray,
+    design: Design, X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray,
+    family: Family, rows: np.ndarray, n_levels: int = 3,
 ) -> np.ndarray:
-    """Design-based covariance ``A⁻¹ V(Σ u) A⁻¹`` of a weighted GLM (with-replacement PSUs)."""
-    eta = X @ beta
-    if family == "binomial":
-        mu = expit(eta)
-        v = mu * (1 - mu)
+    """Design-based covariance ``A⁻¹ V(Σ U) A⁻¹`` of a weighted model (R's ``svyglm``).
+
+    ``A`` is the weighted information, ``U`` the rows' score contributions (zero outside the rows
+    used: a domain); ``V(Σ U)`` comes from the design engine, so strata, PSUs and the raking
+    calibration are accounted for exactly as in ``Design.glm``.
+    """
+    if family == "gaussian":
+        A = X.T @ (X * w[:, None])
+        U = X * (w * (y - X @ beta))[:, None]
     else:
-        mu, v = eta, np.ones_like(eta)
-    A = (X * (w * v)[:, None]).T @ X
-    u = X * (w * (y - mu))[:, None]
+        lik = _likelihood(X, y, family, n_levels)
+        A = lik.parts(w[None], beta[None])[2][0]
+        U = lik.scores(beta) * w[:, None]
     Ainv = np.linalg.pinv(A)
-    return Ainv @ linearized_var(u, psu, strata) @ Ainv
+    return Ainv @ vcov_totals(design, U, rows) @ Ainv
 
 
 # ----------------------------------------------------------------------------------- result
@@ -348,8 +464,8 @@ class BrandSplitResult:
         rows = []
         for key, s0 in self.references.items():
             t = self.test_optimum(s0)
-            zh, en = _REF_LABELS.get(key, (key, key))
-            rows.append({"reference_id": key, "label_zh": zh, "label_en": en, **t})
+            rows.append({"reference_id": key, "label_zh": reference_label(key, s0, "zh"),
+                         "label_en": reference_label(key, s0, "en"), **t})
         return pl.DataFrame(rows)
 
     # --- what-if
@@ -365,8 +481,9 @@ class BrandSplitResult:
         ``delta_points`` is in percentage points of the budget (``-10`` moves 10 points from brand
         to performance); shares are clipped to [0, 1]. The CI comes from the bootstrap fits.
         """
-        if self.family != "binomial":
-            raise ModelError("what-if on the share gaining market share needs a binary outcome")
+        if self.family == "gaussian":
+            raise ModelError("what-if on the share gaining market share needs a categorical "
+                             "outcome", expected="a binary or ordinal market-share change")
         prep, X = self._prep, self._X
         assert prep is not None and X is not None
         if movers not in prep.frame.columns:
@@ -380,13 +497,15 @@ class BrandSplitResult:
         X_new = X.copy()
         X_new[:, 1 : 1 + q] = basis(s_new, self.model, self.knots)
         w = prep.w / prep.w.sum()
-        beta = self.coef["estimate"].to_numpy()
+        k = X.shape[1]  # P(increase) = expit(X φ[:k]) in the binary and the ordinal model
+        beta = self.coef["estimate"].to_numpy()[:k]
 
         def effect(betas: np.ndarray) -> np.ndarray:
             return (expit(betas @ X_new.T) - expit(betas @ X.T)) @ w
 
         est = float(effect(beta[None])[0])
-        draws = effect(self.boot_params) if self.boot_params.size else np.array([np.nan])
+        draws = (effect(self.boot_params[:, :k]) if self.boot_params.size
+                 else np.array([np.nan]))
         lev = self.level if level is None else level
         lo, hi = np.nanquantile(draws, [(1 - lev) / 2, (1 + lev) / 2])
         return WhatIfResult(
@@ -413,49 +532,28 @@ class BrandSplitResult:
         return pl.DataFrame(rows)
 
     def summary(self, lang: Lang = "zh") -> str:
-        """Plain-language summary with the fitted numbers."""
-        lv = f"{100 * self.level:.0f}%"
+        """Plain-language summary with the fitted numbers (texts from ``texts.yml``)."""
         lo, hi = self.ci_boot
-        gain = tr(lang, "广告主市场份额增长的比例", "the share of advertisers gaining market share")
-        if self.family == "gaussian":
-            gain = tr(lang, f"{self.outcome} 的均值", f"the mean of {self.outcome}")
+        gain = (say("brand_split.gain_mean", lang, outcome=self.outcome)
+                if self.family == "gaussian" else say(f"brand_split.gain_{self.family}", lang))
         if self.interior:
-            head = tr(
-                lang,
-                f"品牌投入占比约为 {pct(self.optimum)}({lv} 置信区间 {pct(lo)}–{pct(hi)})时,{gain}最高。",
-                f"{gain.capitalize()} is highest when brand takes about {pct(self.optimum)} of the "
-                f"budget ({lv} CI {pct(lo)}–{pct(hi)}).",
-            )
+            parts = [say("brand_split.optimum", lang, opt=self.optimum, level=self.level, lo=lo,
+                         hi=hi, gain=gain)]
         else:
-            head = tr(
-                lang,
-                f"数据中没有内部最优的品牌投入占比:拟合曲线在 {pct(self.domain[0])}–{pct(self.domain[1])} "
-                f"内没有峰值,最高点在端点 {pct(self.optimum)}。",
-                f"The data show no interior optimum: the fitted curve has no peak within "
-                f"{pct(self.domain[0])}–{pct(self.domain[1])}; its highest point is the end "
-                f"{pct(self.optimum)}.",
-            )
-        parts = [head]
+            parts = [say("brand_split.no_optimum", lang, lo=self.domain[0], hi=self.domain[1],
+                         opt=self.optimum)]
         if self.model == "quadratic" and np.isfinite(self.se_delta):
-            parts.append(tr(
-                lang,
-                f"Delta 方法 {lv} 置信区间 {pct(self.ci_delta[0])}–{pct(self.ci_delta[1])};"
-                f"{pct(self.boot_share_interior)} 的自助样本有内部最优。",
-                f"Delta-method {lv} CI {pct(self.ci_delta[0])}–{pct(self.ci_delta[1])}; "
-                f"{pct(self.boot_share_interior)} of bootstrap replicates have an interior optimum.",
-            ))
+            parts.append(say("brand_split.delta", lang, level=self.level, lo=self.ci_delta[0],
+                             hi=self.ci_delta[1], interior=self.boot_share_interior))
         for r in self.tests().iter_rows(named=True):
             sig = r["p_boot"] < 1 - self.level
-            label = r["label_zh"] if lang == "zh" else r["label_en"]
-            zs = "" if not np.isfinite(r["z"]) else f"z = {r['z']:.2f}, "
-            parts.append(tr(
-                lang,
-                f"与{label}相比:{'有' if sig else '无'}显著差异({zs.replace(', ', ',')}自助法 p = {r['p_boot']:.3f})。",
-                f"Against {label}: {'a' if sig else 'no'} significant difference "
-                f"({zs}bootstrap p = {r['p_boot']:.3f}).",
-            ))
-        parts.append(tr(lang, f"样本量 n = {self.n}。", f"Base n = {self.n}."))
-        return "".join(parts) if lang == "zh" else " ".join(parts)
+            verdict = say("brand_split.significant" if sig else "brand_split.not_significant",
+                          lang)
+            key = "brand_split.test_wald" if np.isfinite(r["z"]) else "brand_split.test_boot"
+            parts.append(say(key, lang, label=r[f"label_{lang}"], verdict=verdict, z=r["z"],
+                             p=r["p_boot"]))
+        parts.append(say("brand_split.sample", lang, n=self.n))
+        return join(parts, lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Fitted share gaining market share vs brand share, with bands and the optimum."""
@@ -465,18 +563,17 @@ class BrandSplitResult:
         c = self.curve
         x = 100 * c["brand_share"].to_numpy()
         sns.lineplot(x=x, y=100 * c["estimate"].to_numpy(), ax=ax, color="C0",
-                     label=tr(lang, "拟合值", "Fitted"))
+                     label=say("brand_split.fig_fitted", lang))
         ax.fill_between(x, 100 * c["boot_low"].to_numpy(), 100 * c["boot_high"].to_numpy(),
-                        alpha=0.25, color="C0", label=tr(lang, "95% 置信带(自助法)",
-                                                         "95% band (bootstrap)"))
+                        alpha=0.25, color="C0",
+                        label=say("brand_split.fig_band", lang, level=self.level))
         ax.axvline(100 * self.optimum, color="C3", ls="--",
-                   label=tr(lang, f"最优 {pct(self.optimum)}", f"Optimum {pct(self.optimum)}"))
+                   label=say("brand_split.fig_optimum", lang, opt=self.optimum))
         ax.axvspan(100 * self.ci_boot[0], 100 * self.ci_boot[1], color="C3", alpha=0.08)
-        ax.set_xlabel(tr(lang, "品牌投放占预算比例(%)", "Brand share of budget (%)"))
-        ax.set_ylabel(tr(lang, "市场份额增长的广告主比例(%)",
-                         "Advertisers gaining market share (%)")
-                      if self.family == "binomial" else self.outcome)
-        ax.set_title(tr(lang, "品效预算占比与市场份额增长", "Brand/performance split and share growth"))
+        ax.set_xlabel(say("brand_split.fig_x", lang))
+        ax.set_ylabel(say("brand_split.fig_y", lang) if self.family != "gaussian"
+                      else self.outcome)
+        ax.set_title(say("brand_split.fig_title", lang))
         ax.legend(loc="best", fontsize="small")
         return ax
 
@@ -503,29 +600,27 @@ class WhatIfResult:
         }])
 
     def summary(self, lang: Lang = "zh") -> str:
-        """Plain-language summary."""
-        d = self.delta_points
-        e, (lo, hi) = 100 * self.effect, (100 * self.ci[0], 100 * self.ci[1])
-        lv = f"{100 * self.level:.0f}%"
-        return tr(
-            lang,
-            f"若选择“减少品牌投放、增加效果投放”的广告主(占 {pct(self.share_movers)})把品牌占比"
-            f"{'降低' if d < 0 else '提高'} {abs(d):g} 个百分点,市场份额增长的广告主比例预计变化 "
-            f"{e:+.1f} 个百分点({lv} 置信区间 {lo:+.1f} 至 {hi:+.1f})。",
-            f"If the advertisers who would cut brand for performance ({pct(self.share_movers)}) "
-            f"{'lower' if d < 0 else 'raise'} their brand share by {abs(d):g} points, the share of "
-            f"advertisers gaining market share changes by {e:+.1f} points ({lv} CI {lo:+.1f} to "
-            f"{hi:+.1f}).",
-        )
+        """Plain-language summary (the movers' label from the codebook)."""
+        q, _, code = self.movers.partition("__")
+        verb = say("brand_split.whatif_down" if self.delta_points < 0 else "brand_split.whatif_up",
+                   lang)
+        return say("brand_split.whatif", lang, movers=label(q, code, lang) if code else q,
+                   share=self.share_movers, verb=verb, delta=abs(self.delta_points),
+                   effect=100 * self.effect, lo=100 * self.ci[0], hi=100 * self.ci[1],
+                   level=self.level)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Point and interval of the effect."""
+        import seaborn as sns
+
         ax = new_axes(ax)
+        sns.pointplot(x=[100 * self.effect], y=[0], orient="h", ax=ax, color="C0",
+                      linestyle="none")
         ax.errorbar([100 * self.effect], [0], xerr=[[100 * (self.effect - self.ci[0])],
-                    [100 * (self.ci[1] - self.effect)]], fmt="o", color="C0", capsize=4)
+                    [100 * (self.ci[1] - self.effect)]], fmt="none", color="C0", capsize=4)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks([])
-        ax.set_xlabel(tr(lang, "市场份额增长比例的变化(百分点)", "Change in share gaining (points)"))
+        ax.set_xlabel(say("brand_split.whatif_x", lang))
         return ax
 
 
@@ -561,38 +656,11 @@ def default_references() -> dict[str, float]:
     return refs
 
 
-def _design_arrays(design: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(weights, PSU codes, stratum codes) of a ``survey.design.Design``, one per row."""
-    w = np.asarray(design.weights, dtype=float)
-    st = getattr(design, "_st", None)
-    n = w.size
-    psu = np.arange(n) if st is None or st.psu is None else np.asarray(st.psu)
-    strata = np.zeros(n, dtype=int) if st is None else np.asarray(st.stratum)
-    return w, psu, strata
-
-
-def _design_vcov(design: Any, prep: Prepared, X: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Covariance from ``design.glm`` (calibration-aware when raked) on the same model matrix.
-
-    The model columns are added to the design's frame (null outside the rows used, so the fit is
-    a domain estimate) and fitted by ``Design.glm``; its point estimates must equal ours.
-    """
-    n_all, k = design.frame.height, X.shape[1]
-    full = np.full((n_all, k), np.nan)
-    full[prep.rows] = X
-    y = np.full(n_all, np.nan)
-    y[prep.rows] = prep.y
-    names = [f"_x{j}_" for j in range(1, k)]
-    frame2 = design.frame.with_columns(
-        pl.Series("_y_", y, nan_to_null=True),
-        *[pl.Series(c, full[:, j], nan_to_null=True) for j, c in enumerate(names, start=1)],
-    )
-    res = design._replace(frame=frame2).glm("_y_ ~ " + " + ".join(names), prep.family)
-    params = np.asarray(res.params, dtype=float)
-    if not np.allclose(params, beta, rtol=1e-5, atol=1e-6):
-        raise ModelError("Design.glm and the model's own fit disagree on the coefficients",
-                         value=float(np.max(np.abs(params - beta))), expected="equal estimates")
-    return np.asarray(res.vcov, dtype=float)
+def reference_label(key: str, s0: float, lang: Lang) -> str:
+    """Label of a reference split, its brand:performance numbers computed from ``s0``."""
+    brand = round(100 * s0)
+    k = key if f"brand_split.ref.{key}" in texts() else "other"
+    return say(f"brand_split.ref.{k}", lang, brand=brand, perf=100 - brand)
 
 
 def _optimum_from_params(
@@ -619,12 +687,13 @@ def _optimum_from_params(
 
 
 def fit(
-    wave_or_frame: Any,
+    design_or_frame: Any = None,
     *,
     outcome: str = "market_share_change",
     share: str = "budget_split__brand",
     controls: Sequence[str] = ("industry", "budget_size"),
     model: Literal["quadratic", "spline"] = "quadratic",
+    outcome_model: Literal["binary", "ordinal"] = "binary",
     design: Any = None,
     weights: str | None = "weight",
     ids: str | None = None,
@@ -640,18 +709,26 @@ def fit(
     references: Mapping[str, float] | None = None,
     curve_points: int = 51,
     curve_replicates: int = 2000,
+    where: pl.Expr | None = None,
 ) -> BrandSplitResult:
     """Fit the brand-share curve, its optimum and intervals.
 
     Args:
-        wave_or_frame: a ``Wave`` or a polars frame with the codebook's wave columns.
+        design_or_frame: a ``survey.design.Design`` (e.g. the report's raked
+            ``ctx.design``): its final weights, strata/PSUs and calibration give the sandwich
+            covariance (equal to ``Design.glm``, calibration-aware) and the bootstrap (replicates
+            re-raked). A ``Wave`` or polars frame is turned into a design with the ``weights``,
+            ``ids`` and ``strata`` columns (weights fixed: no calibration).
+        design: the same as ``design_or_frame`` (keyword form).
         model: ``"quadratic"`` (``s``, ``s²``; optimum ``-b1/(2 b2)``) or ``"spline"``
             (restricted cubic spline with ``n_knots`` knots; optimum by grid argmax).
-        design: a ``survey.design.Design`` (then ``wave_or_frame`` may be None): its frame,
-            final (raked) weights and PSUs/strata are used, and the covariance comes from
-            ``Design.glm`` (design-based, calibration-aware). Otherwise the ``weights``/``ids``/
-            ``strata`` columns and the package's own linearised sandwich.
+        outcome_model: ``"binary"`` (logit of ``increase`` vs the rest) or ``"ordinal"``
+            (proportional-odds logit of decrease < flat < increase: uses all three answers; the
+            optimum, curve and what-if are for P(increase), which peaks where the linear
+            predictor does). Numeric outcomes are always gaussian.
         bootstrap: number of replicate-weight fits (0 disables the bootstrap).
+        where: a polars expression selecting a domain (segment); the other rows stay in the
+            design for the variance, as R's ``subset`` of a design.
         ridge: penalty on the *control* coefficients of bootstrap replicates only (keeps
             replicates with a separated industry cell finite; the main fit is unpenalised).
 
@@ -660,10 +737,10 @@ def fit(
         >>> res.optimum, res.ci_boot                    # doctest: +SKIP
         (0.531, (0.47, 0.59))
     """
-    frame = design.frame if design is not None else frame_of(wave_or_frame)
-    prep = prepare(frame, outcome=outcome, share=share, controls=controls, weights=weights,
-                   ids=ids, strata=strata, min_level_n=min_level_n,
-                   arrays=None if design is None else _design_arrays(design))
+    d = as_design(design if design is not None else design_or_frame, weights=weights, ids=ids,
+                  strata=strata)
+    prep = prepare(d, outcome=outcome, share=share, controls=controls, min_level_n=min_level_n,
+                   where=where, outcome_model=outcome_model)
     n = prep.y.size
     knots = rcs_knots(prep.s, n_knots) if model == "spline" else None
     S = basis(prep.s, model, knots)
@@ -673,17 +750,18 @@ def fit(
     if n <= k + 2:
         raise ModelError(f"base n = {n} is too small for {k} parameters", value=n,
                          expected=f"more than {k + 2} respondents")
+    J = len(prep.levels)
     wn = prep.w * (n / prep.w.sum())  # mean-1 weights: same estimates, better conditioning
-    beta, conv = fit_batch(X, prep.y, wn[None], prep.family)
+    beta, conv = fit_batch(X, prep.y, wn[None], prep.family, n_levels=J)
     beta = beta[0]
     if not conv[0]:
         raise ModelError("the fit did not converge (separation?); pool sparse control levels",
                          expected="a converging logistic fit")
-    V = (sandwich(X, prep.y, wn, beta, prep.family, prep.psu, prep.strata) if design is None
-         else _design_vcov(design, prep, X, beta))
+    V = sandwich(d, X, prep.y, wn, beta, prep.family, prep.rows, n_levels=J)
     se = np.sqrt(np.diag(V))
+    cuts = [f"cut[{prep.levels[j]}|{prep.levels[j + 1]}]" for j in range(max(J - 2, 0))]
     names = ["intercept", *(["s", "s^2"] if model == "quadratic" else
-                            [f"rcs{j}" for j in range(q)]), *prep.control_names]
+                            [f"rcs{j}" for j in range(q)]), *prep.control_names, *cuts]
     coef = pl.DataFrame({"term": names, "estimate": beta, "se": se})
 
     grid = np.linspace(domain[0], domain[1], 401)
@@ -700,19 +778,20 @@ def fit(
 
     rng = np.random.default_rng(seed)
     if bootstrap > 0:
-        W = replicate_weights(wn, bootstrap, rng, psu=prep.psu, strata=prep.strata,
-                              method=bootstrap_method)
-        pen = np.r_[np.zeros(1 + q), np.full(k - 1 - q, ridge)]
-        bp, bconv = fit_batch(X, prep.y, W, prep.family, beta0=beta, ridge=pen)
+        W = replicate_weights(d, bootstrap, rng, method=bootstrap_method)[:, prep.rows]
+        W *= n / prep.w.sum()  # the same scale as ``wn``
+        pen = np.r_[np.zeros(1 + q), np.full(k - 1 - q, ridge), np.zeros(len(cuts))]
+        bp, bconv = fit_batch(X, prep.y, W, prep.family, beta0=beta, ridge=pen, n_levels=J)
         bp = bp[bconv]
         bo, bint = _optimum_from_params(bp[:, 1 : 1 + q], model, knots, domain, grid)
         ci_b = tuple(float(v) for v in np.quantile(bo, [(1 - level) / 2, (1 + level) / 2]))
         share_int, conv_rate = float(bint.mean()), float(bconv.mean())
     else:
-        bp, bo = np.zeros((0, k)), np.zeros(0)
+        bp, bo = np.zeros((0, k + len(cuts))), np.zeros(0)
         ci_b, share_int, conv_rate = (np.nan, np.nan), np.nan, np.nan
 
-    curve = _curve(X, prep, beta, V, bp[:curve_replicates], model, knots, q, level,
+    curve = _curve(X, prep, beta[:k], V[:k, :k], bp[:curve_replicates, :k], model, knots, q,
+                   level,
                    np.linspace(max(domain[0], prep.s.min()), min(domain[1], prep.s.max()),
                                curve_points))
     refs = default_references() if references is None else dict(references)
@@ -733,7 +812,8 @@ def _curve(
     w = prep.w / prep.w.sum()
     Sg = basis(grid, model, knots)
     z = stats.norm.ppf((1 + level) / 2)
-    link = expit if prep.family == "binomial" else (lambda x: x)
+    logit = prep.family != "gaussian"  # binary and ordinal: P(top category) = expit(X β)
+    link = expit if logit else (lambda x: x)
     base = np.delete(X, np.s_[1 : 1 + q], axis=1)
     b_base = np.delete(beta, np.s_[1 : 1 + q])
     eta0 = base @ b_base  # n
@@ -741,7 +821,7 @@ def _curve(
     for j in range(grid.size):
         eta = eta0 + Sg[j] @ beta[1 : 1 + q]
         mu = link(eta)
-        d = mu * (1 - mu) if prep.family == "binomial" else np.ones_like(mu)
+        d = mu * (1 - mu) if logit else np.ones_like(mu)
         Xg = X.copy()
         Xg[:, 1 : 1 + q] = Sg[j]
         grad = (w * d) @ Xg
@@ -763,94 +843,119 @@ def _curve(
 
 
 @dataclass(frozen=True)
-class SegmentOptima:
-    """Optimum per level of a segment variable; refused levels say why."""
+class SegmentOptima(TableResult):
+    """Optimum per level of a segment variable; refused levels say why (in both languages).
+
+    ``table``: level, label_zh, label_en (codebook), n, status (ok/refused), reason_zh,
+    reason_en, optimum, ci_low, ci_high (bootstrap).
+    """
 
     by: str
     table: pl.DataFrame
     min_base: int
     min_side: int
 
-    def to_polars(self) -> pl.DataFrame:
-        """The table: level, n, status, optimum, bootstrap CI."""
-        return self.table
-
     def summary(self, lang: Lang = "zh") -> str:
         """One sentence per level."""
         out = []
         for r in self.table.iter_rows(named=True):
+            lv = r[f"label_{lang}"]
             if r["status"] == "ok":
-                out.append(tr(lang,
-                              f"{r['level']}:最优品牌占比 {pct(r['optimum'])}({pct(r['ci_low'])}–{pct(r['ci_high'])},n = {r['n']})。",
-                              f"{r['level']}: optimum brand share {pct(r['optimum'])} "
-                              f"({pct(r['ci_low'])}–{pct(r['ci_high'])}, n = {r['n']})."))
+                out.append(say("brand_split.segment_ok", lang, level=lv, opt=r["optimum"],
+                               lo=r["ci_low"], hi=r["ci_high"], n=r["n"]))
             else:
-                out.append(tr(lang, f"{r['level']}:不估计({r['reason']})。",
-                              f"{r['level']}: not estimated ({r['reason']})."))
-        return ("" if lang == "zh" else " ").join(out)
+                out.append(say("brand_split.segment_refused", lang, level=lv,
+                               reason=r[f"reason_{lang}"]))
+        return join(out, lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Optima with bootstrap CIs for the levels that could be estimated."""
+        import seaborn as sns
+
         ax = new_axes(ax)
         ok = self.table.filter(pl.col("status") == "ok")
         y = np.arange(ok.height)
         o = 100 * ok["optimum"].to_numpy()
+        sns.scatterplot(x=o, y=y, ax=ax, color="C0", zorder=3)
         ax.errorbar(o, y, xerr=[o - 100 * ok["ci_low"].to_numpy(),
-                                100 * ok["ci_high"].to_numpy() - o], fmt="o", capsize=3)
-        ax.set_yticks(y, ok["level"].to_list())
-        ax.set_xlabel(tr(lang, "最优品牌占比(%)", "Optimum brand share (%)"))
+                                100 * ok["ci_high"].to_numpy() - o], fmt="none", capsize=3)
+        ax.set_yticks(y, ok[f"label_{lang}"].to_list())
+        ax.set_xlabel(say("brand_split.segment_x", lang))
         return ax
 
 
-def fit_segment(
-    wave_or_frame: Any, by: str, level: str, *, min_base: int = 80, min_side: int = 10, **kw: Any
-) -> BrandSplitResult:
-    """The optimum within one segment level; :class:`ModelError` when the base cannot support it.
+class SegmentRefused(ModelError):
+    """The base of a segment level cannot support an optimum; ``reason`` + ``values`` say why."""
 
-    Refuses when the level has fewer than ``min_base`` respondents, when there is no interior
-    optimum, or when fewer than ``min_side`` respondents lie on either side of the optimum.
+    def __init__(self, by: str, level: str, reason: str, **values: Any) -> None:
+        self.reason, self.values = reason, values
+        super().__init__(f"{by} = {level}: {self.text('en')}", column=by, value=level)
+
+    def text(self, lang: Lang) -> str:
+        """The reason in ``lang``."""
+        return say(f"brand_split.refuse.{self.reason}", lang, **self.values)
+
+
+def fit_segment(
+    design_or_frame: Any, by: str, level: str, *, min_base: int = 80, min_side: int = 10,
+    **kw: Any,
+) -> BrandSplitResult:
+    """The optimum within one segment level (a domain of the design); refused when the base is thin.
+
+    Raises :class:`SegmentRefused` (a :class:`ModelError`) when the level has fewer than
+    ``min_base`` respondents, when the model cannot be fitted or has no interior optimum, or when
+    fewer than ``min_side`` respondents lie on either side of the optimum;
+    :class:`EmptySegmentError` when nobody is in the level.
     """
-    frame = frame_of(wave_or_frame)
-    sub = frame.filter(pl.col(by).cast(pl.String) == level)
-    n = sub.height
+    d = as_design(kw.pop("design", None) or design_or_frame, weights=kw.pop("weights", "weight"),
+                  ids=kw.pop("ids", None), strata=kw.pop("strata", None))
+    in_level = pl.col(by).cast(pl.String) == level
+    n = d.frame.filter(in_level).height
     if n == 0:
         raise EmptySegmentError(f"no respondent has {by} = {level!r}", column=by, value=level)
     if n < min_base:
-        raise ModelError(
-            f"{by} = {level}: base n = {n} is below the minimum {min_base} for an optimum",
-            column=by, value=n, expected=f"at least {min_base} respondents")
+        raise SegmentRefused(by, level, "small_base", n=n, min=min_base)
     controls = tuple(c for c in kw.pop("controls", ("industry", "budget_size")) if c != by)
-    res = fit(sub, controls=controls, **kw)
+    try:
+        res = fit(d, controls=controls, where=in_level, **kw)
+    except (ModelError, EmptySegmentError) as e:
+        raise SegmentRefused(by, level, "fit", n=n, msg=str(e)) from e
     if not res.interior:
-        raise ModelError(f"{by} = {level}: no interior optimum (base n = {n})", column=by)
+        raise SegmentRefused(by, level, "no_interior", n=n)
     s = res._prep.s if res._prep is not None else np.zeros(0)
-    below, above = int((s < res.optimum).sum()), int((s > res.optimum).sum())
-    if min(below, above) < min_side:
-        raise ModelError(
-            f"{by} = {level}: only {min(below, above)} respondents on one side of the optimum "
-            f"{pct(res.optimum)} (base n = {n}); the minimum is {min_side} on each side",
-            column=by, value=min(below, above), expected=f"at least {min_side} on each side")
+    side = min(int((s < res.optimum).sum()), int((s > res.optimum).sum()))
+    if side < min_side:
+        raise SegmentRefused(by, level, "one_side", k=side, opt=res.optimum, n=n, min=min_side)
     return res
 
 
 def optima_by_segment(
-    wave_or_frame: Any, by: str, *, min_base: int = 80, min_side: int = 10, **kw: Any
+    design_or_frame: Any, by: str, *, min_base: int = 80, min_side: int = 10, **kw: Any
 ) -> SegmentOptima:
-    """Optimum for every level of ``by``; levels refused by :func:`fit_segment` keep the reason."""
-    frame = frame_of(wave_or_frame)
+    """Optimum for every level of ``by``; levels refused by :func:`fit_segment` keep the reason.
+
+    Example:
+        >>> optima_by_segment(ctx.design, "brand_type", bootstrap=2000).to_polars()  # doctest: +SKIP
+    """
+    d = as_design(kw.pop("design", None) or design_or_frame, weights=kw.pop("weights", "weight"),
+                  ids=kw.pop("ids", None), strata=kw.pop("strata", None))
     rows = []
-    for lv in frame[by].drop_nulls().cast(pl.String).unique(maintain_order=True).sort():
-        n = frame.filter(pl.col(by).cast(pl.String) == lv).height
+    for lv in d.frame[by].drop_nulls().cast(pl.String).unique().sort():
+        n = d.frame.filter(pl.col(by).cast(pl.String) == lv).height
+        row = {"level": lv, "label_zh": label(by, lv, "zh", d), "label_en": label(by, lv, "en", d),
+               "n": n}
         try:
-            r = fit_segment(frame, by, lv, min_base=min_base, min_side=min_side, **kw)
-            rows.append({"level": lv, "n": n, "status": "ok", "reason": "",
+            r = fit_segment(d, by, lv, min_base=min_base, min_side=min_side, **kw)
+            rows.append({**row, "status": "ok", "reason_zh": "", "reason_en": "",
                          "optimum": r.optimum, "ci_low": r.ci_boot[0], "ci_high": r.ci_boot[1]})
-        except ModelError as e:
-            rows.append({"level": lv, "n": n, "status": "refused", "reason": str(e),
-                         "optimum": None, "ci_low": None, "ci_high": None})
-    table = pl.DataFrame(rows, schema={"level": pl.String, "n": pl.Int64, "status": pl.String,
-                                       "reason": pl.String, "optimum": pl.Float64,
-                                       "ci_low": pl.Float64, "ci_high": pl.Float64})
+        except SegmentRefused as e:
+            rows.append({**row, "status": "refused", "reason_zh": e.text("zh"),
+                         "reason_en": e.text("en"), "optimum": None, "ci_low": None,
+                         "ci_high": None})
+    table = pl.DataFrame(rows, schema={
+        "level": pl.String, "label_zh": pl.String, "label_en": pl.String, "n": pl.Int64,
+        "status": pl.String, "reason_zh": pl.String, "reason_en": pl.String,
+        "optimum": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
     return SegmentOptima(by=by, table=table, min_base=min_base, min_side=min_side)
 
 
@@ -866,11 +971,14 @@ def simulate(
     seed: int = 0,
     weights: bool = True,
     concentration: float = 5.0,
+    ordinal_gap: float | None = None,
 ) -> pl.DataFrame:
     """A synthetic frame with a known optimum, for tests and benchmarks.
 
     ``logit P(increase) = a + c(s) + industry + size`` with ``c(s) = -curvature (s - optimum)²``;
-    other rows are ``flat``/``decrease``; ``s ~ Beta(concentration, concentration)``. Includes a ``budget_cut_response__brand_to_performance``
+    other rows are ``flat``/``decrease`` at random, or, with ``ordinal_gap``, a proportional-odds
+    truth (``P(flat or increase) = expit(eta + ordinal_gap)``, the same ``P(increase)``);
+    ``s ~ Beta(concentration, concentration)``. Includes a ``budget_cut_response__brand_to_performance``
     flag and ``weight``.
 
     Example:
@@ -888,9 +996,12 @@ def simulate(
     a = np.log(base_rate / (1 - base_rate))
     eta = (a - curvature * (s - optimum) ** 2 + np.vectorize(eff_ind.get)(ind)
            + np.vectorize(eff_size.get)(size))
-    gain = rng.random(n) < expit(eta)
-    other = np.where(rng.random(n) < 0.5, "flat", "decrease")
-    out = np.where(gain, "increase", other)
+    if ordinal_gap is None:
+        gain = rng.random(n) < expit(eta)
+        out = np.where(gain, "increase", np.where(rng.random(n) < 0.5, "flat", "decrease"))
+    else:  # proportional odds: latent eta + logistic noise cut at -ordinal_gap and 0
+        u = eta + rng.logistic(size=n)
+        out = np.where(u > 0, "increase", np.where(u > -ordinal_gap, "flat", "decrease"))
     w = rng.gamma(8, 1 / 8, n) if weights else np.ones(n)
     return pl.DataFrame({
         "resp_id": [f"r{i:04d}" for i in range(n)],

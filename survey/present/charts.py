@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from survey.codebook import RESIDUAL_CODES
 from survey.present.theme import use_cjk_theme
 
 if TYPE_CHECKING:
@@ -66,13 +67,20 @@ def bar_shares(
     """Horizontal bars of shares (0-1) with confidence whiskers and value labels.
 
     ``highlight`` lists labels drawn in the accent colour (for example the option a finding is
-    about). Returns the figure.
+    about). With ``sort``, bars go by share, residual options (code ``other`` …) last.
+    Returns the figure.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     use_cjk_theme()
-    df = frame.sort(estimate, descending=True) if sort else frame
+    df = frame
+    if sort:
+        # residual answers ("other" …) last, whatever their share
+        if "level" in frame.columns:
+            df = frame.sort(pl.col("level").is_in(list(RESIDUAL_CODES)), -pl.col(estimate))
+        else:
+            df = frame.sort(estimate, descending=True)
     labels = df[label].cast(pl.String).to_list()
     values = df[estimate].to_list()
     palette = sns.color_palette()
@@ -161,6 +169,8 @@ def trend_lines(
 ) -> Figure:
     """Lines across editions, one per series; ``style`` distinguishes e.g. published vs microdata.
 
+    Points of the first ``style`` level (e.g. the published figures) carry value labels.
+
     Values are shares (0-1) when ``percent`` is true, else plain numbers (e.g. growth in %).
     """
     import matplotlib.pyplot as plt
@@ -170,8 +180,9 @@ def trend_lines(
     pdf = frame.select([c for c in (x, y, series, style) if c]).to_pandas()
     fig, ax = plt.subplots(figsize=(width, 4.0))
     sns.lineplot(data=pdf, x=x, y=y, hue=series, style=style, markers=True, dashes=False, ax=ax)
-    for row in frame.iter_rows(named=True):
-        text = f"{row[y]:.0%}" if percent else f"{row[y]:g}"
+    labelled = frame if style is None else frame.filter(pl.col(style) == frame[style][0])
+    for row in labelled.iter_rows(named=True):
+        text = f"{row[y]:.0%}" if percent else f"{row[y]:.1f}"
         ax.annotate(
             text,
             (row[x], row[y]),

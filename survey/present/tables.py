@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 from great_tables import GT, loc, style
 
+from survey.present.text import fmt_p
 from survey.present.theme import CJK_CSS_STACK
 
 _FONTS = [f.strip().strip('"') for f in CJK_CSS_STACK.split(",")]
@@ -63,6 +64,13 @@ def styled(gt: GT, lang: str = "zh") -> GT:
     )
 
 
+def _p_cell(p: float | None) -> str:
+    """A p-value cell (HTML): ``&lt;0.001``, ``0.011``, ``0.94``; empty when missing."""
+    if p is None:
+        return ""
+    return fmt_p(p).removeprefix("p ").replace("= ", "").replace("< ", "&lt;")
+
+
 def gt_table(
     frame: pl.DataFrame,
     *,
@@ -74,9 +82,11 @@ def gt_table(
     numbers: Sequence[str] = (),
     number_decimals: int = 1,
     integers: Sequence[str] = (),
+    pvalues: Sequence[str] = (),
     spanners: Mapping[str, Sequence[str]] | None = None,
     labels: Mapping[str, str] | None = None,
     stub: str | None = None,
+    groupname: str | None = None,
     lang: str = "zh",
 ) -> GT:
     """A house-styled GT table from ``frame``.
@@ -86,9 +96,11 @@ def gt_table(
         title, subtitle, source_note: header and footer text (``None`` to omit).
         percent: columns holding shares in [0, 1], shown as ``12.3%``.
         numbers / integers: columns shown with ``number_decimals`` / no decimals.
+        pvalues: columns of p-values, shown as ``<0.001``, ``0.011`` or ``0.94``.
         spanners: spanner label -> the columns it spans.
         labels: column name -> displayed label.
         stub: column used as row labels.
+        groupname: column whose values group the rows (shown as group heading rows).
         lang: ``"zh"`` or ``"en"``; sets number locale and the label of the source note.
 
     Example:
@@ -98,7 +110,7 @@ def gt_table(
         True
     """
     table_id = _stable_id(title, subtitle, source_note, frame.columns, frame.rows())
-    gt = GT(frame, rowname_col=stub, id=table_id)
+    gt = GT(frame, rowname_col=stub, groupname_col=groupname, id=table_id)
     if title or subtitle:
         gt = gt.tab_header(title=title or "", subtitle=subtitle)
     for label, columns in (spanners or {}).items():
@@ -109,6 +121,8 @@ def gt_table(
         gt = gt.fmt_number(columns=list(numbers), decimals=number_decimals)
     if integers:
         gt = gt.fmt_integer(columns=list(integers))
+    if pvalues:
+        gt = gt.fmt(_p_cell, columns=list(pvalues))
     if labels:
         gt = gt.cols_label(**dict(labels))
     if source_note:

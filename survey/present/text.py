@@ -43,6 +43,13 @@ def fmt_pp(x: float, lang: str = "zh", digits: int = 0) -> str:
     return _PP.get(lang, _PP["en"]).format(sign=sign, v=v)
 
 
+def fmt_p(p: float) -> str:
+    """A p-value as printed in the report: ``'p < 0.001'``, ``'p = 0.011'``, ``'p = 0.94'``."""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
 class _Formatter(string.Formatter):
     def __init__(self, lang: str) -> None:
         self.lang = lang
@@ -58,6 +65,8 @@ class _Formatter(string.Formatter):
             return f"{value:.1f}"
         if format_spec == "num0":
             return f"{value:.0f}"
+        if format_spec == "p":
+            return fmt_p(value)
         if format_spec == "int":
             return f"{round(value):d}"
         return super().format_field(value, format_spec)

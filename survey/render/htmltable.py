@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,36 @@ def _fix_alignment(table: dict[str, Any]) -> None:
             cell[0] = ["", [], []]
 
 
+#: a table whose cells need more than this many half-width characters per line gets
+#: explicit column widths (long text columns share the width) instead of content widths
+LINE_BUDGET = 110
+#: the width (half-width characters) beyond which a column's text is allowed to wrap
+WRAP_AT = 36
+
+
+def _display_width(text: str) -> int:
+    """Width in half-width character cells (CJK and full-width characters count 2)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _set_widths(table: dict[str, Any]) -> None:
+    """Give long-text tables explicit relative column widths (pandoc's ``ColWidth``)."""
+    _attr, _caption, colspecs, head, bodies, _foot = table["c"]
+    rows = [r for row_group in (head[1], *(b[3] for b in bodies)) for r in row_group]
+    widest = [1] * len(colspecs)
+    for row in rows:
+        if len(row[1]) != len(colspecs):
+            continue  # spanning cells (group headings) do not size columns
+        for j, cell in enumerate(row[1]):
+            widest[j] = max(widest[j], _display_width(_cell_text(cell)))
+    if sum(widest) <= LINE_BUDGET:
+        return
+    wanted = [min(w, WRAP_AT) + 2 for w in widest]
+    total = sum(wanted)
+    for j, spec in enumerate(colspecs):
+        colspecs[j] = [spec[0], {"t": "ColWidth", "c": wanted[j] / total}]
+
+
 def html_to_blocks(html: str, *, caption: str = "", ident: str = "") -> list[dict[str, Any]]:
     """Pandoc JSON blocks for an HTML fragment: a captioned table plus a note paragraph.
 
@@ -118,6 +149,7 @@ def html_to_blocks(html: str, *, caption: str = "", ident: str = "") -> list[dic
     if extra:
         title = " — ".join([title, *extra])
     _fix_alignment(table)
+    _set_widths(table)
     table["c"][0] = [ident, [], []]
     table["c"][1] = [None, [_plain(title)] if title else []]
     return [table]

@@ -35,9 +35,10 @@ from survey.render.execute import SETUP_CODE, SOURCE_DATE_EPOCH, Job, execute_ma
 from survey.render.htmltable import splice_fragments
 from survey.render.pandoc import PANDOC_EXTENSIONS, render_html, run_pandoc
 from survey.render.qmd import Markdown, QmdDocument, read_qmd, to_notebook
+from survey.render.translate import load_translator
 from survey.render.typst import render_pdf
 
-DEFAULT_PARAMS: Mapping[str, Any] = {"edition": 2025, "lang": "zh"}
+DEFAULT_PARAMS: Mapping[str, Any] = {"lang": "zh"}
 _EXECUTE_KEYS = ("echo", "eval", "output", "include", "warning", "error")
 _UNNUMBERED = re.compile(r"^#\s+.*\{[^}]*(\.unnumbered|(?<![\w-])-(?![\w-]))[^}]*\}\s*$", re.M)
 _FIRST_H1 = re.compile(r"^#\s+.+$", re.M)
@@ -105,7 +106,7 @@ def load_project(project_dir: str | Path) -> Project:
         toc=bool(html.get("toc", typ.get("toc", True)) if isinstance(html, dict) else True),
         number_sections=bool(book.get("number-sections", cfg.get("number-sections", True))),
         is_book=project.get("type") == "book" or bool(book),
-        extra={"typst": typ if isinstance(typ, dict) else {}},
+        extra={"typst": typ if isinstance(typ, dict) else {}, "config": cfg},
     )
 
 
@@ -172,7 +173,8 @@ def render_report(
         project_dir: folder holding ``_quarto.yml`` and the chapter ``.qmd`` files.
         out_dir: where to write; default ``<project>/<project.output-dir or _output>``.
         params: values injected after each chapter's ``parameters`` cell (default: the
-            ``params`` of ``_quarto.yml`` updated with ``edition=2025, lang="zh"``).
+            ``params`` of ``_quarto.yml`` updated with ``lang="zh"``; chapters take the
+            newest edition when no ``edition`` is given).
         formats: any of ``"html"``, ``"pdf"``.
         quiet: no progress lines on stderr.
         workers: kernels running at once (default: CPU count, at most the chapter count).
@@ -197,6 +199,9 @@ def render_report(
     if project.is_book:
         for doc in docs:
             _title_heading(doc)
+    translator = load_translator(project.root, project.extra.get("config") or {}, lang)
+    for doc in docs:
+        translator.document(doc)
     n = len(docs)
     log(f"render {project.root.name}: {n} chapter(s), params {effective}")
 
@@ -234,10 +239,16 @@ def render_report(
         if value is not None:
             meta[key] = value
     meta["title"] = meta.get("title") or project.root.name
+    meta = translator.meta(meta)
+    for text in translator.missing:
+        log(f"  warning: no {lang} text for '{text}' in the translations catalog")
 
     outputs: dict[str, Path] = {}
+    keep = os.environ.get("SURVEY_RENDER_KEEP")  # debugging: keep the intermediate files
     with tempfile.TemporaryDirectory(prefix="survey-render-") as tmp:
-        build = Path(tmp)
+        build = Path(tempfile.mkdtemp(prefix="survey-render-keep-")) if keep else Path(tmp)
+        if keep:
+            log(f"  keeping intermediate files in {build}")
         media = build / "media"
         for target in formats:
             t1 = time.perf_counter()

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -50,8 +51,12 @@ $endif$
 #show link: set text(fill: rgb("#1f5fa8"))
 #set table(stroke: none, inset: (x: 7pt, y: 4.5pt))
 #set table.hline(stroke: 0.6pt)
-#show table: t => block(stroke: (top: 1pt, bottom: 1pt), t)
-#show table: set text(size: 9.5pt)
+#show table: t => {
+  let n = if type(t.columns) == array { t.columns.len() } else { t.columns }
+  set text(size: if n >= $wide-table$ { 8pt } else { 9.5pt })
+  set par(justify: false)
+  block(stroke: (top: 1pt, bottom: 1pt), t)
+}
 #show figure: set block(breakable: false)
 #set figure(numbering: none, gap: 0.8em)
 #show figure.caption: set text(size: 9.5pt, fill: rgb("#333333"))
@@ -84,7 +89,7 @@ $body$
 
 
 def _meta_extras(meta: Mapping[str, Any]) -> dict[str, Any]:
-    extras: dict[str, Any] = {"cjk-font": CJK_FAMILY}
+    extras: dict[str, Any] = {"cjk-font": CJK_FAMILY, "wide-table": WIDE_TABLE}
     date = meta.get("date")
     try:
         when = datetime.fromisoformat(str(date)) if date else None
@@ -145,7 +150,46 @@ def typst_source(doc: dict[str, Any], *, build_dir: Path, meta: Mapping[str, Any
     args = ["-f", "json", "-t", "typst", "--template", str(template), "--wrap=preserve"]
     args += ["--metadata-file", str(meta_file)]
     doc = drop_dangling_links(doc)
-    return run_pandoc(args, json.dumps(doc, ensure_ascii=False), cwd=build_dir)
+    return tune_tables(run_pandoc(args, json.dumps(doc, ensure_ascii=False), cwd=build_dir))
+
+
+#: table figures with this many rows or more may break across pages
+LONG_TABLE = 20
+_TABLE_FIGURE = re.compile(
+    r"#figure\(\n  align\(center\)\[#table\(.*?\n  , kind: table\n  \)\n(?:<[^>\n]+>\n)?", re.S
+)
+_ROW = re.compile(r"^\s*(\[|table\.cell\(colspan)")
+#: tables with this many columns or more get a smaller font and narrower cell padding
+WIDE_TABLE = 8
+_COLUMNS = re.compile(r"(#table\(\n\s*)columns: (\d+),")
+
+
+def tune_tables(source: str) -> str:
+    r"""Size table columns to their content: the stub column ``auto``, the others share the rest.
+
+    Pandoc gives every column the same width (``columns: 11``), which wraps short row labels
+    such as "大幅减少"; the footer (the table's note) is printed once, not on every page.
+
+    Example:
+        >>> tune_tables("#table(\n  columns: 3,\n  table.footer([n])")
+        '#table(\n  columns: (auto,) * 3,\n  table.footer(repeat: false, [n])'
+    """
+    def columns(m: re.Match[str]) -> str:
+        n = int(m[2])
+        inset = "\n    inset: (x: 3pt, y: 3.5pt)," if n >= WIDE_TABLE else ""
+        return f"{m[1]}columns: (auto,) * {n},{inset}"
+
+    source = _COLUMNS.sub(columns, source)
+    source = _TABLE_FIGURE.sub(_breakable_if_long, source)
+    return source.replace("table.footer(", "table.footer(repeat: false, ")
+
+
+def _breakable_if_long(m: re.Match[str]) -> str:
+    """Let a long table figure run over pages (short ones move whole to the next page)."""
+    rows = sum(1 for line in m[0].splitlines() if _ROW.match(line))
+    if rows < LONG_TABLE:
+        return m[0]
+    return f"#[#show figure: set block(breakable: true)\n{m[0]}]\n"
 
 
 def compile_typst(source: Path, output: Path, *, root: Path) -> Path:

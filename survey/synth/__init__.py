@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from survey.codebook import Codebook
-from survey.synth.fidelity import fidelity_report, load_margins, rake_weights
+from survey.synth.fidelity import fidelity_report, report_weights
 from survey.synth.generate import DEFAULT_SEED, generate
 from survey.synth.targets import build_targets, normalize_figures, sample_size
 
@@ -32,7 +32,7 @@ __all__ = [
     "build_targets",
     "fidelity_report",
     "load_published",
-    "rake_weights",
+    "report_weights",
     "synthesize",
     "write_editions",
 ]
@@ -87,7 +87,10 @@ def synthesize(
     if figures is None:
         figures, default_contrasts = load_published()
         contrasts = default_contrasts if contrasts is None else contrasts
-    margins = load_margins(edition) if margins is None else margins
+    if margins is None:  # the standard margins (survey.weighting), when the edition has some
+        from survey.weighting import load_margins, margin_editions
+
+        margins = load_margins(edition, cb) if edition in margin_editions() else {}
     targets = build_targets(edition, cb, figures, contrasts, margins, seed=seed)
     frame = generate(targets, cb, n=n, seed=seed)
     meta = {"synthetic": "true", "seed": str(seed), "generator": "survey.synth"}

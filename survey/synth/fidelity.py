@@ -42,77 +42,31 @@ ALPHA = 0.05
 
 
 # -- weights ----------------------------------------------------------------------------------------
-def rake_weights(
-    frame: pl.DataFrame,
-    margins: Mapping[str, Mapping[str, float]],
-    *,
-    max_iter: int = 200,
-    tol: float = 1e-10,
-) -> np.ndarray:
-    """Raking (iterative proportional fitting) weights with mean 1 to ``{variable: {level: share}}``.
+def report_weights(
+    wave: Any,
+    codebook: Codebook,
+    edition: int,
+    margins: Mapping[str, Mapping[str, float]] | None = None,
+) -> np.ndarray | None:
+    """The weights of the ``raked`` estimates: the standard raking weights of the wave.
 
-    Shares may be fractions or percents; levels absent from a margin keep their weight share.
-
-    Example:
-        >>> f = pl.DataFrame({"level": ["a", "a", "b"]})
-        >>> rake_weights(f, {"level": {"a": 0.5, "b": 0.5}}).round(2).tolist()
-        [0.75, 0.75, 1.5]
+    With ``margins=None`` these are exactly :func:`survey.weighting.standard_design`'s weights
+    (the edition's margins in ``data/weighting.yaml``, the weights every analysis uses); explicit
+    ``margins`` rake the same way (:func:`survey.weighting.raked_design`). Without margins, the
+    wave's weight column, else ``None`` (raked = unweighted).
     """
-    use = {v: m for v, m in margins.items() if v in frame.columns}
-    try:  # the package's raking (same IPF fixed point), when available
-        from survey.design import Design
+    from survey.wave import Wave
+    from survey.weighting import margin_editions, raked_design, standard_design
 
-        w = np.asarray(Design(frame.select(list(use))).rake(use).weights, float)
-        return w * frame.height / w.sum()
-    except (ImportError, AttributeError):
-        pass
-    return _ipf(frame, use, max_iter=max_iter, tol=tol)
-
-
-def _ipf(
-    frame: pl.DataFrame, margins: Mapping[str, Mapping[str, float]], *, max_iter: int, tol: float
-) -> np.ndarray:
-    n = frame.height
-    w = np.ones(n)
-    cols = {v: frame[v].cast(pl.String).to_numpy() for v in margins if v in frame.columns}
-    for _ in range(max_iter):
-        prev = w.copy()
-        for v, col in cols.items():
-            m = {str(k): float(x) for k, x in margins[v].items()}
-            tot = sum(m.values()) or 1.0
-            listed = np.isin(col, list(m))
-            avail = w[listed].sum() / w.sum()
-            for level, share in m.items():
-                sel = col == level
-                have = w[sel].sum()
-                if have > 0:
-                    w[sel] *= share / tot * avail * w.sum() / have
-        if np.max(np.abs(w - prev)) < tol:
-            break
-    return w * n / w.sum()
-
-
-def load_margins(edition: int) -> dict[str, dict[str, float]]:
-    """The standard raking margins of ``edition`` from ``data/weighting.yaml`` (``{}`` if none)."""
-    import yaml
-
-    from survey.paths import data_dir
-
-    path = data_dir() / "weighting.yaml"
-    if not path.exists():
-        return {}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for key in ("editions", "margins"):
-        if isinstance(raw.get(key), dict):
-            raw = raw[key]
-    node = raw.get(edition, raw.get(str(edition))) or {}
-    if isinstance(node, dict) and isinstance(node.get("margins"), dict):
-        node = node["margins"]
-    return {
-        str(v): {str(k): float(x) for k, x in levels.items()}
-        for v, levels in node.items()
-        if isinstance(levels, dict)
-    }
+    frame = wave.frame if hasattr(wave, "frame") else wave
+    if margins is None and edition in margin_editions():
+        w = wave if isinstance(wave, Wave) else Wave(frame, edition, codebook)
+        return np.asarray(standard_design(w).weights, float)
+    start = codebook.weight_column if codebook.weight_column in frame.columns else None
+    if margins:
+        design = raked_design(frame, dict(margins), codebook=codebook, weights=start)
+        return np.asarray(design.weights, float)
+    return None if start is None else frame[start].cast(pl.Float64).to_numpy()
 
 
 # -- what a code means on a wave -----------------------------------------------------------------
@@ -193,7 +147,8 @@ def contrast_test(
 ) -> dict[str, Any] | None:
     """Test one contrast row (level vs the rest): difference, direction, p-value, raked direction.
 
-    ``weights`` default to the frame's weight column (raked direction = unweighted if none).
+    ``weights`` default to the frame's weight column (raked direction = unweighted if none); the
+    fidelity report passes the standard raking weights (:func:`report_weights`).
     """
     qid = row.get("question_id")
     if qid not in codebook or row.get("segment_variable") not in frame.columns:
@@ -381,13 +336,7 @@ def fidelity_report(
     ed = int(edition if edition is not None else wave.edition)
     figures, contrasts = _published(figures, contrasts)
     figures = normalize_figures(figures)
-    margins = load_margins(ed) if margins is None else margins
-    if margins:
-        w = rake_weights(frame, margins)
-    elif cb.weight_column in frame.columns:
-        w = frame[cb.weight_column].to_numpy().astype(float)
-    else:
-        w = None
+    w = report_weights(wave, cb, ed, margins)
     rows = []
     for r in figures.filter(pl.col("edition") == ed).iter_rows(named=True):
         u, rw, rule, ok = _figure_row(frame, cb, r, w, figures)

@@ -21,17 +21,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
+import yaml
 
 from survey.codebook import Codebook, Question
 
 #: figure measures that describe the respondents of one wave and can be checked on it
 CHECKABLE = ("share", "mean", "rank", "count")
 _GAP = 0.03  # minimum distance (share) kept around a ranked option
-_DECAY = 0.8  # ratio between consecutive unpublished shares below the last anchor
-_FLOOR = 0.03  # smallest plausible share of a multi-select option
+_FLOOR = 0.03  # share of an exclusive multi-select option nothing says anything about
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,43 @@ def share_figures(figures: pl.DataFrame, q: Question) -> pl.DataFrame:
 
 
 # -- priors for what was not published ------------------------------------------------------------
-def _prior_single(q: Question, rng: np.random.Generator) -> np.ndarray:
-    """A plausible distribution over a single question's options (ordered: bell; else Dirichlet)."""
+def priors_file() -> Path:
+    """The assumed priors of unpublished cells, ``survey/synth/priors.yaml``."""
+    return Path(__file__).with_name("priors.yaml")
+
+
+def load_priors(path: str | Path | None = None) -> dict[str, Any]:
+    """``{question: {option: share}}`` (grids: ``{item: {option: share}}``) from the priors file.
+
+    Example:
+        >>> load_priors()["media_intent"]["traditional_tv"]["not_invest"] > 0.5
+        True
+    """
+    raw = yaml.safe_load(Path(path or priors_file()).read_text(encoding="utf-8")) or {}
+    return dict(raw.get("questions") or {})
+
+
+def _prior_values(q: Question, given: Mapping[str, Any] | None) -> dict[str, float]:
+    """The prior's shares of ``q``'s options that it names (non-negative numbers only)."""
+    if not isinstance(given, Mapping):
+        return {}
+    return {
+        c: float(given[c])
+        for c in q.codes()
+        if isinstance(given.get(c), int | float) and float(given[c]) >= 0
+    }
+
+
+def _prior_single(
+    q: Question, rng: np.random.Generator, given: Mapping[str, Any] | None = None
+) -> np.ndarray:
+    """A distribution over a single question's options: the assumed prior when it names every
+    option, else a generic one (ordered: bell over the scores; unordered: a Dirichlet draw)."""
     k = len(q.options)
-    if q.ordered:
+    named = _prior_values(q, given)
+    if len(named) == k and sum(named.values()) > 0:
+        w = np.array([named[c] for c in q.codes()])
+    elif q.ordered:
         scores = np.array(
             [o.score if o.score is not None else i for i, o in enumerate(q.options)], float
         )
@@ -187,13 +222,44 @@ def _prior_single(q: Question, rng: np.random.Generator) -> np.ndarray:
     return w / w.sum()
 
 
-def _nearest(
-    other: Mapping[int, float], edition: int
-) -> float | None:  # value of the nearest other edition
+def _nearest(other: Mapping[int, float], edition: int) -> float | None:
+    """Another editions' value for ``edition``: interpolated between the editions on either side,
+    else the nearest edition's (the later one on a tie).
+
+    Example:
+        >>> _nearest({2023: 77.0, 2025: 55.0}, 2024), _nearest({2025: 55.0}, 2022)
+        (66.0, 55.0)
+    """
     if not other:
         return None
+    before = [e for e in other if e < edition]
+    after = [e for e in other if e > edition]
+    if before and after:
+        a, b = max(before), min(after)
+        return other[a] + (other[b] - other[a]) * (edition - a) / (b - a)
     best = min(other, key=lambda e: (abs(e - edition), -e))
     return other[best]
+
+
+def _share_out(
+    out: dict[str, float],
+    free: list[str],
+    rest: float,
+    soft: Mapping[str, float],
+    prior: Mapping[str, float],
+) -> None:
+    """Give ``rest`` to the ``free`` options: ``soft`` values as they are (scaled when they do
+    not fit), the others what is left in proportion to the prior."""
+    fixed = [c for c in free if c in soft]
+    others = [c for c in free if c not in soft]
+    total = sum(soft[c] for c in fixed)
+    scale = rest / total if total > 0 and (total > rest or not others) else 1.0
+    for c in fixed:
+        out[c] = soft[c] * scale
+    left = max(rest - total * scale, 0.0)
+    tot = sum(prior[c] for c in others)
+    for c in others:
+        out[c] = left * prior[c] / tot if tot > 0 else left / len(others)
 
 
 def _fill_single(
@@ -202,29 +268,27 @@ def _fill_single(
     nets: dict[str, float],
     soft: dict[str, float],
     rng: np.random.Generator,
+    given: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
-    """A full distribution honouring published option and net shares (fractions)."""
+    """A full distribution honouring published option and net shares (fractions).
+
+    Unpublished options take their ``soft`` values (other editions) where there are some, and
+    the others share what is left in proportion to the prior (``given``: the priors file's
+    entry).
+    """
     codes = q.codes()
-    prior = dict(zip(codes, _prior_single(q, rng), strict=True))
-    for c, v in soft.items():
-        prior[c] = max(v, 1e-3)
+    prior = dict(zip(codes, _prior_single(q, rng, given), strict=True))
     out = dict(known)
     # nets first: their unpublished members share what the net leaves
     for net, v in sorted(nets.items(), key=lambda kv: len(q.net_members(kv[0]))):
         mem = q.net_members(net)
         free = [c for c in mem if c not in out]
-        if not free:
-            continue
-        rest = max(v - sum(out.get(c, 0.0) for c in mem if c in out), 0.0)
-        tot = sum(prior[c] for c in free)
-        for c in free:
-            out[c] = rest * prior[c] / tot
+        if free:
+            rest = max(v - sum(out.get(c, 0.0) for c in mem if c in out), 0.0)
+            _share_out(out, free, rest, soft, prior)
     free = [c for c in codes if c not in out]
-    rest = max(1.0 - sum(out.values()), 0.0)
     if free:
-        tot = sum(prior[c] for c in free)
-        for c in free:
-            out[c] = rest * prior[c] / tot
+        _share_out(out, free, max(1.0 - sum(out.values()), 0.0), soft, prior)
     s = sum(out.values())
     return {c: out[c] / s for c in codes}
 
@@ -236,19 +300,14 @@ def _fill_multi(
     soft: dict[str, float],
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Independent shares for a multi-select: published ones kept, the rest declining between them.
-
-    Options with a published rank take that position in the order by share; the others are ordered
-    by their soft value (another edition's figure) or a random draw, and get values interpolated
-    between the published anchors (geometric decline below the last one), keeping a gap around
-    ranked options so that the published order survives rounding and weighting.
-    """
+    """Independent shares for a multi-select: published ones kept, the rest from ``soft``
+    (other editions, then the prior) moved just enough to respect the published ranks."""
     codes = q.codes()
     excl = [c for c in codes if q.option(c).exclusive and c not in known]
     pool = [c for c in codes if c not in excl]
     out = order_fill(pool, known, ranks, soft, rng)
     for c in excl:
-        out[c] = soft.get(c, 0.03)
+        out[c] = soft.get(c, _FLOOR)
     return {c: out[c] for c in codes}
 
 
@@ -259,57 +318,47 @@ def order_fill(
     soft: Mapping[str, float],
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Independent shares for ``pool``: published ones kept, the rest declining between them.
+    """Independent shares for ``pool`` consistent with the published ranks.
+
+    Each option wants its published share (``known``), else its ``soft`` value (another
+    edition's figure or the prior), else a random draw. Options with a published rank take that
+    position in the order by share, the others fill the remaining positions by wanted value. A
+    ranked option without a published share gets the wanted value of its position (the r-th
+    largest); every unpublished option is then moved, only if needed, to stay at least ``_GAP``
+    away from the ranked options around it, so that the published order survives rounding and
+    weighting. Unranked options are not ordered among themselves.
 
     Example:
-        >>> v = order_fill(["a", "b", "c"], {"a": 0.41}, {"a": 1}, {}, np.random.default_rng(0))
-        >>> v["a"], v["b"] < 0.41, v["c"] < v["b"]
-        (0.41, True, True)
+        >>> v = order_fill(["a", "b", "c"], {"a": 0.41}, {"a": 1}, {"b": 0.5, "c": 0.2},
+        ...                np.random.default_rng(0))
+        >>> v["a"], round(v["b"], 2), v["c"]
+        (0.41, 0.38, 0.2)
     """
-    decay = max(_DECAY, 0.12 ** (1 / max(len(pool) - 1, 1)))  # long lists decline more slowly
-    key = {c: known.get(c, soft.get(c, float(rng.uniform(0.05, 0.35)))) for c in pool}
+    want = {c: known.get(c, soft.get(c)) for c in pool}
+    for c in pool:  # no figure and no prior: a plausible random share
+        if want[c] is None:
+            want[c] = float(rng.uniform(0.05, 0.35))
     slots: list[str | None] = [None] * len(pool)
     for c, r in sorted(ranks.items(), key=lambda kv: kv[1]):
-        if c in key and 1 <= r <= len(pool) and slots[r - 1] is None:
+        if c in want and 1 <= r <= len(pool) and slots[r - 1] is None:
             slots[r - 1] = c
-    rest = sorted((c for c in pool if c not in slots), key=lambda c: -key[c])
+    rest = sorted((c for c in pool if c not in slots), key=lambda c: -float(want[c]))  # type: ignore[arg-type]
     order = [s if s is not None else rest.pop(0) for s in slots]
-    vals: list[float | None] = [known.get(c) for c in order]
-    anchors = [i for i, v in enumerate(vals) if v is not None]
-    ranked = {i for i, c in enumerate(order) if c in ranks}
+    by_size = sorted((float(v) for v in want.values()), reverse=True)  # type: ignore[arg-type]
+    vals = {c: float(want[c]) for c in order}  # type: ignore[arg-type]
+    ranked = [i for i, c in enumerate(order) if c in ranks]
+    for i in ranked:  # a ranked option without a share: the wanted value of its position
+        if order[i] not in known:
+            vals[order[i]] = by_size[i]
     for i, c in enumerate(order):
-        if vals[i] is not None:
+        if c in known:
             continue
-        above = [a for a in anchors if a < i]
-        below = [a for a in anchors if a > i]
-        if above and below:
-            a, b = above[-1], below[0]
-            va, vb = float(vals[a]), float(vals[b])  # type: ignore[arg-type]
-            v = va + (vb - va) * (i - a) / (b - a)
-        elif above:
-            a = above[-1]
-            v = max(float(vals[a]) * decay ** (i - a), _FLOOR)  # type: ignore[arg-type]
-        elif below:
-            b = below[0]
-            v = min(float(vals[b]) / decay ** (b - i), 0.9)  # type: ignore[arg-type]
-        else:
-            v = max(0.45 * decay**i, _FLOOR)
-        if c in soft and not (i in ranked or (i - 1) in ranked or (i + 1) in ranked):
-            lo = float(vals[below[0]]) if below else 0.0  # type: ignore[arg-type]
-            hi = float(vals[above[-1]]) if above else 1.0  # type: ignore[arg-type]
-            if lo < soft[c] < hi:
-                v = soft[c]
-        vals[i] = v
-    # keep ranked options clear of their neighbours
-    for i in sorted(ranked):
-        vi = float(vals[i])  # type: ignore[arg-type]
-        for j in range(i - 1, -1, -1):
-            if order[j] not in known:
-                vals[j] = max(float(vals[j]), vi + _GAP * (i - j))  # type: ignore[arg-type]
-        for j in range(i + 1, len(order)):
-            if order[j] not in known:
-                vals[j] = min(float(vals[j]), max(vi - _GAP * (j - i), _FLOOR / 2))  # type: ignore[arg-type]
-    return {c: float(min(max(v, 0.005), 0.98)) for c, v in zip(order, vals, strict=True)}  # type: ignore[arg-type]
+        above = [vals[order[j]] for j in ranked if j < i]
+        below = [vals[order[j]] for j in ranked if j > i]
+        hi = min(above) - _GAP if above else 0.98
+        lo = max(below) + _GAP if below else 0.005
+        vals[c] = float(np.clip(vals[c], lo, hi)) if lo <= hi else (lo + hi) / 2
+    return {c: float(min(max(vals[c], 0.005), 0.98)) for c in order}
 
 
 # -- the builder -------------------------------------------------------------------------------
@@ -321,8 +370,13 @@ def build_targets(
     margins: Mapping[str, Mapping[str, float]] | None = None,
     *,
     seed: int = 0,
+    priors: Mapping[str, Any] | None = None,
 ) -> Targets:
     """Target spec of ``edition`` from all editions' ``figures`` (other editions fill gaps).
+
+    What the edition did not publish comes, in this order, from a figure implied by another
+    edition's published change against this edition, the nearest other edition's figure, and
+    ``priors`` (default: :func:`load_priors`).
 
     Example:
         >>> t = build_targets(2025, cb, figures, contrasts, margins)  # doctest: +SKIP
@@ -331,12 +385,16 @@ def build_targets(
     here = _edition(figures, edition)
     n = sample_size(figures, edition)
     margins = {v: dict(m) for v, m in (margins or {}).items()}
+    priors = load_priors() if priors is None else priors
+    implied = implied_figures(figures, edition)
     questions: dict[str, QuestionTarget] = {}
     for q in codebook:
         if not q.asked_in(edition):
             continue
         rng = stream(seed, "targets", edition, q.id)
-        questions[q.id] = _question_target(q, edition, here, figures, margins.get(q.id), rng)
+        questions[q.id] = _question_target(
+            q, edition, here, figures, margins.get(q.id), rng, implied, priors.get(q.id)
+        )
     optimum = {
         (r["question_id"], r["option_code"] or ""): float(r["value"])
         for r in figures.filter(pl.col("measure") == "optimum").iter_rows(named=True)
@@ -349,6 +407,83 @@ def build_targets(
     return Targets(edition, n or 0, questions, cons, margins, optimum)
 
 
+def implied_figures(figures: pl.DataFrame, edition: int) -> pl.DataFrame:
+    """Figures of ``edition`` implied by other editions: a published change against ``edition``
+    and the same published figure of the later edition give ``figure - change``.
+
+    Example:
+        >>> f = pl.DataFrame({"edition": [2025, 2025], "question_id": ["q", "q"],
+        ...     "option_code": ["a", "a"], "measure": ["share", "change"], "value": [53.0, 11.0],
+        ...     "compare_edition": [None, 2024]})
+        >>> implied_figures(f, 2024).select("measure", "value").row(0)
+        ('share', 42.0)
+    """
+    f = normalize_figures(figures)
+    key = ["edition", "question_id", "option_code", "segment"]
+    change = f.filter((pl.col("measure") == "change") & (pl.col("compare_edition") == edition))
+    level = f.filter(pl.col("measure").is_in(["share", "mean"]))
+    out = (
+        change.select(*key, pl.col("value").alias("change"))
+        .with_columns(pl.col("option_code", "segment").fill_null(""))
+        .join(
+            level.select(*key, "measure", "value").with_columns(
+                pl.col("option_code", "segment").fill_null("")
+            ),
+            on=key,
+        )
+        .with_columns(
+            (pl.col("value") - pl.col("change")).alias("value"),
+            pl.lit(edition, dtype=pl.Int64).alias("edition"),
+            pl.col("option_code", "segment").replace("", None),
+        )
+        .unique(subset=["question_id", "option_code", "segment", "measure"], keep="first")
+        .sort("question_id", "option_code", "measure", nulls_last=True)
+    )
+    return normalize_figures(out.drop("change"))
+
+
+def _shares(f: pl.DataFrame, q: Question) -> list[Share]:
+    out = []
+    for r in f.iter_rows(named=True):
+        key, code = _split_code(q, r["option_code"])
+        out.append(Share(key, code, float(r["value"]), parse_segment(r["segment"])))
+    return out
+
+
+def _cells(
+    q: Question, shares: list[Share]
+) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """Per key (grid item or ``""``): published option shares and net shares, as fractions."""
+    out: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    for h in shares:
+        known, nets = out.setdefault(h.key, ({}, {}))
+        (known if h.code in q.codes() else nets)[h.code] = h.value / 100
+    return out
+
+
+def _other_editions(
+    q: Question,
+    edition: int,
+    others: pl.DataFrame,
+    prior: Mapping[str, Any],
+    rng: np.random.Generator,
+) -> dict[str, dict[str, float]]:
+    """Per key, the distribution other editions suggest for ``edition``: each other edition's
+    published figures completed by the prior, interpolated between the editions on either side
+    (else the nearest), so that the options of one key stay consistent with each other."""
+    per: dict[str, dict[int, dict[str, float]]] = {}
+    for e in sorted({int(x) for x in others["edition"]}):
+        for key, (known, nets) in _cells(
+            q, _shares(others.filter(pl.col("edition") == e), q)
+        ).items():
+            per.setdefault(key, {})[e] = _fill_single(q, known, nets, {}, rng, prior.get(key))
+    out: dict[str, dict[str, float]] = {}
+    for key, dists in per.items():
+        near = {c: _nearest({e: d[c] for e, d in dists.items()}, edition) for c in q.codes()}
+        out[key] = {c: float(v) for c, v in near.items() if v is not None}
+    return out
+
+
 def _question_target(
     q: Question,
     edition: int,
@@ -356,27 +491,11 @@ def _question_target(
     figures: pl.DataFrame,
     margin: Mapping[str, float] | None,
     rng: np.random.Generator,
+    implied: pl.DataFrame | None = None,
+    given: Any = None,
 ) -> QuestionTarget:
     t = QuestionTarget(q)
-    shares = share_figures(here, q)
-    for r in shares.iter_rows(named=True):
-        key, code = _split_code(q, r["option_code"])
-        t.hard.append(Share(key, code, float(r["value"]), parse_segment(r["segment"])))
-    # soft values: the same (undomained) share in other editions, and ranks
-    soft: dict[str, dict[str, float]] = {}
-    others = share_figures(figures.filter(pl.col("edition") != edition), q).filter(
-        pl.col("segment").fill_null("") == ""
-    )
-    by: dict[tuple[str, str], dict[int, float]] = {}
-    for r in others.iter_rows(named=True):
-        key, code = _split_code(q, r["option_code"])
-        by.setdefault((key, code), {})[int(r["edition"])] = float(r["value"]) / 100
-    for (key, code), vals in by.items():
-        v = _nearest(vals, edition)
-        if v is not None and code in q.codes():
-            soft.setdefault(key, {})[code] = v
-    if margin:
-        soft.setdefault("", {}).update({c: float(v) for c, v in margin.items() if c in q.codes()})
+    t.hard = _shares(share_figures(here, q), q)
     for r in here.filter(
         (pl.col("question_id") == q.id)
         & (pl.col("measure") == "rank")
@@ -384,18 +503,38 @@ def _question_target(
     ).iter_rows(named=True):
         if r["option_code"] and q.resolves(r["option_code"]):
             t.ranks[r["option_code"]] = int(r["value"])
-
-    whole = [h for h in t.hard if h.segment is None]
-    derived = _grid_ranked_cells(q, t, whole, soft, rng) if q.type == "grid" else {}
+    given = given if isinstance(given, Mapping) else {}
     keys = [""] if q.type in ("single", "multi") else q.item_codes()
+    prior = {k: given.get(k) if k else given for k in keys}  # the priors file, per grid item
+    whole = _cells(q, [h for h in t.hard if h.segment is None])
+    imp = [] if implied is None else _shares(share_figures(implied, q), q)
+    implied_cells = _cells(q, [h for h in imp if h.segment is None])
+    others = share_figures(figures.filter(pl.col("edition") != edition), q).filter(
+        pl.col("segment").is_null()
+    )
+    if q.type == "multi":  # options are independent: each from its own figures, then the prior
+        by: dict[str, dict[int, float]] = {}
+        for r in others.iter_rows(named=True):
+            by.setdefault(r["option_code"], {})[int(r["edition"])] = float(r["value"]) / 100
+        near = {c: _nearest(v, edition) for c, v in by.items() if c in q.codes()}
+        soft = {"": {**_prior_values(q, given), **near, **implied_cells.get("", ({}, {}))[0]}}
+    elif q.type in ("single", "grid"):
+        soft = _other_editions(q, edition, others, prior, rng)
+    else:
+        soft = {}
+    if margin:
+        soft.setdefault("", {}).update({c: float(v) for c, v in margin.items() if c in q.codes()})
+    published = {k: v[0] for k, v in whole.items()}
+    derived = _grid_ranked_cells(q, t, published, soft, rng, prior) if q.type == "grid" else {}
     for key in keys if q.type in ("single", "multi", "grid") else []:
-        known = {h.code: h.value / 100 for h in whole if h.key == key and h.code in q.codes()}
-        known = {**derived.get(key, {}), **known}
-        nets = {h.code: h.value / 100 for h in whole if h.key == key and h.code not in q.codes()}
+        pub_known, pub_nets = whole.get(key, ({}, {}))
+        imp_known, imp_nets = implied_cells.get(key, ({}, {})) if q.type != "multi" else ({}, {})
+        known = {**imp_known, **derived.get(key, {}), **pub_known}
+        nets = {**imp_nets, **pub_nets}
         if q.type == "multi":
             t.dist[key] = _fill_multi(q, known, t.ranks, soft.get(key, {}), rng)
         else:
-            t.dist[key] = _fill_single(q, known, nets, soft.get(key, {}), rng)
+            t.dist[key] = _fill_single(q, known, nets, soft.get(key, {}), rng, prior[key])
 
     means = here.filter(
         (pl.col("question_id") == q.id)
@@ -415,13 +554,18 @@ def _question_target(
                 t.mean_published.add(h.key)
         _fill_constant_sum(q, t, figures, edition)
     if q.type == "numeric" and "" not in t.means:
-        other = figures.filter(
+        mean_of_q = (
             (pl.col("question_id") == q.id)
             & (pl.col("measure") == "mean")
             & pl.col("segment").fill_null("").eq("")
         )
-        vals = {int(r["edition"]): float(r["value"]) for r in other.iter_rows(named=True)}
+        vals = {
+            int(r["edition"]): float(r["value"])
+            for r in figures.filter(mean_of_q).iter_rows(named=True)
+        }
         v = _nearest(vals, edition)
+        if implied is not None and not implied.filter(mean_of_q).is_empty():
+            v = float(implied.filter(mean_of_q)["value"][0])
         if v is None:  # borrow the edition's published means of questions in the same unit
             same = here.filter(pl.col("measure") == "mean")["value"]
             v = float(same.mean()) if len(same) else 0.0  # type: ignore[arg-type]
@@ -432,11 +576,16 @@ def _question_target(
 def _grid_ranked_cells(
     q: Question,
     t: QuestionTarget,
-    whole: list[Share],
+    published: Mapping[str, Mapping[str, float]],
     soft: Mapping[str, Mapping[str, float]],
     rng: np.random.Generator,
+    prior: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Cells of a grid option with published ranks among items: item -> {option: share}."""
+    """Cells of a grid option with published ranks among items: item -> {option: share}.
+
+    ``published`` holds item -> {option: share} of the edition. Unpublished cells want another
+    edition's figure, else the item's prior share of the option (``prior``: item -> the priors
+    file's entry), and keep room for the item's published nets."""
     out: dict[str, dict[str, float]] = {}
     by_opt: dict[str, dict[str, int]] = {}
     for code, r in t.ranks.items():
@@ -444,14 +593,21 @@ def _grid_ranked_cells(
         if opt in q.codes():
             by_opt.setdefault(opt, {})[item] = r
     items = q.item_codes()
+    whole = [h for h in t.hard if h.segment is None]
     for opt, ranks in by_opt.items():
-        known = {h.key: h.value / 100 for h in whole if h.code == opt}
-        soft_cells = {it: soft[it][opt] for it in items if opt in soft.get(it, {})}
+        known = {it: v[opt] for it, v in published.items() if opt in v}
+        soft_cells = {}
+        for it in items:
+            named = _prior_values(q, (prior or {}).get(it))
+            if opt in soft.get(it, {}):
+                soft_cells[it] = soft[it][opt]
+            elif opt in named and sum(named.values()) > 0:
+                soft_cells[it] = named[opt] / sum(named.values())
         vals = order_fill(items, known, ranks, soft_cells, rng)
         for it in items:
             if it in known:
                 continue
-            cap = 1.0 - sum(h.value / 100 for h in whole if h.key == it and h.code in q.codes())
+            cap = 1.0 - sum(published.get(it, {}).values())
             for h in whole:
                 if h.key == it and h.code not in q.codes() and opt in q.net_members(h.code):
                     cap = min(cap, 0.6 * h.value / 100)

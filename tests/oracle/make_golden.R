@@ -110,6 +110,69 @@ for (dn in c("d0", "d1", "d2", "r1", "r2")) {
 }
 write.csv(do.call(rbind, gl), file.path(dir, "golden_glm.csv"), row.names = FALSE)
 
+# percent of responses (svyratio on the number of selections), missing values, Wilson intervals
+dat$nsel <- dat$ms__a + dat$ms__b + dat$ms__c
+dat$spend_na <- ifelse(dat$id %% 7 == 0, NA, dat$spend)
+designs <- lapply(designs, function(d) update(d, nsel = dat$nsel, spend_na = dat$spend_na))
+ex <- list()
+addx <- function(dn, stat, var, group, est, se, lo = NA, hi = NA) {
+  ex[[length(ex) + 1]] <<- data.frame(design = dn, stat = stat, var = var, group = group,
+                                      estimate = as.numeric(est), se = as.numeric(se),
+                                      ci_low = as.numeric(lo), ci_high = as.numeric(hi))
+}
+ms <- c("ms__a", "ms__b", "ms__c")
+wilson <- function(p, se, t) {  # the Wilson score interval with n_eff = p(1-p)/se^2, t quantile
+  ne <- p * (1 - p) / se^2
+  z2 <- t^2 / ne
+  mid <- (p + z2 / 2) / (1 + z2)
+  half <- t / (1 + z2) * sqrt(p * (1 - p) / ne + z2 / (4 * ne))
+  cbind(mid - half, mid + half)
+}
+for (dn in names(designs)) {
+  d <- designs[[dn]]
+  r <- svyratio(~ms__a + ms__b + ms__c, ~nsel, d)
+  addx(dn, "responses", ms, "", coef(r), SE(r))
+  b <- svyby(~ms__a + ms__b + ms__c, ~seg6, d, svyratio, denominator = ~nsel)
+  for (k in seq_along(ms)) {
+    addx(dn, "by_responses", ms[k], paste0("seg6=", b$seg6),
+         b[[paste0(ms[k], "/nsel")]], b[[paste0("se.", ms[k], "/nsel")]])
+  }
+  m <- svymean(~spend_na, d, na.rm = TRUE)
+  addx(dn, "mean_na", "spend_na", "", coef(m), SE(m))
+  b <- svyby(~spend_na, ~seg6, d, svymean, na.rm = TRUE)
+  addx(dn, "by_mean_na", "spend_na", paste0("seg6=", b$seg6), coef(b), SE(b))
+  for (v in c("q1", "q4")) {
+    ci <- svyciprop(as.formula(paste0("~", v)), d, method = "mean")
+    p <- as.numeric(ci); se <- as.numeric(SE(ci))
+    t <- (attr(ci, "ci")[2] - p) / se  # the t quantile svyciprop used (degf of the design)
+    wi <- wilson(p, se, t)
+    addx(dn, "wilson", v, "", p, se, wi[, 1], wi[, 2])
+  }
+  b <- svyby(~q1, ~seg6, d, svyciprop, vartype = c("se", "ci"), method = "mean")
+  p <- coef(b); se <- SE(b)
+  wi <- wilson(p, se, (b$ci_u - p) / se)
+  addx(dn, "by_wilson", "q1", paste0("seg6=", b$seg6), p, se, wi[, 1], wi[, 2])
+}
+# trimWeights: caps at multiples of the mean weight, trimmings shared among the others
+for (dn in c("d1", "d2", "r1", "r2")) {
+  d <- designs[[dn]]
+  mw <- mean(weights(d))
+  for (strict in c(FALSE, TRUE)) {
+    tn <- paste0("trim", if (strict) "_strict" else "")
+    td <- trimWeights(d, upper = 1.3 * mw, lower = 0.75 * mw, strict = strict)
+    addx(dn, paste0(tn, "_w"), "w", "", weights(td), NA)
+    for (v in c("spend", "x")) {  # one at a time: na.rm drops rows missing in any variable
+      m <- svymean(as.formula(paste0("~", v)), td, na.rm = TRUE)
+      addx(dn, paste0(tn, "_mean"), v, "", coef(m), SE(m))
+    }
+    t <- svytotal(~x, td)
+    addx(dn, paste0(tn, "_total"), "x", "", coef(t), SE(t))
+    b <- svyby(~q1, ~seg6, td, svymean)
+    addx(dn, paste0(tn, "_by_mean"), "q1", paste0("seg6=", b$seg6), coef(b), SE(b))
+  }
+}
+write.csv(do.call(rbind, ex), file.path(dir, "golden_extra.csv"), row.names = FALSE)
+
 # raked weights, per respondent
 write.csv(data.frame(id = dat$id, r0 = weights(designs$r0), r1 = weights(designs$r1),
                      r2 = weights(designs$r2)),

@@ -38,17 +38,8 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from survey.errors import ModelError
-from survey.models._result import (
-    DEFAULT_SEED,
-    Lang,
-    frame_of,
-    new_axes,
-    pct,
-    psu_strata,
-    replicate_weights,
-    tr,
-    weights_of,
-)
+from survey.models._design import as_design, replicate_weights, vcov_totals
+from survey.models._result import DEFAULT_SEED, Lang, join, new_axes, say
 
 #: Sultan, Farley & Lehmann (1990) meta-analytic means of the Bass coefficients
 P_PRIOR_MEDIAN, Q_PRIOR_MEDIAN = 0.03, 0.38
@@ -129,6 +120,7 @@ class AdoptionInputs:
     now_draws: np.ndarray
     plan_draws: np.ndarray
     source: str
+    se: tuple[float, float] = (np.nan, np.nan)  # of now and plan_nonuser (design or Beta)
 
 
 def _yes(col: pl.Series) -> np.ndarray:
@@ -138,7 +130,7 @@ def _yes(col: pl.Series) -> np.ndarray:
 
 
 def inputs_from_frame(
-    wave_or_frame: Any,
+    design_or_frame: Any,
     *,
     now: str = "ai_marketing_now",
     plans: str = "future_plans__ai_marketing",
@@ -150,23 +142,28 @@ def inputs_from_frame(
 ) -> AdoptionInputs:
     """Weighted share using AI marketing now, and share of non-users planning to, with draws.
 
-    Draws use Rao-Wu replicate weights, so they carry the design's sampling uncertainty.
+    ``design_or_frame``: a ``Design`` (e.g. the report's raked ``ctx.design``) or a Wave / frame
+    (design from the ``weights``/``ids``/``strata`` columns). The draws are bootstrap replicates of
+    the design (re-raked when calibrated), so they carry its sampling uncertainty; ``se`` holds the
+    design's linearised SEs of the two shares (respondents who skipped ``now`` are a domain).
     """
-    frame = frame_of(wave_or_frame)
+    d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
+    frame = d.frame
     for c in (now, plans):
         if c not in frame.columns:
             raise ModelError(f"column {c!r} not in the data", column=c)
-    df = frame.drop_nulls([now])
-    a, b = _yes(df[now]), _yes(df[plans])
-    w = weights_of(df, weights)
-    psu, st = psu_strata(df, ids, strata)
-    W = np.vstack([w, replicate_weights(w, draws, np.random.default_rng(seed), psu=psu,
-                                        strata=st)])
-    tot = W.sum(axis=1)
-    now_s = W @ a / tot
-    plan_nu = W @ ((1 - a) * b) / tot
-    return AdoptionInputs(float(now_s[0]), float(plan_nu[0]), float(w @ b / w.sum()), df.height,
-                          now_s[1:], plan_nu[1:], "wave")
+    ok = frame[now].is_not_null().to_numpy()
+    if not ok.any():
+        raise ModelError(f"nobody answered {now!r}", column=now)
+    a, b = _yes(frame[now]), _yes(frame[plans])
+    y = np.column_stack([a, (1 - a) * b, b])  # now, plan among non-users, plans
+    w = np.asarray(d.weights, dtype=float) * ok
+    est = w @ y / w.sum()
+    se = np.sqrt(np.diag(vcov_totals(d, w[:, None] * (y - est) / w.sum())))
+    R = replicate_weights(d, draws, np.random.default_rng(seed)) * ok
+    rep = (R @ y) / R.sum(axis=1, keepdims=True)
+    return AdoptionInputs(float(est[0]), float(est[1]), float(est[2]), int(ok.sum()),
+                          rep[:, 0], rep[:, 1], "wave", (float(se[0]), float(se[1])))
 
 
 def inputs_from_published(
@@ -207,7 +204,34 @@ def inputs_from_published(
     now_d = rng.beta(now * n_eff, (1 - now) * n_eff, draws)
     plan_d = rng.beta(max(plan_nu, 1e-3) * n_eff, (1 - plan_nu) * n_eff, draws)
     plan_d = np.minimum(plan_d, 1 - now_d)
-    return AdoptionInputs(now, plan_nu, plans, n, now_d, plan_d, f"published:{overlap}")
+    se = (float(np.sqrt(now * (1 - now) / n_eff)), float(np.sqrt(plan_nu * (1 - plan_nu) / n_eff)))
+    return AdoptionInputs(now, plan_nu, plans, n, now_d, plan_d, f"published:{overlap}", se)
+
+
+def context(figures: pl.DataFrame | None = None) -> pl.DataFrame:
+    """DeepSeek's user-growth figures (``data/published/context.csv``): context only.
+
+    They describe consumers' uptake of a chatbot, not advertisers' adoption of AI marketing, so
+    no parameter of the projection is fitted to them.
+    """
+    if figures is None:
+        from survey.published import load_context
+
+        figures = load_context()
+    return (figures.filter(pl.col("subject") == "DeepSeek")
+            .select("figure_id", "metric", "value", "unit", "as_of", "scope"))
+
+
+def context_note(lang: Lang = "zh", figures: pl.DataFrame | None = None) -> str:
+    """One sentence putting DeepSeek's growth next to the projection, numbers from the file."""
+    c = context(figures)
+    users = c.filter(pl.col("figure_id") == "deepseek_users_100m")["value"]
+    weeks = c.filter(pl.col("figure_id") == "deepseek_weeks_to_100m_users")["value"]
+    if users.len() == 0 or weeks.len() == 0:
+        raise ModelError("the DeepSeek user figures are not in the context table",
+                         expected="deepseek_users_100m and deepseek_weeks_to_100m_users")
+    return say("ai_adoption.context", lang, users_yi=users[0] / 1e8, users_m=users[0] / 1e6,
+               weeks=weeks[0])
 
 
 # ----------------------------------------------------------------------------------- projection
@@ -229,25 +253,19 @@ class AdoptionResult:
         return self.fan
 
     def summary(self, lang: Lang = "zh") -> str:
-        """Plain-language summary."""
+        """Plain-language summary: projection, ceiling and sensitivity to the conversion."""
         last = self.fan.row(-1, named=True)
-        y, med, lo, hi = last["year"], last["q50"], last["q05"], last["q95"]
-        now = self.inputs.now
         m, mlo, mhi = self.potential
-        return tr(
-            lang,
-            f"按 Bass 扩散模型(p≈{self.priors['p']:.2f}、q≈{self.priors['q']:.2f},"
-            f"来自 Sultan、Farley 与 Lehmann 1990 年的元分析),以目前 {pct(now)} 的广告主已应用 AI 营销、"
-            f"{pct(self.inputs.plans)} 计划使用为基础,预计到 {y} 年约 {pct(med)} 的广告主将应用 AI 营销"
-            f"(90% 区间 {pct(lo)}–{pct(hi)})。潜在上限约 {pct(m)}({pct(mlo)}–{pct(mhi)}),"
-            f"其中“意向转化为行动”的比例是假设(先验均值 {pct(self.priors['conversion_mean'])})。",
-            f"A Bass diffusion curve (p ≈ {self.priors['p']:.2f}, q ≈ {self.priors['q']:.2f}, "
-            f"Sultan, Farley & Lehmann 1990 meta-analysis) anchored on {pct(now)} of advertisers using "
-            f"AI marketing now and {pct(self.inputs.plans)} planning to, projects about {pct(med)} by "
-            f"{y} (90% band {pct(lo)}–{pct(hi)}). The ceiling is about {pct(m)} ({pct(mlo)}–"
-            f"{pct(mhi)}); the intention-to-adoption conversion is an assumption (prior mean "
-            f"{pct(self.priors['conversion_mean'])}).",
-        )
+        sens = self.sensitivity.sort("conversion")
+        lo_c, hi_c = sens.row(0, named=True), sens.row(-1, named=True)
+        return join([
+            say("ai_adoption.summary", lang, p=self.priors["p"], q=self.priors["q"],
+                now=self.inputs.now, plans=self.inputs.plans, year=last["year"], med=last["q50"],
+                band=FAN_PROBS[-1] - FAN_PROBS[0], lo=last["q05"], hi=last["q95"], m=m,
+                m_lo=mlo, m_hi=mhi, conv=self.priors["conversion_mean"]),
+            say("ai_adoption.sensitivity", lang, c_lo=lo_c["conversion"],
+                c_hi=hi_c["conversion"], year=lo_c["year"], a_lo=lo_c["q50"], a_hi=hi_c["q50"]),
+        ], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Fan chart of adoption by year."""
@@ -256,18 +274,22 @@ class AdoptionResult:
         ax = new_axes(ax)
         f = self.fan
         x = f["year"].to_numpy()
-        ax.fill_between(x, 100 * f["q05"], 100 * f["q95"], alpha=0.18, color="C0",
-                        label=tr(lang, "90% 区间", "90% band"))
-        ax.fill_between(x, 100 * f["q25"], 100 * f["q75"], alpha=0.35, color="C0",
-                        label=tr(lang, "50% 区间", "50% band"))
+        for (lo, hi), alpha in ((("q05", "q95"), 0.18), (("q25", "q75"), 0.35)):
+            ax.fill_between(x, 100 * f[lo], 100 * f[hi], alpha=alpha, color="C0",
+                            label=say("common.band", lang, level=_band(lo, hi)))
         sns.lineplot(x=x, y=100 * f["q50"].to_numpy(), ax=ax, marker="o", color="C0",
-                     label=tr(lang, "中位数", "Median"))
+                     label=say("common.median", lang))
         ax.set_xticks(x)
-        ax.set_xlabel(tr(lang, "年份", "Year"))
-        ax.set_ylabel(tr(lang, "应用 AI 营销的广告主比例(%)", "Advertisers using AI marketing (%)"))
-        ax.set_title(tr(lang, "AI 营销采用预测(Bass 模型)", "AI-marketing adoption (Bass model)"))
+        ax.set_xlabel(say("common.year", lang))
+        ax.set_ylabel(say("ai_adoption.fig_y", lang))
+        ax.set_title(say("ai_adoption.fig_title", lang))
         ax.legend(loc="upper left", fontsize="small")
         return ax
+
+
+def _band(lo: str, hi: str) -> float:
+    """Coverage of the band between fan columns ``qLL`` and ``qHH``."""
+    return (int(hi[1:]) - int(lo[1:])) / 100
 
 
 def _adoption(

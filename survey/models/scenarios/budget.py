@@ -30,19 +30,13 @@ import numpy as np
 import polars as pl
 
 from survey.errors import ModelError
-from survey.models._result import (
-    DEFAULT_SEED,
-    Lang,
-    frame_of,
-    new_axes,
-    psu_strata,
-    replicate_weights,
-    tr,
-    weights_of,
-)
+from survey.models._design import as_design, replicate_weights
+from survey.models._result import DEFAULT_SEED, Lang, join, new_axes, say
+from survey.paths import data_dir
 
 FAN_PROBS = (0.05, 0.25, 0.50, 0.75, 0.95)
-_DEFAULT_TOML = Path(__file__).resolve().parents[3] / "data" / "scenarios" / "default.toml"
+#: default scenarios, relative to the data folder
+SCENARIOS_FILE = "scenarios/default.toml"
 
 
 # ----------------------------------------------------------------------------------- scenarios
@@ -89,7 +83,7 @@ def load_scenarios(source: str | Path | Mapping[str, Any] | None = None) -> dict
         ['base', 'optimistic', 'pessimistic']
     """
     if source is None:
-        source = _DEFAULT_TOML
+        source = data_dir() / SCENARIOS_FILE
     if isinstance(source, str | Path):
         with open(source, "rb") as fh:
             source = tomllib.load(fh)
@@ -174,19 +168,20 @@ class _Data:
     W: np.ndarray  # (1 + B) x n : full-sample weights then replicates
 
 
-def _data(frame: pl.DataFrame, var: str, confidence: str, weights: str | None, ids: str | None,
-          strata: str | None, B: int, seed: int) -> _Data:
-    if var not in frame.columns:
+def _data(design_or_frame: Any, var: str, confidence: str, weights: str | None,
+          ids: str | None, strata: str | None, B: int, seed: int) -> _Data:
+    """Respondents answering ``var`` with full-sample and replicate weights of the design."""
+    d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
+    if var not in d.frame.columns:
         raise ModelError(f"column {var!r} not in the data", column=var)
-    df = frame.drop_nulls([var])
-    if df.height < 2:
-        raise ModelError(f"only {df.height} respondents answered {var}", column=var)
-    w = weights_of(df, weights)
-    psu, st = psu_strata(df, ids, strata)
-    R = replicate_weights(w, B, np.random.default_rng(seed), psu=psu, strata=st)
+    rows = np.flatnonzero(d.frame[var].is_not_null().to_numpy())
+    if rows.size < 2:
+        raise ModelError(f"only {rows.size} respondents answered {var}", column=var)
+    df = d.frame[rows]
+    W = np.vstack([d.weights, replicate_weights(d, B, np.random.default_rng(seed))])[:, rows]
     conf = (df[confidence].cast(pl.String).to_numpy().astype(object)
             if confidence in df.columns else np.full(df.height, None, dtype=object))
-    return _Data(df[var].cast(pl.Float64).to_numpy(), conf, df, np.vstack([w, R]))
+    return _Data(df[var].cast(pl.Float64).to_numpy(), conf, df, W)
 
 
 def _scenario_means(d: _Data, sc: Scenario) -> np.ndarray:
@@ -246,30 +241,17 @@ class BudgetScenarios:
         return self.fan
 
     def summary(self, lang: Lang = "zh") -> str:
-        """Plain-language summary of each scenario."""
+        """Plain-language summary of each scenario and of the forecast-error calibration."""
         c = self.calibration
-        lv = f"{100 * self.level:.0f}%"
         parts = []
         for r in self.means.iter_rows(named=True):
             f = self.fan.filter(pl.col("scenario") == r["scenario"]).sort("year").row(-1, named=True)
-            lab = r["label_zh"] if lang == "zh" else r["label_en"]
-            parts.append(tr(
-                lang,
-                f"{lab}情景:广告主预期营销预算平均增长 {r['mean']:.1f}%({lv} 置信区间 "
-                f"{r['ci_low']:.1f}%–{r['ci_high']:.1f}%);以 {self.base_year} 年为 100,"
-                f"{f['year']} 年指数中位数为 {f['q50']:.0f}(90% 区间 {f['q05']:.0f}–{f['q95']:.0f})。",
-                f"{lab}: expected budget growth averages {r['mean']:.1f}% ({lv} CI "
-                f"{r['ci_low']:.1f}%–{r['ci_high']:.1f}%); with {self.base_year} = 100 the "
-                f"{f['year']} index has median {f['q50']:.0f} (90% band {f['q05']:.0f}–{f['q95']:.0f}).",
-            ))
-        parts.append(tr(
-            lang,
-            f"预测误差按往届“实际减预期”校准:平均偏差 {c.bias:+.1f} 个百分点,标准差 {c.sd:.1f}"
-            f"(仅 {c.n_pairs} 组历史数据)。",
-            f"Forecast errors are calibrated on past editions' actual minus expected growth: mean "
-            f"bias {c.bias:+.1f} points, SD {c.sd:.1f} (only {c.n_pairs} pairs).",
-        ))
-        return ("" if lang == "zh" else " ").join(parts)
+            parts.append(say("budget.scenario", lang, label=r[f"label_{lang}"], mean=r["mean"],
+                             level=self.level, lo=r["ci_low"], hi=r["ci_high"],
+                             base_year=self.base_year, year=f["year"], med=f["q50"],
+                             band=FAN_PROBS[-1] - FAN_PROBS[0], q_lo=f["q05"], q_hi=f["q95"]))
+        parts.append(say("budget.calibration", lang, bias=c.bias, sd=c.sd, pairs=c.n_pairs))
+        return join(parts, lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh", scenario: str = "base") -> Any:
         """Fan chart of ``scenario`` with the other scenarios' medians."""
@@ -280,25 +262,24 @@ class BudgetScenarios:
         if f.height == 0:
             raise ModelError(f"no scenario named {scenario!r}", value=scenario)
         x = f["year"].to_numpy()
-        ax.fill_between(x, f["q05"], f["q95"], alpha=0.15, color="C0",
-                        label=tr(lang, "90% 区间", "90% band"))
-        ax.fill_between(x, f["q25"], f["q75"], alpha=0.3, color="C0",
-                        label=tr(lang, "50% 区间", "50% band"))
+        for (lo, hi), alpha in ((("q05", "q95"), 0.15), (("q25", "q75"), 0.3)):
+            ax.fill_between(x, f[lo], f[hi], alpha=alpha, color="C0",
+                            label=say("common.band", lang,
+                                      level=(int(hi[1:]) - int(lo[1:])) / 100))
         for i, r in enumerate(self.means.iter_rows(named=True)):
             g = self.fan.filter(pl.col("scenario") == r["scenario"]).sort("year")
             sns.lineplot(x=g["year"].to_numpy(), y=g["q50"].to_numpy(), ax=ax, marker="o",
-                         color=f"C{i + 1}", label=r["label_zh"] if lang == "zh" else r["label_en"])
+                         color=f"C{i + 1}", label=r[f"label_{lang}"])
         ax.set_xticks(x)
-        ax.set_xlabel(tr(lang, "年份", "Year"))
-        ax.set_ylabel(tr(lang, f"营销预算指数({self.base_year} = 100)",
-                         f"Marketing budget index ({self.base_year} = 100)"))
-        ax.set_title(tr(lang, "营销预算情景预测", "Marketing budget scenarios"))
+        ax.set_xlabel(say("common.year", lang))
+        ax.set_ylabel(say("budget.fig_y", lang, base_year=self.base_year))
+        ax.set_title(say("budget.fig_title", lang))
         ax.legend(loc="upper left", fontsize="small")
         return ax
 
 
 def growth_distribution(
-    wave_or_frame: Any,
+    design_or_frame: Any,
     *,
     var: str = "budget_growth_expected",
     weights: str | None = "weight",
@@ -314,12 +295,12 @@ def growth_distribution(
         >>> float(d[0])                                      # doctest: +SKIP
         8.0
     """
-    d = _data(frame_of(wave_or_frame), var, "confidence", weights, ids, strata, bootstrap, seed)
+    d = _data(design_or_frame, var, "confidence", weights, ids, strata, bootstrap, seed)
     return (d.W @ d.g) / d.W.sum(axis=1)
 
 
 def run(
-    wave_or_frame: Any,
+    design_or_frame: Any,
     scenarios: str | Path | Mapping[str, Any] | None = None,
     *,
     var: str = "budget_growth_expected",
@@ -339,6 +320,9 @@ def run(
     """Scenario means of expected growth and a ``years``-year index projection with fans.
 
     Args:
+        design_or_frame: a ``Design`` (the report's raked ``ctx.design``: replicates re-raked,
+            so the bootstrap accounts for the calibration) or a Wave / frame (design from the
+            ``weights``/``ids``/``strata`` columns).
         scenarios: TOML path, dict of scenario dicts, or None for ``data/scenarios/default.toml``.
         base_year: index year (= 100); default the last year with a published actual.
         calibration: forecast-error model; default :func:`calibrate` on the published figures.
@@ -347,13 +331,12 @@ def run(
     Example:
         >>> res = run(wave, {"flat": {"growth_shift": -8}}, seed=1)   # doctest: +SKIP
     """
-    frame = frame_of(wave_or_frame)
     scs = load_scenarios(scenarios)
     cal = calibrate() if calibration is None else calibration
     by = base_year if base_year is not None else cal.last_actual_year
     if by is None:
         raise ModelError("base_year is needed: no published actual growth to anchor the index")
-    d = _data(frame, var, confidence, weights, ids, strata, bootstrap, seed)
+    d = _data(design_or_frame, var, confidence, weights, ids, strata, bootstrap, seed)
     rng = np.random.default_rng(seed + 1)
     a = (1 - level) / 2
     rows, fans, all_draws = [], [], {}

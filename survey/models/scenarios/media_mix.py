@@ -3,7 +3,8 @@
 Net balance of a channel = % planning to increase − % planning to decrease, among respondents who
 answered the channel's row of the ``media_intent`` grid (``base="all"``; ``not_invest`` counts as
 neither) or among those investing in it (``base="investors"``: ``not_invest`` excluded). Its
-standard error is design-based (linearisation of a ratio mean, with-replacement PSUs).
+standard error is the design engine's linearised SE of that domain mean (strata, PSUs and, for a
+raked design, the calibration), i.e. ``Design.mean`` of the +1/0/-1 score.
 
 Reallocation scenario (assumptions, all explicit):
 
@@ -13,18 +14,23 @@ Reallocation scenario (assumptions, all explicit):
   ``e^0.5 ≈ 1.65`` times relative to a channel with NB = 0, before renormalising);
 * intentions are taken at face value (no intention-behaviour discount) and channels absent from
   ``base_shares`` are left out;
-* CIs come from the bootstrap distribution of the net balances (joint across channels).
+* CIs come from the bootstrap distribution of the net balances (joint across channels);
+* base shares: ``data/scenarios/media_shares.toml`` by default. The survey does not measure how
+  budgets split across terminals, so those shares are an explicit ASSUMPTION (see the file for
+  its source); pass a dict or another TOML file to use real ones.
 
 Example:
-    >>> nb = net_balance(wave, seed=1)                                   # doctest: +SKIP
-    >>> reallocate(nb, {"mobile": 60, "outdoor": 15, "smart_tv": 25}).to_polars()  # doctest: +SKIP
+    >>> nb = net_balance(ctx.design, bootstrap=1000, seed=1)            # doctest: +SKIP
+    >>> reallocate(nb).to_polars()                                       # doctest: +SKIP
+    >>> reallocate(nb, {"mobile": 60, "outdoor": 15, "smart_tv": 25})    # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -32,58 +38,43 @@ import polars as pl
 from scipy import stats
 
 from survey.errors import EmptySegmentError, ModelError
+from survey.models._design import as_design, replicate_weights, vcov_totals
 from survey.models._result import (
     DEFAULT_SEED,
     Lang,
-    frame_of,
-    linearized_var,
+    TableResult,
+    label,
     new_axes,
-    pct,
-    psu_strata,
-    replicate_weights,
-    tr,
-    weights_of,
+    say,
+    set_labels,
 )
+from survey.paths import data_dir
 
 
-@cache
-def _item_labels(grid: str, items: tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """(zh, en) labels of grid items from the codebook, codes when unavailable."""
-    try:
-        from survey.codebook import Codebook
-
-        q = Codebook.load()[grid]
-        return {it.code: (it.zh, it.en) for it in q.items}
-    except Exception:
-        return {i: (i, i) for i in items}
+def _ranked_items(table: pl.DataFrame, by: str, lang: Lang) -> tuple[list[dict], str]:
+    """Rows sorted by ``by`` (descending) and the label column of ``lang``."""
+    return list(table.sort(by, descending=True).iter_rows(named=True)), f"label_{lang}"
 
 
 @dataclass(frozen=True, eq=False)
-class NetBalanceResult:
-    """Net balance per channel with design-based SE and bootstrap draws (for scenarios)."""
+class NetBalanceResult(TableResult):
+    """Net balance per channel with design-based SE and bootstrap draws (for scenarios).
+
+    ``table``: item, label_zh, label_en, n, increase, decrease, net_balance, se, ci_low, ci_high.
+    """
 
     table: pl.DataFrame
     draws: np.ndarray  # B x items, same order as table
     base: str
     level: float
 
-    def to_polars(self) -> pl.DataFrame:
-        """item, labels, n, increase, decrease, net_balance, se, ci_low, ci_high."""
-        return self.table
-
     def summary(self, lang: Lang = "zh") -> str:
         """Channels ranked by net balance."""
-        t = self.table.sort("net_balance", descending=True)
-        lab = "label_zh" if lang == "zh" else "label_en"
-        items = [f"{r[lab]} {100 * r['net_balance']:+.0f}" for r in t.iter_rows(named=True)]
-        top, bottom = t.row(0, named=True), t.row(-1, named=True)
-        return tr(
-            lang,
-            f"各终端投资意向净值(增加 % − 减少 %):{'、'.join(items)}。{top[lab]}最受青睐,"
-            f"{bottom[lab]}最弱。",
-            f"Net balance of investment intentions (% increase − % decrease): {', '.join(items)}. "
-            f"{top[lab]} is the strongest, {bottom[lab]} the weakest.",
-        )
+        rows, lab = _ranked_items(self.table, "net_balance", lang)
+        items = say("common.list_sep", lang).join(
+            say("media_mix.nb_item", lang, label=r[lab], nb=100 * r["net_balance"]) for r in rows)
+        return say("media_mix.nb_summary", lang, items=items, top=rows[0][lab],
+                   bottom=rows[-1][lab])
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Horizontal bars of net balance with CIs."""
@@ -91,20 +82,17 @@ class NetBalanceResult:
 
         ax = new_axes(ax)
         t = self.table.sort("net_balance", descending=True)
-        lab = t["label_zh" if lang == "zh" else "label_en"].to_list()
+        lab = t[f"label_{lang}"].to_list()
         nb = 100 * t["net_balance"].to_numpy()
         sns.barplot(x=nb, y=lab, ax=ax, color="C0", orient="h")
         ax.errorbar(nb, np.arange(len(lab)), xerr=[nb - 100 * t["ci_low"].to_numpy(),
                     100 * t["ci_high"].to_numpy() - nb], fmt="none", ecolor="black", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_xlabel(tr(lang, "净值(增加 % − 减少 %)", "Net balance (% increase − % decrease)"))
-        ax.set_ylabel("")
-        ax.set_title(tr(lang, "各终端投资意向净值", "Media investment intent: net balance"))
-        return ax
+        return set_labels(ax, lang, x="media_mix.nb_x", title="media_mix.nb_title")
 
 
 def net_balance(
-    wave_or_frame: Any,
+    design_or_frame: Any,
     *,
     grid: str = "media_intent",
     items: Sequence[str] | None = None,
@@ -118,11 +106,17 @@ def net_balance(
 ) -> NetBalanceResult:
     """Net balance (% increase − % decrease) per channel of the ``grid`` question.
 
+    ``design_or_frame``: a ``Design`` (the report's raked ``ctx.design`` gives calibration-aware
+    SEs, equal to ``Design.mean`` of the ±1/0 score in the base) or a Wave / frame (design built
+    from the ``weights``/``ids``/``strata`` columns). Bootstrap draws (replicates re-raked when
+    the design is calibrated) feed :func:`reallocate`. Labels come from the codebook.
+
     Example:
-        >>> nb = net_balance(wave, bootstrap=500)               # doctest: +SKIP
+        >>> nb = net_balance(ctx.design, bootstrap=500)           # doctest: +SKIP
         >>> nb.to_polars().select("item", "net_balance").head(1)  # doctest: +SKIP
     """
-    frame = frame_of(wave_or_frame)
+    d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
+    frame = d.frame
     prefix = f"{grid}__"
     cols = [c for c in frame.columns if c.startswith(prefix)]
     if items is not None:
@@ -133,109 +127,148 @@ def net_balance(
     if not cols:
         raise ModelError(f"no columns of grid {grid!r} in the data", expected=f"{prefix}<item>")
     codes = [c[len(prefix):] for c in cols]
-    labels = _item_labels(grid, tuple(codes))
-    w_all = weights_of(frame, weights)
-    psu, st = psu_strata(frame, ids, strata)
-    R = replicate_weights(w_all, bootstrap, np.random.default_rng(seed), psu=psu, strata=st)
-    z_crit = stats.norm.ppf((1 + level) / 2)
-    rows, draws = [], []
-    for col, code in zip(cols, codes, strict=True):
-        v = frame[col].cast(pl.String).to_numpy().astype(object)
-        ok = np.array([x is not None for x in v])
-        if base == "investors":
-            ok &= v != "not_invest"
-        if not ok.any():
-            raise EmptySegmentError(f"no respondent in the base of {col}", column=col)
-        inc, dec = (v == "increase") & ok, (v == "decrease") & ok
-        z = inc.astype(float) - dec.astype(float)
-        w = w_all * ok
-        tw = w.sum()
-        nb = float(w @ z / tw)
-        u = (w * (z - nb) / tw)[:, None]
-        se = float(np.sqrt(linearized_var(u, psu, st)[0, 0]))
-        Rw = R * ok
-        draws.append((Rw @ z) / Rw.sum(axis=1))
-        zh, en = labels.get(code, (code, code))
-        rows.append({"item": code, "label_zh": zh, "label_en": en, "n": int(ok.sum()),
-                     "increase": float(w @ inc / tw), "decrease": float(w @ dec / tw),
-                     "net_balance": nb, "se": se, "ci_low": nb - z_crit * se,
-                     "ci_high": nb + z_crit * se})
-    return NetBalanceResult(pl.DataFrame(rows), np.column_stack(draws), base, level)
+    v = np.column_stack([frame[c].cast(pl.String).fill_null("").to_numpy() for c in cols])
+    ok = v != ""
+    if base == "investors":
+        ok &= v != "not_invest"
+    empty = [c for c, any_ok in zip(cols, ok.any(axis=0), strict=True) if not any_ok]
+    if empty:
+        raise EmptySegmentError(f"no respondent in the base of {empty[0]}", column=empty[0])
+    inc, dec = (v == "increase") & ok, (v == "decrease") & ok
+    z = inc.astype(float) - dec.astype(float)  # n x J score, 0 outside the base
+    w = np.asarray(d.weights, dtype=float)[:, None] * ok
+    tw = w.sum(axis=0)
+    nb = (w * z).sum(axis=0) / tw
+    U = w * (z - nb) / tw  # influence of each domain ratio mean
+    se = np.sqrt(np.diag(vcov_totals(d, U)))
+    R = replicate_weights(d, bootstrap, np.random.default_rng(seed))
+    draws = (R @ (ok * z)) / (R @ ok)
+    zc = stats.norm.ppf((1 + level) / 2)
+    table = pl.DataFrame({
+        "item": codes,
+        "label_zh": [label(grid, c, "zh", d) for c in codes],
+        "label_en": [label(grid, c, "en", d) for c in codes],
+        "n": ok.sum(axis=0).astype(np.int64),
+        "increase": (w * inc).sum(axis=0) / tw, "decrease": (w * dec).sum(axis=0) / tw,
+        "net_balance": nb, "se": se, "ci_low": nb - zc * se, "ci_high": nb + zc * se,
+    })
+    return NetBalanceResult(table, draws, base, level)
+
+
+@dataclass(frozen=True)
+class BaseShares:
+    """Budget shares by channel (fractions summing to 1) and where they come from."""
+
+    shares: Mapping[str, float]
+    source_zh: str
+    source_en: str
+
+    def source(self, lang: Lang) -> str:
+        return self.source_zh if lang == "zh" else self.source_en
+
+
+#: the default base shares (an assumption; see the file)
+MEDIA_SHARES_FILE = "scenarios/media_shares.toml"
+
+
+def load_base_shares(
+    source: str | Path | Mapping[str, float] | None = None, *, name: str = "default"
+) -> BaseShares:
+    """Base budget shares: table ``name`` of a TOML file (default ``data/scenarios/
+    media_shares.toml``, an explicit assumption) or a dict ``{item: share}`` (percent or
+    fractions; normalised to sum to 1).
+
+    Example:
+        >>> b = load_base_shares()
+        >>> round(sum(b.shares.values()), 9)
+        1.0
+    """
+    if isinstance(source, Mapping):
+        raw = dict(source)
+        src_zh, src_en = say("media_mix.user_shares", "zh"), say("media_mix.user_shares", "en")
+    else:
+        path = Path(source) if source is not None else data_dir() / MEDIA_SHARES_FILE
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+        if name not in doc or "shares" not in doc[name]:
+            raise ModelError(f"{path}: no table [{name}.shares]", file=str(path),
+                             expected=f"one of {sorted(doc)}")
+        raw = dict(doc[name]["shares"])
+        src_zh = str(doc[name].get("source_zh", path.name))
+        src_en = str(doc[name].get("source_en", path.name))
+    vals = {str(k): float(v) for k, v in raw.items()}
+    total = sum(vals.values())
+    if any(v < 0 for v in vals.values()) or total <= 0:
+        raise ModelError("base shares must be non-negative and not all zero", value=vals)
+    return BaseShares({k: v / total for k, v in vals.items()}, src_zh, src_en)
 
 
 @dataclass(frozen=True, eq=False)
-class ReallocationResult:
-    """Base and scenario budget shares by channel with bootstrap CIs."""
+class ReallocationResult(TableResult):
+    """Base and scenario budget shares by channel with bootstrap CIs.
+
+    ``table``: item, label_zh, label_en, net_balance, base_share, new_share, change (new − base)
+    and ci_low, ci_high of new_share.
+    """
 
     table: pl.DataFrame
     elasticity: float
     level: float
-
-    def to_polars(self) -> pl.DataFrame:
-        """item, labels, base_share, new_share, change (points), ci_low, ci_high (of new_share)."""
-        return self.table
+    base: BaseShares
 
     def summary(self, lang: Lang = "zh") -> str:
-        """Largest gain and loss."""
-        t = self.table.sort("change", descending=True)
-        up, down = t.row(0, named=True), t.row(-1, named=True)
-        lab = "label_zh" if lang == "zh" else "label_en"
-        return tr(
-            lang,
-            f"按投资意向净值重新分配预算(弹性 {self.elasticity:g},总预算不变):{up[lab]}占比由 "
-            f"{pct(up['base_share'])} 升至 {pct(up['new_share'])},{down[lab]}由 "
-            f"{pct(down['base_share'])} 降至 {pct(down['new_share'])}。这是基于假设的情景,不是预测。",
-            f"Reallocating the budget by net balance (elasticity {self.elasticity:g}, fixed total): "
-            f"{up[lab]} rises from {pct(up['base_share'])} to {pct(up['new_share'])}, {down[lab]} "
-            f"falls from {pct(down['base_share'])} to {pct(down['new_share'])}. A scenario under "
-            "stated assumptions, not a forecast.",
-        )
+        """Largest gain and loss, and the source of the base shares."""
+        rows, lab = _ranked_items(self.table, "change", lang)
+        up, down = rows[0], rows[-1]
+        return say("media_mix.realloc_summary", lang, elasticity=self.elasticity, up=up[lab],
+                   up_base=up["base_share"], up_new=up["new_share"], down=down[lab],
+                   down_base=down["base_share"], down_new=down["new_share"]) + (
+            "" if lang == "zh" else " ") + say("media_mix.realloc_source", lang,
+                                               source=self.base.source(lang))
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Base vs scenario shares by channel."""
         import seaborn as sns
 
         ax = new_axes(ax)
-        lab = "label_zh" if lang == "zh" else "label_en"
+        lab = f"label_{lang}"
         long = pl.concat([
-            self.table.select(pl.col(lab).alias("channel"), (100 * pl.col("base_share")).alias("v"))
-            .with_columns(kind=pl.lit(tr(lang, "当前", "Base"))),
-            self.table.select(pl.col(lab).alias("channel"), (100 * pl.col("new_share")).alias("v"))
-            .with_columns(kind=pl.lit(tr(lang, "情景", "Scenario"))),
+            self.table.select(pl.col(lab).alias("channel"), (100 * pl.col(col)).alias("v"))
+            .with_columns(kind=pl.lit(say(key, lang)))
+            for col, key in (("base_share", "media_mix.realloc_base"),
+                             ("new_share", "media_mix.realloc_scenario"))
         ])
         sns.barplot(x=long["v"].to_numpy(), y=long["channel"].to_list(),
                     hue=long["kind"].to_list(), ax=ax, orient="h")
-        ax.set_xlabel(tr(lang, "预算占比(%)", "Budget share (%)"))
-        ax.set_ylabel("")
-        ax.set_title(tr(lang, "媒介预算再分配情景", "Media budget reallocation scenario"))
-        return ax
+        return set_labels(ax, lang, x="media_mix.realloc_x", title="media_mix.realloc_title")
 
 
 def reallocate(
     nb: NetBalanceResult,
-    base_shares: Mapping[str, float],
+    base_shares: str | Path | Mapping[str, float] | BaseShares | None = None,
     *,
     elasticity: float = 1.0,
     level: float | None = None,
 ) -> ReallocationResult:
     """Scenario shares ``∝ base_share · exp(elasticity · net_balance)`` (see module docstring).
 
-    ``base_shares`` may be in percent or fractions; they are normalised to sum to 1.
+    ``base_shares``: None for ``data/scenarios/media_shares.toml`` (an assumption, its source in
+    the file and in ``summary``), a TOML path, a dict (percent or fractions) or a
+    :class:`BaseShares`. Channels without a base share are left out.
 
     Example:
+        >>> r = reallocate(nb)                                               # doctest: +SKIP
         >>> r = reallocate(nb, {"mobile": 70, "outdoor": 20, "pc": 10}, elasticity=0.8)  # doctest: +SKIP
     """
+    bs = base_shares if isinstance(base_shares, BaseShares) else load_base_shares(base_shares)
     items = nb.table["item"].to_list()
-    unknown = [k for k in base_shares if k not in items]
+    unknown = [k for k in bs.shares if k not in items]
     if unknown:
         raise ModelError(f"channels without a net balance: {unknown}", value=unknown,
                          expected=f"channels among {items}")
-    if any(v < 0 for v in base_shares.values()) or sum(base_shares.values()) <= 0:
-        raise ModelError("base shares must be non-negative and not all zero")
-    keys = list(base_shares)
+    keys = list(bs.shares)
     idx = [items.index(k) for k in keys]
-    b = np.array([base_shares[k] for k in keys], dtype=float)
-    b = b / b.sum()
+    b = np.array([bs.shares[k] for k in keys], dtype=float)
     est_nb = nb.table["net_balance"].to_numpy()[idx]
 
     def shares(x: np.ndarray) -> np.ndarray:
@@ -249,4 +282,4 @@ def reallocate(
     t = nb.table[idx].select("item", "label_zh", "label_en", "net_balance").with_columns(
         base_share=pl.Series(b), new_share=pl.Series(new), change=pl.Series(new - b),
         ci_low=pl.Series(lo), ci_high=pl.Series(hi))
-    return ReallocationResult(t, elasticity, lev)
+    return ReallocationResult(t, elasticity, lev, bs)
