@@ -727,6 +727,8 @@ def banner(
         raise EstimationError(f"unknown variance path {_variance!r}",
                               expected="'auto', 'aggregated' or 'primitive'")
     path = "aggregated" if _variance == "auto" else _variance
+    if _variance == "auto" and parts.cal is not None and not parts.cal.same_weights(w):
+        path = "primitive"  # trimmed after raking: the cell sums assume raking weights = w
     cache: dict[int, dict[str, Any]] = {}
     strings = _Strings()
     out: list[dict[str, list]] = []

@@ -119,8 +119,14 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             *[c for c in compact if c in report.columns]
         )
         _print_frame(shown, args.format)
+        passed = report.filter(pl.col("passed")).height
         failed = report.filter(~pl.col("passed")).height
-        print(f"\n{report.height - failed} of {report.height} figures pass", file=sys.stderr)
+        unchecked = report.height - passed - failed
+        print(
+            f"\n{passed} of {passed + failed} checked figures pass"
+            f" ({unchecked} not checkable on one wave: ratios, references, context)",
+            file=sys.stderr,
+        )
         return 1 if failed else 0
     kwargs = {} if args.seed is None else {"seed": args.seed}
     paths = write_editions(out_dir=args.out, editions=editions, **kwargs)

@@ -441,7 +441,14 @@ class ReportContext:
             if ch is None:
                 skipped.append(q.id)
             else:
-                rows.append(ch.with_columns(pl.lit(q.id).alias("question_id")))
+                ch = ch.with_columns(pl.lit(q.id).alias("question_id"))
+                if q.type == "grid":  # "移动互联网：增加投资"
+                    sep = "：" if self.lang == "zh" else ": "
+                    items = {o.code: o.label(self.lang) for o in q.items}
+                    item = pl.col("row_code").str.split(":").list.first().replace_strict(items)
+                    label = pl.concat_str([item, pl.col("row_label")], separator=sep)
+                    ch = ch.with_columns(label.alias("row_label"))
+                rows.append(ch)
         frame = pl.concat(rows, how="diagonal_relaxed") if rows else pl.DataFrame()
         return frame, skipped
 

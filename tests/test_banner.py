@@ -420,6 +420,21 @@ def test_banner_matches_design_estimators() -> None:
     np.testing.assert_allclose(got["se"].to_numpy(), ref["se"].to_numpy(), rtol=1e-9)
 
 
+def test_trimmed_raked_design_uses_the_raking_weights() -> None:
+    d = _real_design(500, 8, strata=True, clusters=False, rake=True)
+    t = d.trim(upper=float(d.weights.mean()) * 1.5, strict=True)
+    assert not np.array_equal(t.weights, d.weights)
+    cells = banner(t, ["num", "y"], ["seg"], suppress_below=0).to_polars().filter(
+        pl.col("col_variable") == "seg")
+    ref = t.by("seg").mean("num").sort("seg")
+    got = cells.filter(pl.col("row_code") == "mean").sort("col_level")
+    np.testing.assert_allclose(got["estimate"].to_numpy(), ref["estimate"].to_numpy())
+    np.testing.assert_allclose(got["se"].to_numpy(), ref["se"].to_numpy(), rtol=1e-9)
+    untrimmed = banner(d, ["num"], ["seg"], suppress_below=0).to_polars().filter(
+        pl.col("col_variable") == "seg").sort("col_level")
+    assert not np.allclose(untrimmed["se"].to_numpy(), got["se"].to_numpy(), rtol=1e-6)
+
+
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R not installed")
 def test_raked_design_test_matches_r_survey(tmp_path: Path) -> None:
     """Raked design: Var(p_a - p_b) includes the calibration covariance; R's rake() agrees."""

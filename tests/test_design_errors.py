@@ -95,3 +95,14 @@ def test_trim_bounds_that_cannot_hold(df):
     with pytest.raises(WeightingError, match="expected lower < upper"):
         d.trim(upper=1.0, lower=2.0)
     assert d.trim(upper=10.0) is d  # nothing outside: the same design
+
+
+def test_ordinal_model_errors(df):
+    f = df.with_columns(o=pl.Series(["lo", "mid", "hi", "lo", "mid", "lo"])
+                        .cast(pl.Enum(["lo", "mid", "hi", "top"])))
+    with pytest.raises(EstimationError, match=r"level 'top' has no respondents"):
+        Design(f).glm("o ~ y", family="ordinal")
+    with pytest.raises(EstimationError, match=r"expected at least 3"):
+        Design(f).glm("s ~ y", family="ordinal")
+    with pytest.raises(EstimationError, match=r"expected one of .*ordinal"):
+        Design(f).glm("y ~ s", family="poisson")

@@ -124,7 +124,8 @@ def test_backfitting_sweeps_close_to_exact_greg_projection():
     r = Design(f, weights="w").rake({"g": {"a": 0.2, "b": 0.3, "c": 0.5},
                                      "seg": {"x": 0.4, "y": 0.6}})
     cal = r._cal
-    exact = V.Calibration(cal.cell, cal.cell_levels, cal.n_cell, cal.n_levels, cal.blocks, 200)
+    exact = V.Calibration(cal.cell, cal.cell_levels, cal.n_cell, cal.n_levels, cal.blocks, 200,
+                          cal.w)
     z = (r.weights * f["y"].to_numpy())[:, None]
     v10 = V.vcov_totals(z, r._st, cal, r.weights)
     v200 = V.vcov_totals(z, r._st, exact, r.weights)

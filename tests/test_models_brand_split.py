@@ -310,3 +310,24 @@ def test_ordinal_is_tighter_than_binary_on_the_same_data():
     o = bs.fit(df, outcome_model="ordinal", bootstrap=0)
     b = bs.fit(df, bootstrap=0)
     assert o.se_delta < b.se_delta
+
+
+def test_ordinal_equals_design_svyolr_on_a_raked_design():
+    """Estimates and calibration-aware SEs equal the design engine's svyolr (R-matched)."""
+    from survey.design import glm as design_glm
+
+    if not hasattr(design_glm, "svyolr"):
+        pytest.skip("the design engine has no svyolr in this tree")
+    df = bs.simulate(400, optimum=TRUE_OPT, curvature=10, concentration=3, seed=12,
+                     ordinal_gap=1.5)
+    r = bs.fit(_raked(df), outcome_model="ordinal", bootstrap=0, min_level_n=1)
+    p, X = r._prep, r._X
+    k = X.shape[1]
+    cols = {f"x{j}": pl.Series(X[:, j]) for j in range(1, k)}
+    g = _raked(df.with_columns(yo=pl.Series(p.y.astype(int)), **cols)).glm(
+        "yo ~ " + " + ".join(cols), "ordinal")
+    est, se = r.coef["estimate"].to_numpy(), r.coef["se"].to_numpy()
+    np.testing.assert_allclose(est[1:k], g.params.to_numpy()[: k - 1], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(se[1:k], g.se.to_numpy()[: k - 1], rtol=1e-6)
+    # cut points: svyolr's zeta are ours (the top one is minus our intercept)
+    np.testing.assert_allclose([est[k], -est[0]], g.params.to_numpy()[k - 1:], rtol=1e-6)

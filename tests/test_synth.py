@@ -426,3 +426,15 @@ def test_targets_fill_unpublished_options_consistently_with_ranks(codebook, publ
     conf = t.questions["confidence"].dist[""]
     assert sum(conf.values()) == pytest.approx(1.0)
     assert conf["small_increase"] + conf["big_increase"] == pytest.approx(0.22)
+
+
+def test_large_sample_uses_bounded_memory_and_keeps_the_shares() -> None:
+    """n beyond the all-pairs limit (here 3,000: 4.5 million pairs) samples swap pairs."""
+    from survey.synth import fidelity_report, synthesize
+
+    wave = synthesize(2025, n=3000)
+    assert wave.frame.height == 3000
+    report = fidelity_report(wave)
+    shares = report.filter(pl.col("measure") == "share")
+    assert shares.height > 40
+    assert shares.filter(pl.col("passed") == False).height == 0  # noqa: E712

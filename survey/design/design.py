@@ -16,6 +16,9 @@ A :class:`Design` is immutable; ``rake`` returns a new one. Estimators return po
   ``deff = TRUE`` (without replacement) is this times ``W / (W - n)``. ``n_eff = n / deff``.
 * ``proportion``: ``svyciprop`` intervals (``ci.py``) with ``df = degf`` of the domain.
 * ``by``: ``svyby(~y, ~g, design, FUN)`` domain estimation on the full design.
+* ``proportion(..., base="responses")``: ``svyratio(~option, ~selections)``.
+* ``trim``: ``trimWeights``; ``glm``: ``svyglm`` / ``svyolr``; ``chisq``: ``svychisq``.
+* ``with_columns``: derived columns on the same design (weights, strata, PSUs, raking kept).
 
 Example:
     >>> import polars as pl
@@ -200,7 +203,7 @@ class Design:
         else:
             cell, levels = res.cell, res.cell_levels
         cal = V.Calibration(cell, levels, np.bincount(cell).astype(float), tuple(all_nlv),
-                            tuple(blocks))
+                            tuple(blocks), w=res.weights)
         return self._replace(_w=res.weights, _cal=cal, _margins=(all_codes, all_nlv, blocks),
                              _variance=variance,
                              diagnostics=Diagnostics.of(res.weights, res.iterations,
@@ -287,7 +290,8 @@ class Design:
         return svychisq(self, row, col, statistic)
 
     def glm(self, formula: str, family: str = "gaussian"):
-        """Design-based GLM (R's ``svyglm``); see ``survey.design.glm``."""
+        """Design-based GLM: ``family`` "gaussian" or "binomial" (R's ``svyglm``), or "ordinal"
+        (proportional-odds logistic, R's ``svyolr``); see ``survey.design.glm``."""
         from survey.design.glm import svyglm
 
         return svyglm(self, formula, family)

@@ -6,6 +6,11 @@ totals of the estimating functions (``Design._vcov_totals`` of ``U A^-1``, calib
 raked). Degrees of freedom as R: ``df_resid = degf + 1 - p`` for t tests and intervals.
 Rows with missing values in the model are dropped as a domain (R's ``na.action`` on the design).
 
+Ordinal logistic regression (``family="ordinal"``) is R's ``svyolr``: the proportional-odds
+model ``P(Y <= k | x) = expit(zeta_k - x'beta)`` fitted by weighted maximum likelihood, with the
+sandwich covariance of the score influence functions ``U H^-1`` under the design (``svyrecvar``,
+calibration-aware) and ``df_resid = degf - len(beta)``.
+
 Example:
     >>> import polars as pl
     >>> from survey.design import Design
@@ -17,6 +22,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +30,7 @@ import pandas as pd
 import polars as pl
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from scipy import stats
+from scipy import special, stats
 
 from survey.errors import EstimationError
 
@@ -44,6 +50,7 @@ class GlmResult:
     vcov: pd.DataFrame
     df_resid: int
     level: float = 0.95
+    deviance: float | None = None  # ordinal: -2 log-likelihood / mean weight, as R's svyolr
 
     @property
     def se(self) -> pd.Series:
@@ -60,9 +67,16 @@ class GlmResult:
 
 
 def svyglm(design: Design, formula: str, family: str = "gaussian") -> GlmResult:
-    """Fit ``formula`` on the design's frame with design-based standard errors."""
+    """Fit ``formula`` on the design's frame with design-based standard errors.
+
+    ``family="ordinal"``: proportional-odds (ordinal logistic) model, as R's ``svyolr``
+    (see :func:`svyolr`).
+    """
+    if family == "ordinal":
+        return svyolr(design, formula)
     if family not in FAMILIES:
-        raise EstimationError(f"family={family!r}; expected one of {sorted(FAMILIES)}")
+        raise EstimationError(f"family={family!r}; expected one of "
+                              f"{sorted([*FAMILIES, 'ordinal'])}")
     frame = design.frame.with_columns(
         [pl.col(c).cast(pl.Float64) for c, t in design.frame.schema.items() if t == pl.Boolean])
     pdf = frame.to_pandas()
@@ -89,3 +103,115 @@ def svyglm(design: Design, formula: str, family: str = "gaussian") -> GlmResult:
     names = list(model.exog_names)
     return GlmResult(formula, family, pd.Series(fit.params.to_numpy(), index=names),
                      pd.DataFrame(vc, index=names, columns=names), degf + 1 - len(names))
+
+
+def svyolr(design: Design, formula: str, max_iter: int = 100, tol: float = 1e-12) -> GlmResult:
+    """Proportional-odds logistic regression with design-based SEs (R's ``svyolr``).
+
+    The response is a categorical column with at least 3 levels, in their order (an Enum's
+    categories, else sorted values); there is no intercept (the cut-points ``zeta`` play its
+    part). ``params`` lists the slopes, then the cut-points named ``"a|b"`` as R. The weighted
+    log-likelihood ``sum w log(F(zeta_y - eta) - F(zeta_{y-1} - eta))`` is maximized by
+    Newton-Raphson with the analytic Hessian ``H``; the covariance is the design covariance of
+    the totals of ``U H^-1`` (``U``: per-respondent scores), as R.
+
+    Example:
+        >>> import polars as pl
+        >>> from survey.design import Design
+        >>> f = pl.DataFrame({"y": pl.Series(list("abcabcbcacba")).cast(pl.Enum(list("abc"))),
+        ...                   "x": [0.0, 1, 2, 1, 0, 3, 2, 1, 0, 3, 1, 2]})
+        >>> fit = Design(f).glm("y ~ x", family="ordinal")
+        >>> list(fit.params.index), round(float(fit.params["x"]), 3)
+        (['x', 'a|b', 'b|c'], 1.38)
+    """
+    import patsy
+
+    from survey.design.design import _level_codes
+
+    lhs, sep, rhs = formula.partition("~")
+    yname = lhs.strip()
+    if not sep or not yname:
+        raise EstimationError(f"formula {formula!r}; expected 'response ~ terms'")
+    codes, levels = _level_codes(design.frame, yname, "ordinal regression", allow_null=True)
+    q = len(levels) - 1
+    if q < 2:
+        raise EstimationError(f"response '{yname}' has {q + 1} levels; expected at least 3 for "
+                              "an ordinal model (use family='binomial' for 2)", column=yname)
+    frame = design.frame.with_columns(
+        [pl.col(c).cast(pl.Float64) for c, t in design.frame.schema.items() if t == pl.Boolean])
+    pdf = frame.to_pandas()
+    pdf["_row"] = np.arange(design.n)
+    pdf = pdf[codes >= 0]
+    x_df = patsy.dmatrix(rhs.strip() + " + _row", pdf, NA_action="drop", return_type="dataframe")
+    rows = x_df.pop("_row").to_numpy().astype(np.int64)
+    x_df = x_df.drop(columns=[c for c in x_df.columns if c == "Intercept"])
+    x = x_df.to_numpy(float)
+    y = codes[rows]
+    counts = np.bincount(y, minlength=q + 1)
+    if np.any(counts == 0):
+        empty = levels[int(np.flatnonzero(counts == 0)[0])]
+        raise EstimationError(f"response '{yname}': level '{empty}' has no respondents in the "
+                              "model; expected every level to be observed", column=yname,
+                              value=empty)
+    w = design.weights[rows]
+    pc = x.shape[1]
+    # start: no slopes, cut-points at the logits of the weighted cumulative shares
+    cum = np.cumsum(np.bincount(y, weights=w, minlength=q + 1))[:q] / w.sum()
+    par = np.concatenate([np.zeros(pc), np.log(cum / (1 - cum))])
+    ll, grad, hess, scores = _olr_terms(par, x, y, w, q)
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError as err:
+            raise EstimationError(f"ordinal model {formula!r}: singular information matrix; "
+                                  "expected no separation and no collinear terms") from err
+        t = 1.0
+        while True:
+            new = par - t * step
+            if np.all(np.diff(new[pc:]) > 0):
+                ll_new, *rest = _olr_terms(new, x, y, w, q)
+                if ll_new >= ll - 1e-12 * abs(ll):
+                    break
+            t /= 2
+            if t < 1e-10:
+                raise EstimationError("ordinal model did not converge (step halving failed)")
+        par, (ll, grad, hess, scores) = new, (ll_new, *rest)
+        if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(par))):
+            break
+    else:
+        raise EstimationError(f"ordinal model did not converge after {max_iter} iterations")
+    infl = np.zeros((design.n, pc + q))
+    infl[rows] = scores @ np.linalg.inv(hess)
+    vc = design._vcov_totals(infl)
+    names = [*x_df.columns, *(f"{a}|{b}" for a, b in pairwise(levels))]
+    return GlmResult(formula, "ordinal", pd.Series(par, index=names),
+                     pd.DataFrame(vc, index=names, columns=names), design.degf - pc,
+                     deviance=-2 * ll / float(w.mean()))
+
+
+def _olr_terms(par: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, q: int):
+    """Weighted log-likelihood, gradient, Hessian and per-row scores of the logistic
+    proportional-odds model at ``par = (beta, zeta)``; ``y`` in 0..q."""
+    pc = x.shape[1]
+    beta, zeta = par[:pc], par[pc:]
+    eta = x @ beta
+    big = np.concatenate([[-np.inf], zeta, [np.inf]])
+    a, b = big[y + 1] - eta, big[y] - eta  # upper and lower cut minus eta
+    fa, fb = special.expit(a), special.expit(b)
+    pr = fa - fb
+    da_, db_ = fa * (1 - fa), fb * (1 - fb)  # densities (0 at +-inf)
+    d2a, d2b = da_ * (1 - 2 * fa), db_ * (1 - 2 * fb)
+    n = len(y)
+    # derivatives of a and b with respect to the parameters
+    ea = np.zeros((n, pc + q))
+    eb = np.zeros((n, pc + q))
+    ea[:, :pc] = eb[:, :pc] = -x
+    up, lo = y < q, y > 0
+    ea[np.flatnonzero(up), pc + y[up]] = 1.0
+    eb[np.flatnonzero(lo), pc + y[lo] - 1] = 1.0
+    scores = (da_[:, None] * ea - db_[:, None] * eb) / pr[:, None]
+    ll = float(np.sum(w * np.log(pr)))
+    grad = (w[:, None] * scores).sum(0)
+    hess = ((ea * (w * d2a / pr)[:, None]).T @ ea - (eb * (w * d2b / pr)[:, None]).T @ eb
+            - (scores * w[:, None]).T @ scores)
+    return ll, grad, hess, w[:, None] * scores

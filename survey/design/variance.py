@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -100,7 +101,11 @@ def _codes(a: np.ndarray) -> np.ndarray:
 class Calibration:
     """Raking margins as cells: ``cell`` per row and the level of each margin in each cell.
 
-    ``blocks`` lists, per ``rake()`` call in order, the margin indices it raked on.
+    ``blocks`` lists, per ``rake()`` call in order, the margin indices it raked on. ``w`` are the
+    weights the margins were raked to (R's ``attr(margin, "weights")``); they differ from the
+    design's final weights after ``trim()``. ``None``: the final weights. (After several
+    ``rake()`` calls R keeps each call's weights for its margins; here the last call's are used
+    for all of them.)
     """
 
     cell: np.ndarray  # (n,) int cell code 0..C-1
@@ -109,6 +114,14 @@ class Calibration:
     n_levels: tuple[int, ...]  # levels per margin
     blocks: tuple[tuple[int, ...], ...]
     sweeps: int = RAKE_SWEEPS
+    w: np.ndarray | None = None
+
+    def weights(self, final: np.ndarray) -> np.ndarray:
+        """The raking weights (``w``, or the design's ``final`` weights when not kept)."""
+        return final if self.w is None else self.w
+
+    def same_weights(self, final: np.ndarray) -> bool:
+        return self.w is None or self.w is final or np.array_equal(self.w, final)
 
     @property
     def n_cells(self) -> int:
@@ -141,12 +154,12 @@ class Calibration:
 
 
 def residualize(z: np.ndarray, w: np.ndarray, cal: Calibration | None) -> np.ndarray:
-    """Calibration residuals of the influence columns ``z`` (n, k) under final weights ``w``."""
+    """Calibration residuals of the influence columns ``z`` (n, k) (final weights ``w``)."""
     if cal is None:
         return z
-    s = np.zeros((cal.n_cells, z.shape[1]))
-    np.add.at(s, cal.cell, z / w[:, None])
-    return z - w[:, None] * cal.backfit(s)[cal.cell]
+    psw = cal.weights(w)
+    s = indicator(cal.cell, cal.n_cells) @ (z / psw[:, None])
+    return z - psw[:, None] * cal.backfit(s)[cal.cell]
 
 
 def psu_totals(e: np.ndarray, st: Structure) -> np.ndarray:
@@ -199,6 +212,7 @@ def domain_var(r: np.ndarray, g: np.ndarray, n_dom: int, w: np.ndarray, st: Stru
     b1 = (gu @ r).reshape(n_unit, n_dom, n_j)
     if cal is not None:
         c, nc = cal.cell, cal.n_cells
+        w = cal.weights(w)  # residuals are taken with the raking weights
         s = indicator(c * n_dom + g, nc * n_dom) @ (r / w[:, None])
         f = cal.backfit(s.reshape(nc, n_dom * n_j)).reshape(nc, n_dom, n_j)
         wc = np.bincount(unit * nc + c, weights=w, minlength=n_unit * nc).reshape(n_unit, nc)
@@ -229,8 +243,8 @@ class Column:
     binary: bool
 
 
-def bin_moments(cols: list[Column], idx: np.ndarray, nb: int, wpow: dict[int, np.ndarray | None],
-                powers: tuple[int, ...]) -> dict[tuple[int, int], np.ndarray]:
+def bin_moments(cols: list[Column], idx: np.ndarray, nb: int, wpow: dict[Any, np.ndarray | None],
+                powers: tuple[Any, ...]) -> dict[tuple[Any, int], np.ndarray]:
     """Per-bin sums ``S[k, m] = sum w^k a y^m`` (nb, J) for k in ``powers`` and m = 0, 1, 2.
 
     Binary columns need one bincount per k (category ``a * (1 + y)``); others three.
@@ -276,17 +290,22 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
     gd = np.where(g < 0, n_dom, g)
     nc = 1 if cal is None else cal.n_cells
     cell = np.zeros(st.n, np.int64) if cal is None else cal.cell
-    wpow = {0: None, 1: w, 2: w * w}
+    wpow: dict[Any, np.ndarray | None] = {0: None, 1: w, 2: w * w}
+    psw = w if cal is None else cal.weights(w)  # raking weights (differ after trim())
+    kr, kwp = 0, 2  # moments with w / psw and w * psw: powers 0 and 2 unless trimmed
+    if cal is not None and not cal.same_weights(w):
+        kr, kwp = "r", "wp"
+        wpow.update(r=w / psw, wp=w * psw)
     clustered = st.psu is not None
     n_j = len(cols)
     if clustered:
-        m_cd = bin_moments(cols, cell * d1 + gd, nc * d1, wpow, (0, 1))
+        m_cd = bin_moments(cols, cell * d1 + gd, nc * d1, wpow, (0, 1, kr))
         m_pd = bin_moments(cols, st.psu * d1 + gd, st.n_psus * d1, wpow, (1,))
         cd = {k: v.reshape(nc, d1, n_j)[:, :n_dom] for k, v in m_cd.items()}
     else:
         n_h = st.n_strata
         m_hcd = bin_moments(cols, (st.stratum * nc + cell) * d1 + gd, n_h * nc * d1, wpow,
-                            (0, 1, 2))
+                            tuple(dict.fromkeys((0, 1, 2, kr, kwp))))
         hcd = {k: v.reshape(n_h, nc, d1, n_j)[:, :, :n_dom] for k, v in m_hcd.items()}
         cd = {k: v.sum(0) for k, v in hcd.items()}
     sums = DomainSums(cd[0, 0].sum(0), cd[1, 0].sum(0), cd[1, 1].sum(0), cd[1, 2].sum(0))
@@ -298,13 +317,13 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
             alpha, beta = 1.0 / sums.wsum, -est / sums.wsum
     f = None
     if cal is not None:
-        s = alpha * cd[0, 1] + beta * cd[0, 0]  # (C, D, J) sums of R / w
+        s = alpha * cd[kr, 1] + beta * cd[kr, 0]  # (C, D, J) sums of R / psw
         f = cal.backfit(s.reshape(nc, -1)).reshape(nc, n_dom, n_j)
     if clustered:
         pd_ = {k: v.reshape(st.n_psus, d1, n_j)[:, :n_dom] for k, v in m_pd.items()}
         t = alpha * pd_[1, 1] + beta * pd_[1, 0]  # (P, D, J) PSU totals of R
         if f is not None:
-            wc = np.bincount(st.psu * nc + cell, weights=w,
+            wc = np.bincount(st.psu * nc + cell, weights=psw,
                              minlength=st.n_psus * nc).reshape(st.n_psus, nc)
             t = t - np.einsum("pc,cdj->pdj", wc, f)
         h = st.psu_stratum
@@ -316,9 +335,9 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
     b1 = (alpha * hcd[1, 1] + beta * hcd[1, 0]).sum(1)  # (H, D, J)
     if f is not None:
         hc = st.stratum * nc + cell
-        wc = np.bincount(hc, weights=w, minlength=n_h * nc).reshape(n_h, nc)
-        qc = np.bincount(hc, weights=w * w, minlength=n_h * nc).reshape(n_h, nc)
-        rw = alpha * hcd[2, 1] + beta * hcd[2, 0]  # (H, C, D, J) sums of R w
+        wc = np.bincount(hc, weights=psw, minlength=n_h * nc).reshape(n_h, nc)
+        qc = np.bincount(hc, weights=psw * psw, minlength=n_h * nc).reshape(n_h, nc)
+        rw = alpha * hcd[kwp, 1] + beta * hcd[kwp, 0]  # (H, C, D, J) sums of R psw
         a1 = a1 - 2.0 * np.einsum("hcdj,cdj->hdj", rw, f) + np.einsum("hc,cdj->hdj", qc, f * f)
         b1 = b1 - np.einsum("hc,cdj->hdj", wc, f)
     ss = a1 - b1 * b1 / st.n_psu[:, None, None]

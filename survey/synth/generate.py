@@ -289,6 +289,10 @@ def _assign_unordered(props: np.ndarray, counts: np.ndarray, order: Sequence[int
     return ans
 
 
+#: candidate swap pairs considered at most (all pairs of up to ~2,000 respondents)
+_MAX_PAIRS = 2_000_000
+
+
 def calibrate(
     ans: np.ndarray,
     weights: np.ndarray,
@@ -309,7 +313,13 @@ def calibrate(
     if not cons:
         return ans
     n = len(ans)
-    iu, ju = np.triu_indices(n, 1)
+    if n * (n - 1) // 2 <= _MAX_PAIRS:
+        iu, ju = np.triu_indices(n, 1)
+    else:  # large samples: a fixed random subset of pairs (all pairs would need O(n²) memory)
+        rng = np.random.default_rng(n)
+        a, b = rng.integers(0, n, size=(2, _MAX_PAIRS))
+        keep = a != b
+        iu, ju = np.minimum(a, b)[keep], np.maximum(a, b)[keep]
     same = parts[iu] == parts[ju]
     iu, ju = iu[same], ju[same]
     dy = np.abs(y[iu] - y[ju])
