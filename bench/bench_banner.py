@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from survey.banner import banner
+from survey.banners import banner
 from survey.codebook import Codebook
 from survey.design import Design
 

@@ -28,7 +28,7 @@ _EXPORTS: dict[str, str] = {
     "Design": "survey.design",
     "standard_design": "survey.weighting",
     "ReportContext": "survey.reporting",
-    "banner": "survey.banner",
+    "banner": "survey.banners",
     "compare_waves": "survey.trends",
     "trend": "survey.trends",
     "load_figures": "survey.published",
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from survey.banner import banner
+    from survey.banners import banner
     from survey.codebook import Codebook, Question
     from survey.design import Design
     from survey.errors import SurveyError, ValidationError

@@ -106,7 +106,7 @@ class Question:
     editions: tuple[int, ...] = ()
     history: tuple[Change, ...] = ()
     note: str = ""
-    latest: int | None = None  # the codebook's newest edition (see asked_in)
+    known: tuple[int, ...] = ()  # the codebook's top-level editions (see asked_in)
 
     # -- labels ---------------------------------------------------------------------------------
     def text(self, lang: Lang = "zh") -> str:
@@ -198,11 +198,11 @@ class Question:
     def asked_in(self, edition: int) -> bool:
         """Whether the question is asked in ``edition``.
 
-        ``editions`` lists the editions known to have asked it. An edition newer than every
-        edition of the codebook (next year's wave) asks it when the newest codebook edition did
-        (a current question continues by default), unless ``history`` records it ``dropped`` at
-        or before that edition. Without ``editions`` a question is asked from its ``added``
-        edition on (or always).
+        ``editions`` lists the editions known to have asked it, for the editions the codebook
+        covers (its top-level ``editions``). A later edition (next year's wave) asks it when the
+        newest covered edition did: a current question continues by default, unless
+        ``history`` records it ``dropped`` at or before that edition. Without ``editions`` a
+        question is asked from its ``added`` edition on (or always).
         """
         events = sorted(
             (h.edition, h.change) for h in self.history if h.change in ("added", "dropped")
@@ -213,15 +213,15 @@ class Question:
                 state = change
         if state == "dropped":
             return False
-        if state == "added" and (self.latest is None or edition > self.latest):
+        if not self.editions:
+            added = [ed for ed, change in events if change == "added"]
+            return not added or edition >= min(added)
+        if edition in self.editions:
             return True
-        if self.editions:
-            if edition in self.editions:
-                return True
-            latest = self.latest if self.latest is not None else max(self.editions)
-            return edition > latest and latest in self.editions
-        added = [ed for ed, change in events if change == "added"]
-        return not added or edition >= min(added)
+        covered = max(self.known, default=max(self.editions))
+        if edition <= covered:
+            return False  # the lists are complete for the covered editions
+        return state == "added" or covered in self.editions
 
     def comparable(self, earlier: int, later: int) -> bool:
         """Whether answers of ``earlier`` and ``later`` editions can be compared (trend lines).
@@ -318,7 +318,7 @@ class Codebook:
             questions[q.id] = q
         editions = tuple(int(e) for e in raw.get("editions") or ())
         if editions:
-            questions = {k: replace(q, latest=max(editions)) for k, q in questions.items()}
+            questions = {k: replace(q, known=editions) for k, q in questions.items()}
         id_col = raw.get("id_column", "resp_id")
         w_col = raw.get("weight_column", "weight")
         columns: dict[str, tuple[str, str | None]] = {}

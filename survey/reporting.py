@@ -27,7 +27,7 @@ from survey.errors import EstimationError, SurveyError
 from survey.paths import report_dir, waves_dir
 
 if TYPE_CHECKING:
-    from survey.banner import Banner
+    from survey.banners import Banner
     from survey.codebook import Codebook
     from survey.design import Design
     from survey.present.text import Texts
@@ -203,7 +203,7 @@ class ReportContext:
         """The banner's default low-base thresholds: ``suppress_below`` and ``flag_below``."""
         import inspect
 
-        from survey.banner import banner
+        from survey.banners import banner
 
         params = inspect.signature(banner).parameters
         return {k: params[k].default for k in ("suppress_below", "flag_below")}
@@ -228,7 +228,7 @@ class ReportContext:
 
     @cached_property
     def _toplines(self) -> pl.DataFrame:
-        from survey.banner import banner
+        from survey.banners import banner
 
         asked = [q.id for q in self.codebook if q.asked_in(self.edition) and not q.segment]
         present = [
@@ -279,8 +279,7 @@ class ReportContext:
                 .then(pl.lit(net.code))
                 .otherwise(expr)
             )
-        d = self.design
-        return d._replace(frame=d.frame.with_columns(expr.alias(f"{qid}__net")))
+        return self.design.with_columns(expr.alias(f"{qid}__net"))
 
     def ranked(self, qid: str) -> pl.DataFrame:
         """The options of a multi-select question by share, highest first, with their rank.
@@ -296,13 +295,27 @@ class ReportContext:
             .with_row_index("rank", offset=1)
         )
 
+    def ranked_items(self, qid: str, code: str) -> pl.DataFrame:
+        """The items of grid ``qid`` by the share answering ``code``, highest first.
+
+        Columns of :meth:`topline` plus ``item_label`` and ``rank``.
+        """
+        items = {o.code: o.label(self.lang) for o in self.codebook[qid].items}
+        return (
+            self.topline(qid)
+            .filter(pl.col("row_code").str.ends_with(f":{code}"))
+            .with_columns(pl.col("item").replace_strict(items).alias("item_label"))
+            .sort("estimate", descending=True)
+            .with_row_index("rank", offset=1)
+        )
+
     def rank_of(self, qid: str, code: str) -> int:
         """Rank of an option among the options of ``qid`` by share (1 = most chosen)."""
         return int(self.ranked(qid).filter(pl.col("row_code") == code)["rank"][0])
 
     def banner(self, rows: list[str], cols: list[str] | None = None, **kwargs: Any) -> Banner:
         """A banner book of ``rows`` by ``cols`` (default: every segment question)."""
-        from survey.banner import banner
+        from survey.banners import banner
 
         cols = (
             cols
@@ -360,6 +373,24 @@ class ReportContext:
         text = self.say("common.vs_previous", edition=ch["edition_a"], diff=ch["change"], sig=sig)
         return f"（{text}）" if self.lang == "zh" else f" ({text})"
 
+    def mean_change_clause(self, qid: str) -> str:
+        """"；较 2024 版 −3.1 个百分点，差异显著，p < 0.001" for a mean, or ``""``."""
+        ch = self.change_of(qid)
+        if ch is None:
+            return ""
+        sig = self.say("common.sig" if ch["p_value"] < 0.05 else "common.not_sig", p=ch["p_value"])
+        return self.say(
+            "common.mean_vs_previous", edition=ch["edition_a"], diff=ch["change"], sig=sig
+        )
+
+    def direction(self, qid: str, code: str | None = None, alpha: float = 0.05) -> str:
+        """``"up"``/``"down"`` when ``qid`` (option/net ``code``, or the mean) changed
+        significantly since the previous edition, else ``"level"`` (also without a previous)."""
+        ch = self.change_of(qid, code)
+        if ch is None or ch["p_value"] >= alpha:
+            return "level"
+        return "up" if ch["change"] > 0 else "down"
+
     def significant_levels(
         self, qid: str, code: str, cols: list[str] | None = None
     ) -> tuple[list[str], list[str]]:
@@ -401,6 +432,59 @@ class ReportContext:
             [lab for lab in higher if lab not in residual],
             [lab for lab in lower if lab not in higher and lab not in residual],
         )
+
+    def segment_shares(self, qid: str, code: str, segment: str) -> dict[str, float]:
+        """Weighted share of option/net ``code`` of ``qid`` in each level of ``segment``."""
+        cells = self.banner([qid], [segment]).to_polars(self.lang)
+        cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") == segment))
+        return dict(zip(cells["col_level"], cells["estimate"], strict=True))
+
+    def higher(self, qid: str, code: str, segment: str, level: str, than: str) -> bool:
+        """Whether ``level`` of ``segment`` is significantly higher than ``than`` on ``code``.
+
+        Read from the banner's column test (the letter of ``than`` in ``level``'s cell).
+        """
+        cells = self.banner([qid], [segment]).to_polars(self.lang)
+        cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") == segment))
+        letters = dict(zip(cells["col_level"], cells["letter"], strict=True))
+        sig = dict(zip(cells["col_level"], cells["sig_higher_than"].fill_null(""), strict=True))
+        return bool(letters.get(than)) and letters[than] in sig.get(level, "")
+
+    def mean_gap(self, qid: str, by: str, high: str, low: str) -> dict[str, float]:
+        """Difference of the mean of ``qid`` between two groups of ``by`` (options or nets).
+
+        A design-based regression on the group indicator (``Design.glm``, sandwich SE):
+        returns ``high, low`` (the two domain means), ``diff`` and its ``p_value``.
+        """
+        q = self.codebook[by]
+        nets = {n.code for n in q.nets}
+        design, column = (
+            (self.by_net(by), f"{by}__net") if {high, low} & nets else (self.design, by)
+        )
+        fit = design.glm(f"{qid} ~ C({column}, Treatment('{low}'))").to_polars()
+        row = fit.filter(pl.col("term").str.ends_with(f"[T.{high}]")).row(0, named=True)
+        base = fit.filter(pl.col("term") == "Intercept")["estimate"][0]
+        return {
+            "high": base + row["estimate"],
+            "low": base,
+            "diff": row["estimate"],
+            "p_value": row["p_value"],
+        }
+
+    # -- models, fitted once with the report's settings (seeded by the edition) -----------------
+    @cached_property
+    def brand_split(self) -> Any:
+        """The brand/performance optimum model (``survey.models.brand_split.fit``) of this wave."""
+        from survey.models import brand_split
+
+        return brand_split.fit(self.design, bootstrap=2000, seed=self.edition)
+
+    @cached_property
+    def budget_scenarios(self) -> Any:
+        """The budget-growth scenarios (``survey.models.scenarios.budget.run``) of this wave."""
+        from survey.models.scenarios import budget
+
+        return budget.run(self.design, bootstrap=2000, draws=5000, seed=self.edition)
 
     def designs(self) -> dict[int, Design]:
         """Standard designs of every edition with a wave up to this one, oldest first."""

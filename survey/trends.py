@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from survey.banner import banner
+from survey.banners import banner
 from survey.codebook import Codebook, Question
 from survey.errors import EstimationError
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from survey.banner import Banner, _adjust, _letters, banner, z_effective_base
+from survey.banners import Banner, _adjust, _letters, banner, z_effective_base
 from survey.codebook import Codebook
 from survey.design import variance as V
 from survey.errors import EstimationError

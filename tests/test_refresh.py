@@ -46,7 +46,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _step1_codebook(data: Path) -> None:
     path = data / "codebook.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    raw["editions"] = [*raw["editions"], 2026]
+    assert 2026 not in raw["editions"]  # the list names the editions the codebook covers
     raw["questions"].append(NEW_QUESTION)
     for q in raw["questions"]:
         if q["id"] == "short_video_resources":
@@ -77,7 +77,12 @@ def _step3_margins(data: Path) -> None:
 
 def _delivery(tmp: Path, cb: Codebook, n: int) -> tuple[Path, Path, pl.DataFrame]:
     frame = synthesize(2025, n=n, seed=2026).frame
-    frame = frame.drop([c for c in frame.columns if c.startswith("short_video_resources__")])
+    # the agency delivers the 2026 questionnaire: no dropped (short_video_resources) nor
+    # earlier-only questions
+    frame = frame.select(
+        c for c in frame.columns if not cb.is_column(c) or cb.owner(c)[0].asked_in(2026)
+    )
+    assert not any(c.startswith("short_video_resources__") for c in frame.columns)
     frame = frame.with_columns(
         ("x26-" + pl.col("resp_id")).alias("resp_id"),
         (pl.int_range(pl.len()) % 21).cast(pl.Float64).alias("ai_budget_share"),

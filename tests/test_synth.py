@@ -10,7 +10,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from survey.banner import banner
+from survey.banners import banner
 from survey.codebook import Codebook
 from survey.models import brand_split
 from survey.paths import waves_dir

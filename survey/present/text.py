@@ -65,6 +65,8 @@ class _Formatter(string.Formatter):
             return f"{value:.1f}"
         if format_spec == "num0":
             return f"{value:.0f}"
+        if format_spec == "sgn1":  # signed, one decimal, true minus sign: "+3.1", "−3.0"
+            return f"{value:+.1f}".replace("-", "−")
         if format_spec == "p":
             return fmt_p(value)
         if format_spec == "int":
