@@ -169,22 +169,39 @@ class ReportContext:
     def provenance(self) -> pl.DataFrame:
         """Published figures up to this edition with a short source reference, newest first.
 
-        Columns ``edition, figure_id, value, unit, source, quote``; ``source`` is the seed file
-        or the web site's host, then the episode and shownote time where given.
+        Columns ``edition, figure_id, value, unit, source, quote``; ``unit`` in the report's
+        language (catalog ``units.*``); ``source`` is the seed file (``seed 001`` for
+        ``001_<hash>.txt``) or the web site's host, then the episode and shownote time.
         """
+        import re
         from urllib.parse import urlparse
 
+        def short(source: str) -> str:
+            if source.startswith("http"):
+                return urlparse(source).netloc or source
+            seed = re.fullmatch(r"(\d{3})_[0-9a-f]+\.txt", source)
+            return f"seed {seed[1]}" if seed else source
+
         figures = self.figures.filter(pl.col("edition") <= self.edition)
-        host = pl.col("source_file").map_elements(
-            lambda s: urlparse(s).netloc or s if s.startswith("http") else s, return_dtype=pl.String
-        )
+        host = pl.col("source_file").map_elements(short, return_dtype=pl.String)
+        units = {u: self.say(f"units.{u}") for u in figures["unit"].unique() if u}
         source = pl.concat_str(
             [host, pl.col("episode").fill_null(""), pl.col("shownote_time").fill_null("")],
             separator=" ",
         ).str.strip_chars()
         return figures.sort("edition", "figure_id", descending=[True, False]).select(
-            "edition", "figure_id", "value", "unit", source.alias("source"), "quote"
+            "edition",
+            "figure_id",
+            "value",
+            pl.col("unit").replace_strict(units, default=pl.col("unit")),
+            source.alias("source"),
+            "quote",
         )
+
+    def source_files(self) -> list[str]:
+        """The seed files and web pages the published figures of this edition and earlier cite."""
+        figures = self.figures.filter(pl.col("edition") <= self.edition)
+        return sorted(figures["source_file"].unique().to_list())
 
     def margin_of_error(self, n: float | None = None, p: float = 0.5, level: float = 0.95) -> float:
         """Half-width of the ``level`` interval of a share ``p`` on a base of ``n`` respondents.

@@ -208,3 +208,27 @@ def test_book_chapter_title_from_front_matter(tmp_path: Path) -> None:
     project = load_project(MINI)
     assert project.is_book and [p.name for p in project.chapters] == ["index.qmd", "01-chart.qmd"]
     assert project.params == {"edition": 2025, "lang": "zh"}
+
+
+def test_pdf_tables_size_columns_to_content() -> None:
+    """Long-text tables: short columns keep their width, long ones share the line and ids wrap."""
+    import json as _json
+
+    from survey.render.htmltable import html_to_blocks
+    from survey.render.pandoc import run_pandoc
+    from survey.render.typst import tune_tables
+
+    rows = "".join(
+        f"<tr><td>2025</td><td>confidence_net_decrease_trend_{i}</td><td>{'原文' * 40}</td></tr>"
+        for i in range(3)
+    )
+    html = f"<table><tr><th>版次</th><th>数据</th><th>原文</th></tr>{rows}</table>"
+    doc = {"pandoc-api-version": [1, 23, 1], "meta": {}, "blocks": html_to_blocks(html)}
+    typ = tune_tables(run_pandoc(["-f", "json", "-t", "typst"], _json.dumps(doc)))
+    widths = re.search(r"columns: \(auto, ([\d.]+)fr, ([\d.]+)fr\),", typ)
+    assert widths and float(widths[1]) < float(widths[2])  # the id column narrower than the quote
+    assert "confidence\\_\u200bnet" in typ  # breakable after underscores
+    short = html_to_blocks("<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>")
+    typ = tune_tables(run_pandoc(["-f", "json", "-t", "typst"], _json.dumps(
+        {"pandoc-api-version": [1, 23, 1], "meta": {}, "blocks": short})))
+    assert "columns: (auto,) * 2," in typ

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -104,6 +105,10 @@ def _fix_alignment(table: dict[str, Any]) -> None:
 LINE_BUDGET = 110
 #: the width (half-width characters) beyond which a column's text is allowed to wrap
 WRAP_AT = 36
+#: columns at most this wide keep their content width (typst ``auto``) in such tables
+SHORT_COLUMN = 12
+#: the relative width that marks a content-width column for :func:`survey.render.typst.tune_tables`
+AUTO_WIDTH = 1e-6
 
 
 def _display_width(text: str) -> int:
@@ -123,10 +128,24 @@ def _set_widths(table: dict[str, Any]) -> None:
             widest[j] = max(widest[j], _display_width(_cell_text(cell)))
     if sum(widest) <= LINE_BUDGET:
         return
+    long = [w > SHORT_COLUMN for w in widest]
     wanted = [min(w, WRAP_AT) + 2 for w in widest]
-    total = sum(wanted)
+    total = sum(w for w, is_long in zip(wanted, long, strict=True) if is_long)
     for j, spec in enumerate(colspecs):
-        colspecs[j] = [spec[0], {"t": "ColWidth", "c": wanted[j] / total}]
+        width = wanted[j] / total if long[j] else AUTO_WIDTH
+        colspecs[j] = [spec[0], {"t": "ColWidth", "c": width}]
+    for row in rows:
+        for cell in row[1]:
+            for block in cell[4]:
+                if block["t"] in ("Plain", "Para"):
+                    _breakable_ids(block["c"])
+
+
+def _breakable_ids(inlines: list[dict[str, Any]]) -> None:
+    """Let long identifiers (``confidence_net_decrease``) wrap after ``_`` and ``/``."""
+    for node in inlines:
+        if node.get("t") == "Str" and len(node["c"]) > SHORT_COLUMN:
+            node["c"] = re.sub(r"([_/])", "\\1\u200b", node["c"])
 
 
 def html_to_blocks(html: str, *, caption: str = "", ident: str = "") -> list[dict[str, Any]]:

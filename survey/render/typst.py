@@ -162,6 +162,7 @@ _ROW = re.compile(r"^\s*(\[|table\.cell\(colspan)")
 #: tables with this many columns or more get a smaller font and narrower cell padding
 WIDE_TABLE = 8
 _COLUMNS = re.compile(r"(#table\(\n\s*)columns: (\d+),")
+_PERCENT_COLUMNS = re.compile(r"(#table\(\n\s*)columns: \(([\d.%, ]+)\),")
 
 
 def tune_tables(source: str) -> str:
@@ -180,8 +181,20 @@ def tune_tables(source: str) -> str:
         return f"{m[1]}columns: (auto,) * {n},{inset}"
 
     source = _COLUMNS.sub(columns, source)
+    source = _PERCENT_COLUMNS.sub(_mixed_widths, source)
     source = _TABLE_FIGURE.sub(_breakable_if_long, source)
     return source.replace("table.footer(", "table.footer(repeat: false, ")
+
+
+def _mixed_widths(m: re.Match[str]) -> str:
+    """``(0%, 50%, 50%)`` -> ``(auto, 50fr, 50fr)``: 0% marks a content-width column
+    (:data:`survey.render.htmltable.AUTO_WIDTH`), the others share the rest of the line."""
+    parts = [p.strip() for p in m[2].split(",") if p.strip()]
+    widths = [float(p.rstrip("%")) for p in parts]
+    if not any(w == 0 for w in widths):
+        return m[0]
+    spec = ", ".join("auto" if w == 0 else f"{w:g}fr" for w in widths)
+    return f"{m[1]}columns: ({spec}),"
 
 
 def _breakable_if_long(m: re.Match[str]) -> str:
