@@ -45,9 +45,10 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from html import escape as html_escape
 from html import unescape as html_unescape
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -57,40 +58,29 @@ from scipy import special
 from survey.codebook import SEP, Codebook, Question
 from survey.design import variance as V
 from survey.errors import EstimationError
+from survey.present.text import Texts
 
 Test = Literal["design", "effective_base"]
 Adjust = Literal["bonferroni", "holm"] | None
 TOTAL = "total"
 
-_TXT = {
-    "zh": {
-        "total": "总体",
-        "base": "基数(未加权)",
-        "base_eff": "有效基数",
-        "design": "设计基础检验(考虑加权、分层、整群与校准)",
-        "effective_base": "有效基数 z 检验(合并比例,忽略列间重叠)",
-        "note": (
-            "列比较:{test},双侧,α={alpha}{adj}。字母表示该单元格显著高于所标字母对应的列"
-            "(同一划分变量内比较)。*:基数<{sup},不显示、不检验;†:基数<{flag},谨慎解读。"
-        ),
-        "bonferroni": ",Bonferroni 校正",
-        "holm": ",Holm 校正",
-    },
-    "en": {
-        "total": "Total",
-        "base": "Base (unweighted)",
-        "base_eff": "Effective base",
-        "design": "design-based test (weights, strata, clusters and calibration)",
-        "effective_base": "z-test on effective bases (pooled proportion, overlap ignored)",
-        "note": (
-            "Column comparisons: {test}, two-sided, α={alpha}{adj}. Letters mark the columns "
-            "(within a segment variable) the cell is significantly higher than. "
-            "*: base < {sup}, not shown or tested; †: base < {flag}, read with care."
-        ),
-        "bonferroni": ", Bonferroni-adjusted",
-        "holm": ", Holm-adjusted",
-    },
-}
+TEXTS_FILE = Path(__file__).resolve().parent / "banners.yml"
+
+
+@cache
+def _texts() -> Texts:
+    """The banners' bilingual text catalog (``survey/banners.yml``), read once."""
+    return Texts.load(TEXTS_FILE)
+
+
+def say(key: str, lang: str = "zh", /, **values: Any) -> str:
+    """The catalog text ``key`` of ``survey/banners.yml`` in ``lang`` with ``values`` filled in.
+
+    Example:
+        >>> say("total", "en")
+        'Total'
+    """
+    return _texts().say(key, lang, **values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +176,11 @@ class _Block:
         return np.column_stack([onehot[:, list(st)].any(axis=1) for st in self.sets]).astype(float)
 
 
+def _mean_row() -> _Row:
+    """The one row of a numeric question: its mean."""
+    return _Row("mean", say("mean", "zh"), say("mean", "en"), "mean")
+
+
 def _codes_index(s: pl.Series, codes: Sequence[str]) -> np.ndarray:
     """Position of each value of ``s`` in ``codes`` (-1 for null or unknown)."""
     if isinstance(s.dtype, pl.Enum) and list(s.dtype.categories) == list(codes):
@@ -220,7 +215,8 @@ def _categorical_block(
     rows = [_Row(prefix + r.code, r.zh, r.en, r.kind) for r in rows]
     t_zh, t_en = q.short_label("zh"), q.short_label("en")
     if item is not None:
-        t_zh, t_en = f"{t_zh}:{item.zh}", f"{t_en}: {item.en}"
+        t_zh = say("block_item", "zh", title=t_zh, item=item.zh)
+        t_en = say("block_item", "en", title=t_en, item=item.en)
     head = (q.id, item.code if item is not None else None, t_zh, t_en, tuple(rows))
     if multi is None:
         return _Block(*head, idx >= 0, None, idx, tuple(sets))
@@ -242,7 +238,7 @@ def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> l
         if s.dtype.is_numeric():
             v = s.cast(pl.Float64).to_numpy()
             base = ~np.isnan(v)
-            return [_Block(qid, None, qid, qid, (_Row("mean", "均值", "Mean", "mean"),), base,
+            return [_Block(qid, None, qid, qid, (_mean_row(),), base,
                            np.where(base, v, 0.0)[:, None])]
         levels = _levels(s)
         idx = _codes_index(s, levels)
@@ -268,7 +264,7 @@ def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> l
     if q.type == "numeric":
         v = frame[qid].cast(pl.Float64).to_numpy()
         base = ~np.isnan(v)
-        row = _Row("mean", "均值", "Mean", "mean")
+        row = _mean_row()
         return [_Block(qid, None, q.short_label("zh"), q.short_label("en"), (row,), base,
                        np.where(base, v, 0.0)[:, None])]
     # constant_sum: one mean per part, base = respondents who answered every part
@@ -324,8 +320,8 @@ def _columns(
     spec: list[_Col] = []
     groups: list[_Group] = []
     if include_total:
-        spec.append(_Col(TOTAL, TOTAL, _TXT["zh"]["total"], _TXT["en"]["total"], None,
-                         _TXT["zh"]["total"], _TXT["en"]["total"]))
+        zh, en = say("total", "zh"), say("total", "en")
+        spec.append(_Col(TOTAL, TOTAL, zh, en, None, zh, en))
         groups.append(_Group([0], np.zeros(n, np.int64), False))
     for var in cols:
         if var not in frame.columns:
@@ -657,7 +653,7 @@ class Banner:
         """A great-tables rendering (row groups per question block, bases per block).
 
         Example:
-            >>> "总体" in b.to_gt().as_raw_html()                           # doctest: +SKIP
+            >>> say("total", "zh") in b.to_gt().as_raw_html()               # doctest: +SKIP
             True
         """
         return _to_gt(self, lang or self.lang, decimals)
@@ -974,7 +970,6 @@ class _Book:
 
 def _book(b: Banner, lang: str, decimals: int) -> _Book:
     lg = "en" if lang == "en" else "zh"
-    t = _TXT[lg]
     cells = b.cells
     if cells.height == 0:
         raise EstimationError("the banner has no cells to render",
@@ -1009,10 +1004,11 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
         title = sub[f"block_label_{lg}"][0]
         nn = dict(zip(sub["col_id"], sub["n"], strict=True))
         ne = dict(zip(sub["col_id"], sub["n_eff"], strict=True))
-        base_rows.append({"block": blk_no, "row_code": "__base", f"row_label_{lg}": t["base"],
-                          f"block_label_{lg}": title, **{k: f"{nn.get(k, 0):,}" for k in ids}})
+        base_rows.append({"block": blk_no, "row_code": "__base",
+                          f"row_label_{lg}": say("base", lg), f"block_label_{lg}": title,
+                          **{k: f"{nn.get(k, 0):,}" for k in ids}})
         base_rows.append({"block": blk_no, "row_code": "__base_eff",
-                          f"row_label_{lg}": t["base_eff"], f"block_label_{lg}": title,
+                          f"row_label_{lg}": say("base_eff", lg), f"block_label_{lg}": title,
                           **{k: f"{ne.get(k, 0.0):,.0f}" for k in ids}})
     body = pl.concat([body, pl.DataFrame(base_rows, schema=body.schema)]).sort(
         "block", maintain_order=True)
@@ -1021,9 +1017,9 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
     blocks = body["group"].unique(maintain_order=True).to_list()
     single = len(blocks) == 1
     digest = hashlib.sha1(repr((b.test, b.alpha, body.rows())).encode()).hexdigest()[:10]
-    adj = t[b.adjust] if b.adjust else ""
-    note = t["note"].format(test=t[b.test], alpha=b.alpha, adj=adj, sup=b.suppress_below,
-                            flag=b.flag_below)
+    adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
+    note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
+               sup=b.suppress_below, flag=b.flag_below)
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,
                  lg)
 

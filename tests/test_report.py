@@ -45,7 +45,7 @@ def _html_text(path: Path) -> str:
     raw = path.read_text("utf-8")
     raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", raw))
-    return text.replace("\u2019", "'")  # pandoc's smart apostrophes
+    return text
 
 
 def _pdf_text(path: Path) -> str:

@@ -19,7 +19,10 @@ from survey.errors import RenderError
 from survey.present.theme import CJK_CSS_STACK
 from survey.render.webfont import embed_cjk_font
 
-PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks"
+#: markdown as Quarto reads it, but without "smart" punctuation: the CJK font draws ’ and “ as
+#: full-width glyphs, which would put wide gaps into English text ("China’s"); Chinese prose
+#: writes its full-width quotes explicitly
+PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks-smart"
 
 CSS = f"""\
 html {{ font-family: {CJK_CSS_STACK}; color: #222; background: #fff; }}
