@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
+import string
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from survey.banners import Banner, _adjust, _letters, banner, z_effective_base
+import survey.banners
+from survey.banners import TEXTS_FILE, Banner, _adjust, _letters, banner, say, z_effective_base
 from survey.codebook import Codebook
 from survey.design import variance as V
 from survey.errors import EstimationError
@@ -276,7 +279,7 @@ def test_gt_renders_labels_letters_bases_and_note() -> None:
     b = banner(FakeDesign(frame, "weight", cb), ["confidence"], ["role", "industry"])
     html = b.to_gt().as_raw_html()
     for s in ("明年中国营销投资将", "管理层 (A)", "执行层 (B)", "食品饮料 (A)", "职位", "所属行业",
-              "总体", "基数(未加权)", "有效基数", "减少(合计)", "α=0.05"):
+              "总体", "基数（未加权）", "有效基数", "减少(合计)", "α=0.05"):
         assert s in html, s
     big = b.to_polars().filter(pl.col("row_code") == "big_increase", pl.col("col_level") == "mgmt")
     assert big["sig_higher_than"][0] == "B"
@@ -508,3 +511,56 @@ def test_adjustments_are_ordered(ps: list[float]) -> None:
     assert np.all(p <= holm + 1e-15) and np.all(holm <= bonf + 1e-15) and np.all(bonf <= 1.0)
     order = np.argsort(p, kind="stable")
     assert np.all(np.diff(holm[order]) >= -1e-15)  # Holm keeps the order of the p-values
+
+
+# --- the text catalog (survey/banners.yml) --------------------------------------------------------
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def test_catalog_entries_are_bilingual_with_the_same_placeholders() -> None:
+    from survey.present.text import Texts
+
+    texts = Texts.load(TEXTS_FILE)
+    assert TEXTS_FILE.parent == Path(survey.banners.__file__).parent  # shipped in the package
+    assert {"total", "base", "base_eff", "mean", "block_item", "note", "test.design",
+            "test.effective_base", "adjust.bonferroni", "adjust.holm"} <= set(texts.entries)
+    for key, entry in texts.entries.items():
+        assert set(entry) == {"zh", "en"}, key
+        assert entry["zh"].strip() and entry["en"].strip(), key
+        assert _placeholders(entry["zh"]) == _placeholders(entry["en"]), key
+        # Chinese texts use full-width punctuation (placeholders aside)
+        bare = re.sub(r"\{[^{}]*\}", "", entry["zh"])
+        assert not re.search(r"[,:;()]", bare), (key, entry["zh"])
+        assert not re.search(r"[\u4e00-\u9fff]", entry["en"]), (key, entry["en"])
+
+
+def test_banners_source_has_no_cjk_literals() -> None:
+    source = Path(survey.banners.__file__).read_text(encoding="utf-8")
+    hits = [(i, line.strip()) for i, line in enumerate(source.splitlines(), 1)
+            if re.search(r"[\u4e00-\u9fff]", line)]
+    assert hits == [], f"user-facing Chinese text belongs in {TEXTS_FILE.name}: {hits}"
+
+
+def test_rendered_labels_and_note_come_from_the_catalog() -> None:
+    cb = mini_codebook()
+    d = FakeDesign(random_frame(cb, 300, seed=3), "weight", cb)
+    b = banner(d, ["media_intent", "budget_growth_expected"], ["role"], test="effective_base",
+               adjust="bonferroni")
+    for lang in ("zh", "en"):
+        html = b.to_html(lang)
+        note = say("note", lang, test=say("test.effective_base", lang), alpha=0.05,
+                   adj=say("adjust.bonferroni", lang), sup=30, flag=50)
+        assert note.replace("<", "&lt;") in html
+        for key in ("total", "base", "base_eff", "mean"):
+            assert f">{say(key, lang)}<" in html, (lang, key)
+    note_zh = say("note", "zh", test=say("test.design", "zh"), alpha=0.05, adj="", sup=30, flag=50)
+    assert note_zh.startswith("列比较：设计基础检验（考虑加权、分层、整群与校准），双侧，α=0.05。")
+    assert "*：基数<30，不显示、不检验；†：基数<50，谨慎解读。" in note_zh
+    assert say("adjust.holm", "zh") == "，Holm 校正"
+    # a grid item's block title: full-width colon in Chinese, ": " in English
+    titles = b.cells.filter(pl.col("question_id") == "media_intent")
+    item = cb["media_intent"].items[0]
+    assert f"{cb['media_intent'].short_label('zh')}：{item.zh}" in titles["block_label_zh"]
+    assert f"{cb['media_intent'].short_label('en')}: {item.en}" in titles["block_label_en"]
+    assert b.to_polars("zh").filter(pl.col("row_kind") == "mean")["row_label"][0] == "均值"

@@ -61,6 +61,7 @@ $endif$
 #set figure(numbering: none, gap: 0.8em)
 #show figure.caption: set text(size: 9.5pt, fill: rgb("#333333"))
 #show figure.where(kind: table): set figure.caption(position: top)
+#show figure.caption.where(position: top): it => block(sticky: true, it)
 #show figure.where(kind: image): set figure.caption(position: bottom)
 
 #align(center)[
