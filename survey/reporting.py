@@ -124,8 +124,11 @@ class ReportContext:
         )
 
     def industries(self) -> int:
-        """Number of industries with at least one respondent."""
-        return self.wave.frame["industry"].drop_nulls().n_unique()
+        """Number of industries with at least one respondent (the residual "other" not counted)."""
+        from survey.codebook import RESIDUAL_CODES
+
+        codes = self.wave.frame["industry"].drop_nulls().cast(pl.String).unique()
+        return int((~codes.is_in(list(RESIDUAL_CODES))).sum())
 
     def sample_composition(self) -> pl.DataFrame:
         """Respondents by each segment variable: count, unweighted and weighted share, target.
@@ -329,6 +332,9 @@ class ReportContext:
     def rank_of(self, qid: str, code: str) -> int:
         """Rank of an option among the options of ``qid`` by share (1 = most chosen)."""
         return int(self.ranked(qid).filter(pl.col("row_code") == code)["rank"][0])
+
+    #: the segment variables the report's confidence analysis shows (banner and findings)
+    CONFIDENCE_SEGMENTS = ("job_level", "business_model", "position", "brand_type")
 
     def banner(self, rows: list[str], cols: list[str] | None = None, **kwargs: Any) -> Banner:
         """A banner book of ``rows`` by ``cols`` (default: every segment question)."""

@@ -113,6 +113,7 @@ def raked_design(
     codebook: Codebook | None = None,
     weights: str | None = None,
     variance: str = "calibrated",
+    edition: int | None = None,
 ) -> Design:
     """A :class:`~survey.design.Design` of ``frame`` raked (IPF, ``Design.rake``) to ``margins``.
 
@@ -126,7 +127,8 @@ def raked_design(
     """
     from survey.design import Design
 
-    return Design(frame, weights=weights, codebook=codebook).rake(margins, variance=variance)
+    design = Design(frame, weights=weights, codebook=codebook, edition=edition)
+    return design.rake(margins, variance=variance)
 
 
 def standard_design(
@@ -148,5 +150,10 @@ def standard_design(
     w = wave.codebook.weight_column
     base_weights = w if w in wave.frame.columns else None  # a delivered weight is the start
     return raked_design(
-        wave.frame, margins, codebook=wave.codebook, weights=base_weights, variance=variance
+        wave.frame,
+        margins,
+        codebook=wave.codebook,
+        weights=base_weights,
+        variance=variance,
+        edition=wave.edition,
     )

@@ -79,13 +79,39 @@ class _Item:
 
 
 class Design:
-    """A survey design over a polars frame. See the module docstring for the R equivalences."""
+    """A survey design over a polars frame: R's ``svydesign`` (one stage with replacement by
+    default; ``ids``/``strata``/``fpc`` for clustered, stratified designs).
 
-    __slots__ = ("_cal", "_margins", "_st", "_variance", "_w", "codebook", "diagnostics", "frame")
+    Every estimator (``mean``, ``total``, ``proportion``, and the same through ``by(...)``)
+    returns a polars frame with ``estimate, se, ci_low, ci_high, deff, n, n_eff``; ``rake``
+    returns a new design whose variances account for the calibration (R's ``rake``), ``trim``
+    caps weights (``trimWeights``), ``chisq`` is ``svychisq`` and ``glm`` is ``svyglm`` /
+    ``svyolr``.
+
+    Args:
+        frame: one row per respondent.
+        weights: a weight column or the weights (default: equal weights).
+        ids, strata, fpc: PSU, stratum and finite-population-correction columns.
+        codebook: a :class:`survey.codebook.Codebook` for labelled output by question id.
+        edition: the survey edition, used by :func:`survey.compare_waves` to check that two
+            editions are comparable (:func:`survey.standard_design` sets it).
+
+    Attributes: ``frame``, ``weights``, ``n``, ``diagnostics`` (weighting diagnostics),
+    ``codebook``, ``edition``.
+
+    Example:
+        >>> import polars as pl
+        >>> d = Design(pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 1.0, 2.0, 2.0]}), "w")
+        >>> round(d.mean("y")["estimate"][0], 4)
+        2.8333
+    """
+
+    __slots__ = ("_cal", "_margins", "_st", "_variance", "_w", "codebook", "diagnostics", "edition",
+                 "frame")
 
     def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None = None,
                  ids: str | None = None, strata: str | None = None, fpc: str | None = None,
-                 codebook: Any = None) -> None:
+                 codebook: Any = None, edition: int | None = None) -> None:
         n = frame.height
         if n < 2:
             raise EstimationError(f"a design needs at least 2 respondents; found {n}")
@@ -104,12 +130,12 @@ class Design:
         arr = {k: (None if c is None else frame[c].to_numpy())
                for k, c in (("ids", ids), ("strata", strata), ("fpc", fpc))}
         st = V.make_structure(arr["strata"], arr["ids"], arr["fpc"], n)
-        self._init(frame, w, st, None, None, "calibrated", Diagnostics.of(w), codebook)
+        self._init(frame, w, st, None, None, "calibrated", Diagnostics.of(w), codebook, edition)
 
-    def _init(self, frame, w, st, cal, margins, variance, diag, codebook) -> None:
+    def _init(self, frame, w, st, cal, margins, variance, diag, codebook, edition=None) -> None:
         for k, v in (("frame", frame), ("_w", w), ("_st", st), ("_cal", cal),
                      ("_margins", margins), ("_variance", variance), ("diagnostics", diag),
-                     ("codebook", codebook)):
+                     ("codebook", codebook), ("edition", edition)):
             object.__setattr__(self, k, v)
         w.setflags(write=False)
 
@@ -121,7 +147,7 @@ class Design:
         cur = {k: getattr(self, k) for k in self.__slots__}
         cur.update(kw)
         new._init(cur["frame"], cur["_w"], cur["_st"], cur["_cal"], cur["_margins"],
-                  cur["_variance"], cur["diagnostics"], cur["codebook"])
+                  cur["_variance"], cur["diagnostics"], cur["codebook"], cur["edition"])
         return new
 
     def with_columns(self, *exprs: Any, **named_exprs: Any) -> Design:

@@ -37,7 +37,6 @@ from survey.codebook import Codebook, Question
 SHARE_TOL = 0.5
 MEAN_TOL = 0.5
 CHANGE_TOL = 1.0
-OPTIMUM_TOL = 8.0
 ALPHA = 0.05
 
 
@@ -224,7 +223,7 @@ def _figure_row(
         ok = u == v and (rw is None or rw == v)
         return u, rw, "rank by share among the question's options", ok
     if measure == "optimum":
-        return _optimum(frame, cb, q, code, v)
+        return _optimum(frame, cb, q, code, v, w)
     base_measure = (
         "mean"
         if measure == "mean"
@@ -279,8 +278,18 @@ def _rank(frame: pl.DataFrame, q: Question, code: str | None, w: np.ndarray | No
 
 
 def _optimum(
-    frame: pl.DataFrame, cb: Codebook, q: Question, code: str | None, v: float
+    frame: pl.DataFrame,
+    cb: Codebook,
+    q: Question,
+    code: str | None,
+    v: float,
+    w: np.ndarray | None,
 ) -> tuple[float | None, float | None, str, bool | None]:
+    """Unweighted: a quadratic least-squares fit of the outcome's scores. Weighted: the report's
+    model (``survey.models.brand_split.fit``, logistic in the share and its square with
+    controls) on the standard weights; it passes when the published optimum lies inside that
+    model's 95% (delta-method) interval and the curve is concave."""
+    from survey.models import brand_split
     from survey.synth.generate import QUADRATIC
 
     items = q.item_codes()
@@ -297,15 +306,22 @@ def _optimum(
         y = np.array([score.get(c, np.nan) for c in frame[outcome].cast(pl.String)], float)
         ok = ~np.isnan(y) & ~np.isnan(s)
         b2, b1, _ = np.polyfit(s[ok], y[ok], 2)
-        if b2 >= 0:
-            return None, None, "quadratic fit is not concave", False
-        opt = float(-b1 / (2 * b2) * total)
-        opt = total - opt if flip else opt
+        unweighted = float(-b1 / (2 * b2) * total) if b2 < 0 else None
+        weighted = frame.with_columns(
+            pl.Series("__w", np.ones(frame.height) if w is None else w)
+        )
+        model = brand_split.fit(
+            weighted, outcome=outcome, share=f"{qid}__{item}", weights="__w", bootstrap=0
+        )
+        opt, (lo, hi) = model.optimum * total, (c * total for c in model.ci_delta)
+        if flip:
+            unweighted = None if unweighted is None else total - unweighted
+            opt, lo, hi = total - opt, total - hi, total - lo
         return (
+            unweighted,
             opt,
-            opt,
-            f"quadratic fit of {outcome} peaks within {OPTIMUM_TOL}",
-            abs(opt - v) <= OPTIMUM_TOL,
+            "the report's weighted model puts the published optimum inside its 95% CI",
+            bool(lo <= v <= hi),
         )
     return None, None, "no model ties an outcome to this optimum", None
 
