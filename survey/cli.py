@@ -23,17 +23,31 @@ if TYPE_CHECKING:
 
 _DESCRIPTION = """\
 Toolkit for the advertiser survey behind the 中国数字营销趋势报告 (China Digital Marketing Trends Report).
-
-commands:
-  figures    list the published aggregate figures with their sources; --check finds figures that do
-             not resolve to the codebook and contradictions between sources
-  validate   check a respondent-level wave file against the codebook and print every problem
-  synth      regenerate the synthetic waves (data/waves/YEAR.parquet); --report prints the fidelity
-             table (published figure against synthetic estimate, pass/fail)
-  ingest     map an agency's delivery (Excel/SPSS/CSV with Chinese headers) onto the codebook,
-             validate it and write data/waves/YEAR.parquet with a validation log
-  report     render the Quarto report (report/*.qmd) to self-contained HTML and to PDF
+Run `survey COMMAND --help` for the options of a command.
 """
+
+_EPILOG = """\
+examples:
+  survey figures --check                 contradictions between the sources of published figures
+  survey validate delivery.xlsx --edition 2026
+  survey synth --report                  published figure against synthetic estimate, pass/fail
+  survey ingest delivery.xlsx --edition 2026 --mapping mapping.yaml
+  survey report -P lang:en --to html
+"""
+
+_HELP = {
+    "figures": "list the published aggregate figures with their sources; --check lists figures that "
+    "do not resolve to the codebook and contradictions between sources (exit 1 on unresolved "
+    "figures; contradictions are reported, not errors)",
+    "validate": "check a respondent-level wave file against the codebook and print every problem "
+    "with its file, row, column, value and what was expected (exit 1 on problems)",
+    "synth": "regenerate the synthetic waves (data/waves/YEAR.parquet); --report prints the "
+    "fidelity table (published figure against synthetic estimate, pass/fail)",
+    "ingest": "map an agency's delivery (Excel/SPSS/CSV with Chinese headers) onto the codebook, "
+    "validate it and write data/waves/YEAR.parquet with a validation log",
+    "report": "render the Quarto report (report/*.qmd) to self-contained HTML and to PDF",
+}
+
 
 
 def _print_frame(frame: pl.DataFrame, fmt: str) -> None:
@@ -169,8 +183,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         params[key] = int(value) if value.lstrip("-").isdigit() else value
     if args.edition is not None:
         params["edition"] = args.edition
+    project = Path(args.project) if args.project else report_dir()
+    _check_report_params(project, params)
     outputs = render_report(
-        Path(args.project) if args.project else report_dir(),
+        project,
         out_dir=Path(args.out) if args.out else None,
         params=params,
         formats=tuple(args.to.split(",")),
@@ -181,18 +197,41 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_report_params(project: Path, params: dict[str, object]) -> None:
+    """Refuse unknown parameters and editions without a wave before any kernel starts."""
+    from survey.render.project import load_project
+    from survey.reporting import available_editions
+
+    known = {"edition", "lang", *load_project(project).params}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise SurveyError(
+            f"unknown report parameter(s) {unknown}",
+            value=", ".join(unknown),
+            expected=f"one of {sorted(known)} (the params of {project / '_quarto.yml'})",
+        )
+    edition = params.get("edition")
+    if edition is not None:
+        editions = available_editions()
+        if edition not in editions:
+            raise SurveyError(
+                f"no wave for edition {edition!r}",
+                value=edition,
+                expected=f"an edition with a wave in data/waves/: {editions}",
+            )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``survey`` command (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
         prog="survey",
         description=_DESCRIPTION,
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
-    p = sub.add_parser(
-        "figures", help="list published figures; --check finds unresolved ones and contradictions"
-    )
+    p = sub.add_parser("figures", help=_HELP["figures"], description=_HELP["figures"])
     p.add_argument("--edition", type=int, action="append", help="only this edition (repeatable)")
     p.add_argument(
         "--check", action="store_true", help="report unresolved figures and contradictions"
@@ -203,9 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table", help="output format")
     p.set_defaults(func=_cmd_figures)
 
-    p = sub.add_parser(
-        "validate", help="check a wave file against the codebook; exit 1 on problems"
-    )
+    p = sub.add_parser("validate", help=_HELP["validate"], description=_HELP["validate"])
     p.add_argument("file", help="wave file: .csv (UTF-8/GB18030), .xlsx, .parquet or .sav")
     p.add_argument("--edition", type=int, help="edition of the wave (default: from the file name)")
     p.add_argument("--codebook", help="codebook YAML (default: data/codebook.yaml)")
@@ -219,9 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser(
-        "synth", help="regenerate the synthetic waves; --report prints the fidelity table"
-    )
+    p = sub.add_parser("synth", help=_HELP["synth"], description=_HELP["synth"])
     p.add_argument(
         "--edition", type=int, action="append", help="edition to generate (repeatable; default all)"
     )
@@ -233,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table", help="format of --report")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("ingest", help="map, validate and store an agency's wave delivery")
+    p = sub.add_parser("ingest", help=_HELP["ingest"], description=_HELP["ingest"])
     p.add_argument("file", help="delivered file: .xlsx, .sav or .csv")
     p.add_argument("--edition", type=int, required=True, help="edition (year) of the wave")
     p.add_argument("--mapping", help="mapping file (YAML) for renamed questions and options")
@@ -241,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: data/waves)")
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("report", help="render report/*.qmd to HTML and PDF")
+    p = sub.add_parser("report", help=_HELP["report"], description=_HELP["report"])
     p.add_argument("--edition", type=int, help="edition to report (default: the newest wave)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the report")
     p.add_argument(
@@ -261,8 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except SurveyError as e:
-        print(f"error: {e}", file=sys.stderr)
+        message = str(e)
+        if e.expected and e.expected not in message:
+            message += f"\n  expected: {e.expected}"
+        print(f"error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `survey figures | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ import yaml
 
 from survey.codebook import Codebook, Question
 from survey.errors import CodebookError, Problem, SurveyError
+from survey.io.write import FILE_MODE
 from survey.paths import waves_dir
 
 IGNORE = "ignore"
@@ -287,6 +288,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

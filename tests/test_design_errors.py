@@ -106,3 +106,16 @@ def test_ordinal_model_errors(df):
         Design(f).glm("s ~ y", family="ordinal")
     with pytest.raises(EstimationError, match=r"expected one of .*ordinal"):
         Design(f).glm("y ~ s", family="poisson")
+
+
+def test_shares_that_do_not_sum_to_one_are_refused() -> None:
+    """A typo in shares (0.5 + 0.6) is an error, not a population of 1.1."""
+    import polars as pl
+
+    from survey.design import Design
+    from survey.errors import WeightingError
+
+    d = Design(pl.DataFrame({"g": ["a", "b", "a", "b"]}))
+    with pytest.raises(WeightingError, match="sum to 1.1; expected shares summing to 1"):
+        d.rake({"g": {"a": 0.5, "b": 0.6}})
+    assert d.rake({"g": {"a": 30, "b": 70}}).weights.sum() == pytest.approx(100.0)

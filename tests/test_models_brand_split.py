@@ -126,7 +126,7 @@ def test_what_if(res228):
     assert "百分点" in w.summary("zh") and "points" in w.summary("en")
     # the movers are named by their codebook label; the effect is printed from the fit
     assert "减少品牌投放增加效果投放" in w.summary("zh")
-    assert f"{100 * w.effect:+.1f} points" in w.summary("en")
+    assert f"{100 * w.effect:+.1f} points".replace("-", "\u2212") in w.summary("en")
     with pytest.raises(ModelError):
         res228.what_if(-10, movers="no_such_column")
 

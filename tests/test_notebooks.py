@@ -185,7 +185,8 @@ def test_brand_split() -> None:
     assert p["binet_field_b2b_46_54"] < 0.05
 
     effects = [
-        float(x) for x in re.findall(r"预计变化 ([+-][\d.]+) 个百分点", _text(nb, "what-if"))
+        float(x.replace("\u2212", "-"))
+        for x in re.findall(r"预计变化 ([+\u2212-][\d.]+) 个百分点", _text(nb, "what-if"))
     ]
     assert len(effects) == 2
     assert effects[0] < 0 < effects[1]  # -10 points of brand below the optimum hurts, +10 helps

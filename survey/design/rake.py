@@ -140,8 +140,15 @@ def resolve_targets(margins: dict[str, dict], present: dict[str, list[str]],
                 raise WeightingError(
                     f"variable '{var}': level '{lv}' has respondents but margin {tv:g}; expected "
                     "a positive margin", column=var, value=lv)
+        share = abs(t.sum() - 1.0) <= SHARE_TOL
+        if not share and t.max() <= 1.0:
+            # all values are shares (≤ 1) but do not add up: a typo, not a population count
+            raise WeightingError(
+                f"variable '{var}': margin shares sum to {t.sum():g}; expected shares summing "
+                "to 1 (or population counts, each level's count > 1)", column=var,
+                value=float(t.sum()))
         raw.append(t)
-        is_share.append(abs(t.sum() - 1.0) <= SHARE_TOL)
+        is_share.append(share)
     count_totals = [(v, t.sum()) for v, t, s in zip(margins, raw, is_share, strict=True) if not s]
     if count_totals:
         v0, t0 = count_totals[0]

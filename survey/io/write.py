@@ -39,6 +39,10 @@ def package_version() -> str:
         return getattr(survey, "__version__", "unknown")
 
 
+#: permissions of written data files: rw-r--r-- (mkstemp alone would leave 0600)
+FILE_MODE = 0o644
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temp file next to ``path`` then move it into place.
 
@@ -52,6 +56,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

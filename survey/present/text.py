@@ -65,8 +65,11 @@ class _Formatter(string.Formatter):
             return f"{value:.1f}"
         if format_spec == "num0":
             return f"{value:.0f}"
-        if format_spec == "sgn1":  # signed, one decimal, true minus sign: "+3.1", "−3.0"
-            return f"{value:+.1f}".replace("-", "−")
+        if format_spec in ("sgn0", "sgn1"):  # signed, true minus sign: "+3.1", "−3.0", "0.0"
+            digits = int(format_spec[-1])
+            if round(value, digits) == 0:
+                return f"{0:.{digits}f}"
+            return f"{value:+.{digits}f}".replace("-", "−")
         if format_spec == "p":
             return fmt_p(value)
         if format_spec == "int":
