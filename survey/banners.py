@@ -968,6 +968,24 @@ class _Book:
     lang: str
 
 
+def _missing_note(cells: pl.DataFrame, lg: str) -> str:
+    """Say how many respondents of the first block have no value on each segment variable
+    (they count in the Total column only), so that no one leaves a banner silently."""
+    first = cells.filter(pl.col("block") == cells["block"][0])
+    bases = first.group_by("col_variable", "col_level", f"col_var_{lg}", maintain_order=True).agg(
+        pl.col("n").max())
+    total = bases.filter(pl.col("col_variable") == "total")["n"]
+    if total.is_empty():
+        return ""
+    parts = []
+    for (var, label), sub in bases.filter(pl.col("col_variable") != "total").group_by(
+            "col_variable", f"col_var_{lg}", maintain_order=True):
+        missing = int(total[0] - sub["n"].sum())
+        if missing > 0:
+            parts.append(say("missing", lg, segment=label, n=missing))
+    return "".join(parts)
+
+
 def _book(b: Banner, lang: str, decimals: int) -> _Book:
     lg = "en" if lang == "en" else "zh"
     cells = b.cells
@@ -1020,6 +1038,7 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
     adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
     note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
                sup=b.suppress_below, flag=b.flag_below)
+    note += _missing_note(cells, lg)
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,
                  lg)
 

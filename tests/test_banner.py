@@ -564,3 +564,24 @@ def test_rendered_labels_and_note_come_from_the_catalog() -> None:
     assert f"{cb['media_intent'].short_label('zh')}：{item.zh}" in titles["block_label_zh"]
     assert f"{cb['media_intent'].short_label('en')}: {item.en}" in titles["block_label_en"]
     assert b.to_polars("zh").filter(pl.col("row_kind") == "mean")["row_label"][0] == "均值"
+
+
+def test_missing_segment_values_are_reported_not_dropped() -> None:
+    """Respondents without a segment value count in Total only, and the note says how many."""
+    import survey
+
+    wave = survey.load_wave(2025)
+    frame = wave.frame.with_columns(
+        pl.when(pl.int_range(pl.len()) < 30).then(None).otherwise(pl.col("brand_type"))
+        .alias("brand_type")
+    )
+    book = survey.banner(
+        survey.Design(frame, codebook=wave.codebook), rows=["confidence"], cols=["brand_type"]
+    )
+    cells = book.to_polars()
+    bases = cells.filter(pl.col("row_code") == "big_decrease").select("col_variable", "n")
+    total = bases.filter(pl.col("col_variable") == "total")["n"][0]
+    levels = bases.filter(pl.col("col_variable") == "brand_type")["n"].sum()
+    assert total - levels == 30
+    label = wave.codebook["brand_type"].short_label("zh")
+    assert f"{label}：30 位受访者未回答，只计入总体。" in book.to_gt("zh").as_raw_html()
