@@ -117,6 +117,7 @@ class IngestResult:
     wave_path: Path | None = None
     log_path: Path | None = None
     ignored: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -149,7 +150,33 @@ class IngestResult:
         if self.problems:
             lines.append("\nproblems:")
             lines += [f"  - {p}" for p in self.problems]
+        if self.warnings:
+            lines.append("\nwarnings:")
+            lines += [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def _warnings(raw: pl.DataFrame, codebook: Codebook, edition: int) -> list[str]:
+    """What will stop the report or looks like a mix-up, though the wave itself is valid."""
+    from survey.weighting import load_margins
+
+    out = []
+    try:
+        load_margins(edition, codebook)
+    except SurveyError as e:
+        out.append(
+            f"{e} — add the edition's margins to data/weighting.yaml before `survey report`"
+        )
+    ids = raw[codebook.id_column].cast(pl.String) if codebook.id_column in raw.columns else None
+    if ids is not None:
+        years = ids.str.extract(r"((?:19|20)\d\d)").drop_nulls()
+        other = years.filter(years != str(edition))
+        if other.len() and other.len() > ids.len() / 2:
+            year = other.mode().sort()[0]
+            out.append(
+                f"most respondent ids name the year {year}, not {edition}: is --edition right?"
+            )
+    return out
 
 
 def load_mapping(path: str | Path | None) -> dict:
@@ -345,6 +372,7 @@ def ingest(
             metadata={"synthetic": "false", "source_file": path.name, "source_sha256": digest},
         )
     result = IngestResult(
+        warnings=tuple(_warnings(raw, codebook, edition)),
         file=path,
         edition=edition,
         mapping=header_map,

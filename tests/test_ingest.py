@@ -63,6 +63,9 @@ def test_delivery_round_trips_through_ingest(tmp_path: Path, cb: Codebook, typed
     assert wave.metadata["source_file"] == "交付.xlsx"
     assert wave.frame.select(typed.columns).equals(typed)
     assert (tmp_path / "waves" / "2026.validation.log").read_text(encoding="utf-8").startswith("ingest 交付.xlsx")
+    # a valid wave still gets told what will stop the report: no 2026 weighting margins yet
+    assert any("2026" in w and "data/weighting.yaml" in w for w in result.warnings)
+    assert "\nwarnings:\n" in result.to_text()
 
 
 def test_mapping_file_renames_headers_and_options(tmp_path: Path, cb: Codebook, typed: pl.DataFrame) -> None:
