@@ -978,7 +978,7 @@ def _missing_note(cells: pl.DataFrame, lg: str) -> str:
     if total.is_empty():
         return ""
     parts = []
-    for (var, label), sub in bases.filter(pl.col("col_variable") != "total").group_by(
+    for (_var, label), sub in bases.filter(pl.col("col_variable") != "total").group_by(
             "col_variable", f"col_var_{lg}", maintain_order=True):
         missing = int(total[0] - sub["n"].sum())
         if missing > 0:

@@ -138,6 +138,6 @@ def test_a_2026_wave_goes_in_end_to_end(tmp_path: Path, data: Path, capsys: pyte
     out_dir = tmp_path / "out"
     assert main(["report", "--to", "html", "--out", str(out_dir), "--quiet"]) == 0
     html = (out_dir / "report.html").read_text(encoding="utf-8")
-    assert "第 2026 版" in html and "较 2025 版" in html
+    assert "2026 版基于" in html and "较 2025 版" in html
     assert "2025 → 2026" in html
     assert cb["short_video_resources"].short_label("zh") in html  # listed as not comparable

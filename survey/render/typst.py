@@ -53,7 +53,7 @@ $endif$
 #set table.hline(stroke: 0.6pt)
 #show table: t => {
   let n = if type(t.columns) == array { t.columns.len() } else { t.columns }
-  set text(size: if n >= $wide-table$ { 8pt } else { 9.5pt })
+  set text(size: if n >= 2 * $wide-table$ - 2 { 7pt } else if n >= $wide-table$ { 8pt } else { 9.5pt })
   set par(justify: false)
   block(stroke: (top: 1pt, bottom: 1pt), t)
 }
