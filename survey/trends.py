@@ -117,6 +117,12 @@ def compare_waves(
         >>> ch.select("row_code", "estimate_a", "estimate_b", "change", "p_value")  # doctest: +SKIP
     """
     ea, eb = editions if editions is not None else (_edition_of(design_a), _edition_of(design_b))
+    if ea is not None and eb is not None and ea > eb:
+        raise EstimationError(
+            f"design_a is edition {ea}, later than design_b's {eb}",
+            value=f"{ea}, {eb}",
+            expected="the earlier edition first: compare_waves(earlier, later, var)",
+        )
     cb = _codebook(design_a, design_b)
     q = cb.questions.get(var) if cb is not None else None
     note = comparability(q, ea, eb)

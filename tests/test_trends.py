@@ -143,3 +143,17 @@ def test_comparability_agrees_with_codebook() -> None:
     q = cb["confidence"]
     for a, b in [(2022, 2023), (2023, 2024), (2022, 2025), (2024, 2025), (2021, 2025)]:
         assert (comparability(q, a, b) == "") == q.comparable(a, b)
+
+
+def test_designs_carry_their_edition_and_order_is_checked() -> None:
+    """standard_design sets the edition: comparability is checked without editions=...,
+    and swapping the two designs is an error, not a sign-flipped change."""
+    import survey
+    from survey.errors import EstimationError
+
+    d24 = survey.standard_design(survey.load_wave(2024))
+    d25 = survey.standard_design(survey.load_wave(2025))
+    ch = survey.compare_waves(d24, d25, "confidence")
+    assert set(ch["edition_a"]) == {2024} and set(ch["edition_b"]) == {2025}
+    with pytest.raises(EstimationError, match="later than design_b"):
+        survey.compare_waves(d25, d24, "confidence")
