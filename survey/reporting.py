@@ -137,8 +137,9 @@ class ReportContext:
         (shares in [0, 1]; ``target`` is the raking margin, null for variables not raked).
 
         Example:
-            >>> ctx = ReportContext.load(2025, with_previous=False)       # doctest: +SKIP
-            >>> ctx.sample_composition().filter(pl.col("variable") == "brand_type")["target"]
+            >>> ctx = ReportContext.load(2025, with_previous=False)
+            >>> ctx.sample_composition().filter(pl.col("variable") == "brand_type")["target"].to_list()
+            [0.7, 0.3]
         """
         from survey.weighting import load_margins
 
