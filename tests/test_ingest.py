@@ -121,3 +121,18 @@ def test_header_forms_cover_every_column(cb: Codebook) -> None:
     mapped, ignored, suggestions = map_headers(["industry", "挑战-营销ROI难提升"], cb)
     assert mapped == {"industry": "industry"} and not ignored
     assert suggestions[0].found == "挑战-营销ROI难提升"
+
+
+def test_validate_and_load_accept_worded_headers(tmp_path: Path) -> None:
+    """A wave with the questionnaire's Chinese headers and labels validates as it is."""
+    from survey.io import load_wave, validate_file, write_table
+
+    wave = load_wave(2025)
+    delivered = delivery_frame(wave.frame.head(30), wave.codebook)
+    assert "industry" not in delivered.columns
+    path = write_table(delivered, tmp_path / "wave_2025.xlsx")
+    report = validate_file(path)
+    assert report.ok, report.to_text()
+    again = load_wave(path, edition=2025).frame.select(wave.frame.columns)
+    assert again.drop("weight").equals(wave.frame.head(30).drop("weight"))
+    assert again["weight"].to_list() == pytest.approx(wave.frame["weight"].head(30).to_list())

@@ -65,6 +65,30 @@ def _infer_edition(path: Path, edition: int | None, meta: dict[str, str]) -> int
     return int(years[-1]) if years else None
 
 
+def worded_headers(raw: pl.DataFrame, codebook: Codebook) -> pl.DataFrame:
+    """Headers written as the questionnaire words them (``贵公司所属行业``, ``营销挑战-流量成本上升``,
+    or the English wording) renamed to their codebook columns; other headers are kept as they are
+    (validation names them). Only exact forms are used here; ``survey ingest`` also takes a
+    mapping file and suggests matches for the rest.
+
+    Example:
+        >>> cb = Codebook.load()
+        >>> worded_headers(pl.DataFrame({cb["industry"].text("zh"): ["汽车"]}), cb).columns
+        ['industry']
+    """
+    from survey.ingest import map_headers
+
+    headers = [c for c in raw.columns if c != ROW_COLUMN]
+    header_map, _, _ = map_headers(headers, codebook)
+    targets = list(header_map.values())
+    renames = {
+        h: c
+        for h, c in header_map.items()
+        if h != c and c not in raw.columns and targets.count(c) == 1
+    }
+    return raw.rename(renames) if renames else raw
+
+
 def load_wave(
     path_or_edition: int | str | Path,
     *,
@@ -84,7 +108,7 @@ def load_wave(
     """
     cb = codebook if codebook is not None else Codebook.load()
     path, edition = _resolve(path_or_edition, edition)
-    raw = read_table(path, sheet=sheet)
+    raw = worded_headers(read_table(path, sheet=sheet), cb)
     meta = read_metadata(path)
     ed = _infer_edition(path, edition, meta)
     frame, problems = validate(raw, cb, edition=ed, file=str(path))
@@ -300,7 +324,7 @@ def validate_file(
     cb = codebook if codebook is not None else Codebook.load()
     p, edition = _resolve(path, edition)
     try:
-        raw = read_table(p, sheet=sheet)
+        raw = worded_headers(read_table(p, sheet=sheet), cb)
         meta = read_metadata(p)
     except WaveFormatError as e:
         problem = Problem(
