@@ -7,7 +7,9 @@ checks its file and raises :class:`~survey.errors.CodebookError` naming the file
 spreadsheet counts it (the header is row 1) and the column.
 
 :func:`check_figures` finds figures that do not resolve to the codebook and contradictions between
-sources by rules over the data (never by listing figure ids).
+sources by rules over the data (never by listing figure ids). Its messages come in Chinese and
+English (``message_zh``, ``message_en``) from the catalog ``survey/published.yml``, read through
+:func:`say`; :func:`format_findings` prints them in either language.
 
 Example:
     >>> from survey.published import load_figures
@@ -21,9 +23,11 @@ from __future__ import annotations
 import csv
 import math
 import re
+import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ import polars as pl
 from survey.codebook import Codebook, Question
 from survey.errors import CodebookError, Problem
 from survey.paths import published_dir
+from survey.present.text import Texts
 
 __all__ = [
     "CONTEXT_COLUMNS",
@@ -114,8 +119,66 @@ _FINDINGS_SCHEMA: dict[str, pl.DataType] = {
     "edition": pl.Int32(),
     "figure_id": pl.String(),
     "kind": pl.String(),
-    "message": pl.String(),
+    "message": pl.String(),  # = message_en, kept for callers that predate the bilingual columns
+    "message_zh": pl.String(),
+    "message_en": pl.String(),
 }
+# notations shared by both languages, filled into the catalog's messages
+_RANGE_FORM = "range:LO:HI"
+_CELL_FORM = "item:option"
+
+TEXTS_FILE = Path(__file__).resolve().parent / "published.yml"
+
+
+@cache
+def _texts() -> Texts:
+    """The checks' bilingual text catalog (``survey/published.yml``), read once."""
+    return Texts.load(TEXTS_FILE)
+
+
+def say(key: str, lang: str = "zh", /, **values: Any) -> str:
+    """The catalog text ``key`` of ``survey/published.yml`` in ``lang`` with ``values`` filled in.
+
+    Example:
+        >>> say("kinds.note", "en")
+        'not an error, worth a look'
+    """
+    return _texts().say(key, lang, **values)
+
+
+#: A message not yet in a language: called with "zh" or "en", it gives the text.
+Text = Callable[[str], str]
+
+
+def _msg(key: str, /, **values: Any) -> Text:
+    """The catalog message ``key`` with ``values``; values that are :data:`Text` are rendered in
+    the message's language."""
+
+    def render(lang: str) -> str:
+        return say(key, lang, **{k: v(lang) if callable(v) else v for k, v in values.items()})
+
+    return render
+
+
+def _join(parts: Sequence[Text], sep: str) -> Text:
+    """``parts`` joined with the catalog separator ``join.<sep>``."""
+    return lambda lang: say(f"join.{sep}", lang).join(p(lang) for p in parts)
+
+
+def _seq(items: Iterable[Any], style: str = "code") -> Text:
+    """A list for a message: ``style`` is the catalog entry of an item (``list.code``: quoted
+    codes, ``list.value``: numbers that English quotes, ``list.number``); numbers as published."""
+    items = [_fmt(x) if isinstance(x, int | float) else x for x in items]
+
+    def render(lang: str) -> str:
+        if not items:
+            return say("list.empty", lang)
+        sep = say("list.sep", lang)
+        return say(
+            "list.wrap", lang, items=sep.join(say(f"list.{style}", lang, x=x) for x in items)
+        )
+
+    return render
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -348,29 +411,29 @@ def _where(r: dict[str, Any]) -> str:
     return " ".join(bits)
 
 
-def _resolve_problem(r: dict[str, Any], cb: Codebook) -> str | None:
+def _resolve_problem(r: dict[str, Any], cb: Codebook) -> Text | None:
     qid, opt, seg = r["question_id"], r["option_code"], r["segment"]
     if qid is None:
         if opt is not None:
-            return f"option_code '{opt}' without a question_id"
+            return _msg("unresolved.option_without_question", opt=opt)
     elif qid not in cb:
-        return f"question '{qid}' is not in the codebook"
+        return _msg("unresolved.no_question", qid=qid)
     else:
         q = cb[qid]
         if opt is not None:
             if opt.startswith("range:"):
                 m = re.match(r"^range:(-?[\d.]*):(-?[\d.]*)$", opt)
                 if q.type != "numeric" or not m or not (m.group(1) or m.group(2)):
-                    return f"'{opt}' is not a band range:LO:HI of a numeric question ('{qid}')"
+                    return _msg("unresolved.bad_range", opt=opt, qid=qid, form=_RANGE_FORM)
             elif not q.resolves(opt):
-                return f"'{opt}' is no option, net, item or item:option cell of '{qid}'"
+                return _msg("unresolved.no_option", opt=opt, qid=qid, cell=_CELL_FORM)
     if seg is not None:
         var, _, levels = seg.partition("=")
         if var not in cb or not cb[var].segment:
-            return f"segment variable '{var}' is not a segment question of the codebook"
+            return _msg("unresolved.no_segment", var=var)
         unknown = [c for c in levels.split("|") if c not in cb[var].codes()]
         if unknown:
-            return f"segment levels {unknown} are not options of '{var}'"
+            return _msg("unresolved.bad_levels", levels=_seq(unknown), var=var)
     return None
 
 
@@ -390,19 +453,27 @@ def _rule_resolve(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, An
                 _finding(
                     r,
                     "edition",
-                    f"'{q.id}' is not marked as asked in {r['edition']} "
-                    f"(editions {list(q.editions)}, history {[h.edition for h in q.history]})",
+                    _msg(
+                        "edition",
+                        qid=q.id,
+                        edition=r["edition"],
+                        editions=_seq(q.editions, "number"),
+                        history=_seq([h.edition for h in q.history], "number"),
+                    ),
                 )
             )
     return out
 
 
-def _finding(r: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
+def _finding(r: dict[str, Any], kind: str, message: Text) -> dict[str, Any]:
+    en = message("en")
     return {
         "edition": r.get("edition"),
         "figure_id": r["figure_id"],
         "kind": kind,
-        "message": message,
+        "message": en,
+        "message_zh": message("zh"),
+        "message_en": en,
     }
 
 
@@ -438,11 +509,20 @@ def _rule_conflict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for members in groups.values():
         if len({m["value"] for m in members}) > 1:
-            told = "; ".join(
-                f"{m['figure_id']} = {_fmt(m['value'])} ({_where(m)})" for m in members
+            told = _join(
+                [
+                    _msg(
+                        "conflict.told",
+                        figure=m["figure_id"],
+                        value=_fmt(m["value"]),
+                        where=_where(m),
+                    )
+                    for m in members
+                ],
+                "semicolon",
             )
             for m in members[1:]:
-                out.append(_finding(m, "conflict", f"the same figure is told differently: {told}"))
+                out.append(_finding(m, "conflict", _msg("conflict.message", told=told)))
     return out
 
 
@@ -482,9 +562,16 @@ def _rule_change(
                 _finding(
                     r,
                     "change",
-                    f"change {_fmt(r['value'])} vs {r['compare_edition']} but the levels "
-                    f"({r['edition']}: {sorted(now)}, {r['compare_edition']}: {sorted(before)}) "
-                    f"differ by {[_fmt(d) for d in diffs]} ({_where(r)})",
+                    _msg(
+                        "change",
+                        value=_fmt(r["value"]),
+                        compare=r["compare_edition"],
+                        edition=r["edition"],
+                        now=_seq(sorted(now), "number"),
+                        before=_seq(sorted(before), "number"),
+                        diffs=_seq([_fmt(d) for d in diffs], "value"),
+                        where=_where(r),
+                    ),
                 )
             )
     return out
@@ -520,8 +607,15 @@ def _rule_net_split(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, 
                     _finding(
                         fig,
                         "net_split",
-                        f"'{code}' of '{qid}' is {_fmt(net)} ({_where(fig)}) but its members "
-                        f"{list(members)} add up to {_fmt(total)}",
+                        _msg(
+                            "net_split",
+                            code=code,
+                            qid=qid,
+                            net=_fmt(net),
+                            where=_where(fig),
+                            members=_seq(members),
+                            total=_fmt(total),
+                        ),
                     )
                 )
     return out
@@ -555,8 +649,13 @@ def _rule_rank(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]
                 _finding(
                     r,
                     "rank",
-                    f"stated rank {_fmt(r['value'])} but {above} have higher shares than "
-                    f"{_fmt(me)} ({_where(r)})",
+                    _msg(
+                        "rank",
+                        rank=_fmt(r["value"]),
+                        above=_seq(above),
+                        share=_fmt(me),
+                        where=_where(r),
+                    ),
                 )
             )
     return out
@@ -573,8 +672,7 @@ def _rule_option_count(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[st
                     _finding(
                         r,
                         "option_count",
-                        f"the source says '{q.id}' has {_fmt(r['value'])} options; the codebook "
-                        f"has {n}",
+                        _msg("option_count", qid=q.id, value=_fmt(r["value"]), n=n),
                     )
                 )
     return out
@@ -592,16 +690,28 @@ def _rule_trend_and_year(
             between = {
                 e: sorted(levels[(e, *key)]) for e in range(start + 1, ed) if (e, *key) in levels
             }
-            skipped = ", ".join(f"{e}: {[_fmt(v) for v in vs]}" for e, vs in between.items())
+            skipped = _join(
+                [
+                    _msg("trend.skipped", edition=e, values=_seq([_fmt(v) for v in vs], "value"))
+                    for e, vs in between.items()
+                ],
+                "comma",
+            )
             if stated is not None and stated != ed:
+                published = _msg("trend.published", skipped=skipped) if between else ""
                 out.append(
                     _finding(
                         r,
                         "trend",
-                        f"{_where(r)} tells {start} → {stated} as a trend ending at "
-                        f"{_fmt(r['value'])}, but that value is the {ed} edition's; the trend "
-                        f"skips the editions in between"
-                        + (f" (published: {skipped})" if skipped else ""),
+                        _msg(
+                            "trend.stated",
+                            where=_where(r),
+                            start=start,
+                            stated=stated,
+                            value=_fmt(r["value"]),
+                            edition=ed,
+                            published=published,
+                        ),
                     )
                 )
             elif between:
@@ -609,8 +719,9 @@ def _rule_trend_and_year(
                     _finding(
                         r,
                         "trend",
-                        f"{_where(r)} compares {ed} with {start} directly, skipping editions "
-                        f"with figures ({skipped})",
+                        _msg(
+                            "trend.skips", where=_where(r), edition=ed, start=start, skipped=skipped
+                        ),
                     )
                 )
         elif stated is not None and stated != ed:
@@ -618,9 +729,13 @@ def _rule_trend_and_year(
                 _finding(
                     r,
                     "year_label",
-                    f"{_where(r)} words the figure as year {stated} but it belongs to the {ed} "
-                    f"edition (editions are named by the year they forecast): "
-                    f"“{r['quote'][:60]}”",
+                    _msg(
+                        "year_label",
+                        where=_where(r),
+                        stated=stated,
+                        edition=ed,
+                        quote=r["quote"][:60],
+                    ),
                 )
             )
     return out
@@ -657,32 +772,58 @@ def _rule_year_conflict(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[s
             groups[key].append(r)
     out = []
     for (ed, qid, opt, measure, seg, value), members in groups.items():
-        by_year: dict[int, list[str]] = defaultdict(list)
+        by_year: dict[int, list[tuple[str, int | None, bool]]] = defaultdict(list)
         for m in members:
             year = m["stated_edition"] if m["stated_edition"] is not None else ed
-            how = _source(m)
-            if m["compare_edition"] is not None:
-                how += f" (end of a {m['compare_edition']} → {year} trend)"
-            elif m["stated_edition"] is None:
-                how += " (no year named: the edition)"
+            how = (_source(m), m["compare_edition"], m["stated_edition"] is None)
             if how not in by_year[year]:
                 by_year[year].append(how)
         if len(by_year) < 2:
             continue
-        told = "; ".join(
-            f"as {year} by {' and '.join(hows)}" for year, hows in sorted(by_year.items())
+        told = _join(
+            [
+                _msg(
+                    "year_conflict.told",
+                    year=year,
+                    hows=_join([_how(h, year) for h in hows], "and"),
+                )
+                for year, hows in sorted(by_year.items())
+            ],
+            "semicolon",
         )
-        what = f"'{qid}'" + (f" {opt}" if opt else "") + (f" [{seg}]" if seg else "")
+        what = _msg(
+            "year_conflict.what",
+            qid=qid,
+            option=_msg("year_conflict.option", opt=opt) if opt else "",
+            segment=_msg("year_conflict.segment", seg=seg) if seg else "",
+        )
         first = next(m for m in members if m["stated_edition"] not in (None, ed))
         out.append(
             _finding(
                 first,
                 "year_conflict",
-                f"{what} {measure} {_fmt(value)} of the {ed} edition is told with "
-                f"{len(by_year)} different years: {told}",
+                _msg(
+                    "year_conflict.message",
+                    what=what,
+                    measure=_msg(f"measure.{measure}"),
+                    value=_fmt(value),
+                    edition=ed,
+                    n=len(by_year),
+                    told=told,
+                ),
             )
         )
     return out
+
+
+def _how(how: tuple[str, int | None, bool], year: int) -> Text:
+    """How one source tells a year: the source, and the trend it ends or that it names no year."""
+    source, start, no_year = how
+    if start is not None:
+        return _msg("year_conflict.trend_end", source=source, start=start, year=year)
+    if no_year:
+        return _msg("year_conflict.no_year", source=source)
+    return lambda lang: source
 
 
 def _rule_mirror(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any]]:
@@ -713,12 +854,26 @@ def _rule_mirror(rows: list[dict[str, Any]], cb: Codebook) -> list[dict[str, Any
                     _finding(
                         later,
                         "note",
-                        f"'{a[0]}' {a[2]} {':'.join(map(_fmt, va))} ({a[1]} edition) is the "
-                        f"mirror of {b[2]} {':'.join(map(_fmt, vb))} ({b[1]} edition); "
-                        f"{items[0]}/{items[1]} are easily swapped in retelling — check the order",
+                        _msg(
+                            "note.mirror",
+                            qid=a[0],
+                            measure=_msg(f"measure.{a[2]}"),
+                            split=_split(va),
+                            edition=a[1],
+                            other_measure=_msg(f"measure.{b[2]}"),
+                            other_split=_split(vb),
+                            other_edition=b[1],
+                            first=items[0],
+                            second=items[1],
+                        ),
                     )
                 )
     return out
+
+
+def _split(values: Sequence[float]) -> str:
+    """A constant-sum split as both languages write it: ``47:53``."""
+    return ":".join(map(_fmt, values))
 
 
 def _period(as_of: str | None) -> tuple[date, date] | None:
@@ -769,9 +924,17 @@ def check_context(context: pl.DataFrame) -> pl.DataFrame:
                     _finding(
                         b,
                         "metric_label",
-                        f"{_fmt(b['value'])} is told as '{b['metric']}' ({b['scope']}, "
-                        f"{b['as_of']}) here and as '{a['metric']}' ({a['scope']}, {a['as_of']}) "
-                        f"in {a['figure_id']}",
+                        _msg(
+                            "context.metric_label",
+                            value=_fmt(b["value"]),
+                            metric=b["metric"],
+                            scope=b["scope"],
+                            as_of=b["as_of"],
+                            other_metric=a["metric"],
+                            other_scope=a["scope"],
+                            other_as_of=a["as_of"],
+                            other=a["figure_id"],
+                        ),
                     )
                 )
             pa, pb = _period(a["as_of"]), _period(b["as_of"])
@@ -788,9 +951,19 @@ def check_context(context: pl.DataFrame) -> pl.DataFrame:
                     _finding(
                         b,
                         "level_conflict",
-                        f"{b['subject']} {b['metric']} {_fmt(b['value'])} ({b['scope']}, "
-                        f"{b['as_of']}, {b['source_file']}) vs {_fmt(a['value'])} ({a['scope']}, "
-                        f"{a['as_of']}, {a['source_file']}) for overlapping dates",
+                        _msg(
+                            "context.level_conflict",
+                            subject=b["subject"],
+                            metric=b["metric"],
+                            value=_fmt(b["value"]),
+                            scope=b["scope"],
+                            as_of=b["as_of"],
+                            source=b["source_file"],
+                            other_value=_fmt(a["value"]),
+                            other_scope=a["scope"],
+                            other_as_of=a["as_of"],
+                            other_source=a["source_file"],
+                        ),
                     )
                 )
     for r in rows:
@@ -801,7 +974,9 @@ def check_context(context: pl.DataFrame) -> pl.DataFrame:
         ids = re.split(r"[+/]", spec)
         missing = [x for x in ids if x not in by_id]
         if missing:
-            out.append(_finding(r, "relation", f"relation names unknown figures {missing}"))
+            out.append(
+                _finding(r, "relation", _msg("context.relation_unknown", missing=_seq(missing)))
+            )
             continue
         vals = [by_id[x]["value"] for x in ids]
         implied = sum(vals) if kind == "sum" else vals[0] / vals[1]
@@ -812,8 +987,13 @@ def check_context(context: pl.DataFrame) -> pl.DataFrame:
                 _finding(
                     r,
                     "relation",
-                    f"stated {_fmt(r['value'])} but {kind} of {ids} is {shown} "
-                    f"(more than ±{_fmt(tol)}, half the last published digit)",
+                    _msg(
+                        "context.relation_sum" if kind == "sum" else "context.relation_ratio",
+                        value=_fmt(r["value"]),
+                        ids=_seq(ids),
+                        shown=shown,
+                        tol=_fmt(tol),
+                    ),
                 )
             )
     return _findings(out)
@@ -824,7 +1004,9 @@ def check_figures(
 ) -> pl.DataFrame:
     """Unresolved figures and contradictions between sources, found by rules over the data.
 
-    Returns ``edition, figure_id, kind, message``; kinds are described in
+    Returns ``edition, figure_id, kind, message, message_zh, message_en``: the message in Chinese
+    and English from the catalog ``survey/published.yml`` (``message`` is the English one, kept for
+    compatibility). Kinds are described in
     ``docs/codebook-format.md`` (``unresolved``, ``edition``, ``conflict``, ``change``,
     ``net_split``, ``rank``, ``option_count``, ``trend``, ``year_label``, ``year_conflict``,
     ``note``, and with ``context`` given, the kinds of :func:`check_context`). Read them with
@@ -862,61 +1044,129 @@ def check_figures(
     return result
 
 
-#: What each kind of finding means, in the order :func:`format_findings` prints them.
-FINDING_KINDS: dict[str, str] = {
-    "unresolved": "question, option, net, item, band or segment not in the codebook",
-    "edition": "question not asked in that edition",
-    "conflict": "the same figure told with different values",
-    "year_conflict": "the same level told with different years by different sources",
-    "trend": "a level told as the end of a trend with the wrong year or skipping editions",
-    "year_label": "the wording's year names another edition than the figure's",
-    "change": "a change that disagrees with the difference of the two editions' levels",
-    "net_split": "shares of a net's members that do not add up to the net",
-    "rank": "a stated rank that contradicts the order of the shares",
-    "option_count": "a count of options that disagrees with the codebook",
-    "level_conflict": "context: one subject and metric, overlapping dates, values >10% apart",
-    "metric_label": "context: the same value told as different metrics",
-    "relation": "context: a stated total or ratio that disagrees with its parts",
-    "note": "not an error, worth a look",
-}
+#: The kinds of finding in the order :func:`format_findings` prints them (errors first, notes
+#: last); what each means is the catalog entry ``kinds.<kind>``.
+FINDING_KINDS: tuple[str, ...] = (
+    "unresolved",
+    "edition",
+    "conflict",
+    "year_conflict",
+    "trend",
+    "year_label",
+    "change",
+    "net_split",
+    "rank",
+    "option_count",
+    "level_conflict",
+    "metric_label",
+    "relation",
+    "note",
+)
+
+
+def _cell_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list[str]:
+    """``text`` in lines of at most ``width`` columns (CJK characters take two), broken at spaces
+    and between CJK characters, never before closing punctuation nor after opening punctuation.
+    """
+    tokens: list[list[Any]] = []  # [text, space before it, ends with a wide character]
+    space = False
+    for ch in text:
+        if ch.isspace():
+            space = True
+            continue
+        wide = _cell_width(ch) == 2
+        cat = unicodedata.category(ch)
+        glue = (
+            bool(tokens)
+            and not space
+            and (
+                cat in ("Pe", "Pf", "Po")
+                or unicodedata.category(tokens[-1][0][-1]) in ("Ps", "Pi")
+                or (not wide and not tokens[-1][2])
+            )
+        )
+        if glue:
+            tokens[-1][0] += ch
+            tokens[-1][2] = wide
+        else:
+            tokens.append([ch, space and bool(tokens), wide])
+        space = False
+    lines: list[str] = []
+    line, used, empty = indent, sum(map(_cell_width, indent)), True
+    for tok, spaced, _wide in tokens:
+        gap = 1 if spaced and not empty else 0
+        tw = sum(map(_cell_width, tok))
+        if not empty and used + gap + tw > width:
+            lines.append(line)
+            line, used, empty, gap = subsequent, sum(map(_cell_width, subsequent)), True, 0
+        while empty and used + tw > width and len(tok) > 1:  # longer than a line: cut it
+            cut, w = 0, used
+            while cut < len(tok) - 1 and w + _cell_width(tok[cut]) <= width:
+                w += _cell_width(tok[cut])
+                cut += 1
+            lines.append(line + tok[: max(cut, 1)])
+            tok = tok[max(cut, 1) :]
+            tw = sum(map(_cell_width, tok))
+            line, used = subsequent, sum(map(_cell_width, subsequent))
+        line += " " * gap + tok
+        used += gap + tw
+        empty = False
+    if not empty:
+        lines.append(line)
+    return lines
 
 
 def format_findings(
-    findings: pl.DataFrame, *, n_figures: int | None = None, width: int = 100
+    findings: pl.DataFrame, *, n_figures: int | None = None, width: int = 100, lang: str = "en"
 ) -> str:
     """:func:`check_figures` findings as text for people: grouped by kind, each message in full.
 
     Findings of one kind with the same message (one quote behind several figures) are printed
-    once with all their figure ids. Errors come first, notes last.
+    once with all their figure ids. Errors come first, notes last. ``lang`` ("en" or "zh") picks
+    the messages (``message_en`` / ``message_zh``) and the headings; kinds stay as their codes.
+    Lines are at most ``width`` columns wide (a CJK character takes two).
 
     Example:
         >>> from survey.codebook import Codebook
         >>> text = format_findings(check_figures(load_figures(), Codebook.load()))
         >>> "[trend]" in text and "[year_conflict]" in text
         True
+        >>> format_findings(check_figures(load_figures().head(0), Codebook.load()), lang="zh")
+        '未发现问题'
     """
-    import textwrap
-
+    lg = "zh" if lang == "zh" else "en"
+    column = f"message_{lg}" if f"message_{lg}" in findings.columns else "message"
     rows = findings.to_dicts()
     counts: dict[str, int] = defaultdict(int)
     for r in rows:
         counts[r["kind"]] += 1
     order = [k for k in FINDING_KINDS if k in counts] + sorted(set(counts) - set(FINDING_KINDS))
-    checked = f"{n_figures} figures checked: " if n_figures is not None else ""
     if not rows:
-        return f"{checked}no findings"
-    summary = checked + ", ".join(f"{counts[k]} {k}" for k in order)
-    lines = textwrap.wrap(summary, width, subsequent_indent="  ")
+        if n_figures is None:
+            return say("format.none_plain", lg)
+        return say("format.none", lg, n=n_figures)
+    listed = say("join.comma", lg).join(say("format.count", lg, n=counts[k], kind=k) for k in order)
+    summary = listed if n_figures is None else say("format.summary", lg, n=n_figures, counts=listed)
+    lines = _wrap(summary, width, subsequent="  ")
     for kind in order:
-        lines += ["", f"[{kind}] {FINDING_KINDS.get(kind, '')}".rstrip()]
+        meaning = say(f"kinds.{kind}", lg) if f"kinds.{kind}" in _texts() else ""
+        lines += ["", say("format.heading", lg, kind=kind, meaning=meaning).rstrip()]
         merged: dict[tuple, list[str]] = defaultdict(list)
         for r in rows:
             if r["kind"] == kind:
-                merged[(r["edition"], r["message"])].append(r["figure_id"])
+                merged[(r["edition"], r[column])].append(r["figure_id"])
         for (edition, message), ids in merged.items():
-            head = ("context" if edition is None else f"{edition}") + ": " + ", ".join(ids)
-            lines += textwrap.wrap(head, width, initial_indent="  - ", subsequent_indent="    ")
-            lines += textwrap.wrap(message, width, initial_indent="    ", subsequent_indent="    ")
+            listed = say("join.comma", lg).join(ids)
+            if edition is None:
+                head = say("format.context_figures", lg, ids=listed)
+            else:
+                head = say("format.figures", lg, edition=edition, ids=listed)
+            lines += _wrap(head, width, "  - ", "    ")
+            lines += _wrap(message, width, "    ", "    ")
     return "\n".join(lines)
 
 
