@@ -93,7 +93,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if args.format == "csv":
         _print_frame(report, args.format)
     else:
-        print(format_findings(report, n_figures=figures.height))
+        print(format_findings(report, n_figures=figures.height, lang=args.lang))
     unresolved = report.filter(pl.col("kind") == "unresolved").height
     return 1 if unresolved else 0
 
@@ -240,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--context", action="store_true", help="list the AI-adoption context figures instead"
     )
     p.add_argument("--format", choices=["table", "csv"], default="table", help="output format")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of --check")
     p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("validate", help=_HELP["validate"], description=_HELP["validate"])

@@ -1135,8 +1135,9 @@ def format_findings(
         >>> text = format_findings(check_figures(load_figures(), Codebook.load()))
         >>> "[trend]" in text and "[year_conflict]" in text
         True
-        >>> format_findings(check_figures(load_figures().head(0), Codebook.load()), lang="zh")
-        '未发现问题'
+        >>> none = check_figures(load_figures().head(0), Codebook.load())
+        >>> format_findings(none, lang="en"), format_findings(none, lang="zh") == say("format.none_plain")
+        ('no findings', True)
     """
     lg = "zh" if lang == "zh" else "en"
     column = f"message_{lg}" if f"message_{lg}" in findings.columns else "message"
@@ -1154,7 +1155,10 @@ def format_findings(
     lines = _wrap(summary, width, subsequent="  ")
     for kind in order:
         meaning = say(f"kinds.{kind}", lg) if f"kinds.{kind}" in _texts() else ""
-        lines += ["", say("format.heading", lg, kind=kind, meaning=meaning).rstrip()]
+        lines += [
+            "",
+            *_wrap(say("format.heading", lg, kind=kind, meaning=meaning), width, "", "  "),
+        ]
         merged: dict[tuple, list[str]] = defaultdict(list)
         for r in rows:
             if r["kind"] == kind:

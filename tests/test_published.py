@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
+import string
+import tokenize
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +19,9 @@ from survey.errors import CodebookError
 from survey.paths import data_dir
 from survey.published import (
     FIGURE_COLUMNS,
+    FINDING_KINDS,
+    MEASURES,
+    TEXTS_FILE,
     check_context,
     check_figures,
     format_findings,
@@ -522,3 +529,184 @@ def test_malformed_context(tmp_path: Path) -> None:
 
 def test_figure_ids_follow_convention(figures: pl.DataFrame) -> None:
     assert all(re.match(r"^[a-z0-9_]+$", f) for f in figures["figure_id"])
+
+
+# ------------------------------------------------------------------------------------ bilingual
+# CJK ideographs, CJK symbols and punctuation (、。「」…), full-width forms (，：；（）)
+_CJK = re.compile(
+    r"[\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _catalog() -> dict[str, dict[str, str]]:
+    from survey.present.text import Texts
+
+    return {k: dict(v) for k, v in Texts.load(TEXTS_FILE).entries.items()}
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def test_catalog_entries_are_bilingual_with_the_same_placeholders() -> None:
+    catalog = _catalog()
+    assert len(catalog) > 40
+    for key, entry in catalog.items():
+        assert set(entry) == {"zh", "en"}, key
+        assert entry["zh"] != "" and entry["en"] != "", key
+        assert _fields(entry["zh"]) == _fields(entry["en"]), key
+
+
+def test_catalog_punctuation_by_language() -> None:
+    for key, entry in _catalog().items():
+        zh = _PLACEHOLDER.sub("", entry["zh"])
+        assert not re.search(r"[,:;()]", zh), (key, entry["zh"])
+        assert not _CJK.search(entry["en"]), (key, entry["en"])
+
+
+def test_catalog_covers_every_key_the_code_uses() -> None:
+    catalog = _catalog()
+    source = Path(__import__("survey.published").published.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r"""(?:_msg|say)\(\s*"([a-z_.]+)\"""", source))
+    assert {"edition", "trend.stated", "format.summary", "list.wrap"} <= used
+    assert used <= set(catalog), used - set(catalog)
+    assert {f"kinds.{k}" for k in FINDING_KINDS} <= set(catalog)
+    assert {f"measure.{m}" for m in MEASURES} <= set(catalog)
+    assert {f"list.{s}" for s in ("code", "value", "number", "sep", "empty")} <= set(catalog)
+    assert {f"join.{s}" for s in ("comma", "semicolon", "and")} <= set(catalog)
+
+
+def test_published_py_has_no_cjk_in_code_strings() -> None:
+    """User-facing text lives in published.yml; the module parses no Chinese itself, so no
+    string literal (docstrings included) holds a CJK character. Comments may."""
+    import survey.published as mod
+
+    source = Path(mod.__file__).read_text(encoding="utf-8")
+    strings = [
+        t.string
+        for t in tokenize.generate_tokens(io.StringIO(source).readline)
+        if t.type == tokenize.STRING
+    ]
+    assert len(strings) > 100
+    offending = [s for s in strings if _CJK.search(s)]
+    assert offending == []
+
+
+def test_findings_come_in_both_languages(findings: pl.DataFrame) -> None:
+    assert findings.columns == [
+        "edition",
+        "figure_id",
+        "kind",
+        "message",
+        "message_zh",
+        "message_en",
+    ]
+    assert findings["message"].to_list() == findings["message_en"].to_list()
+    for r in findings.iter_rows(named=True):
+        assert _CJK.search(r["message_zh"]), r
+        assert r["message_zh"] != r["message_en"]
+        # the Chinese text around the data uses full-width punctuation: take away what comes
+        # from the data (quotes, sources, scopes) and no ASCII , ; ( ) is left
+        rest = r["message_zh"]
+        for quote in re.findall(r"“[^“”]*”", rest):
+            rest = rest.replace(quote, "")
+        if r["edition"] is None:  # context scopes are data in English ("app; lower bound")
+            continue
+        assert not re.search(r"[,;()]", rest), r["message_zh"]
+
+
+def test_finds_the_ep32_trend_in_chinese(findings: pl.DataFrame) -> None:
+    trend = findings.filter(pl.col("kind") == "trend")
+    assert all("2022 → 2023" in m and "属于 2025 版" in m for m in trend["message_zh"])
+    assert any("（已发布：2024 版 36）" in m for m in trend["message_zh"])
+
+
+def test_other_contradictions_in_chinese(findings: pl.DataFrame) -> None:
+    note = findings.filter(pl.col("kind") == "note")
+    (msg,) = note["message_zh"]
+    assert "47:53（2023 版）" in msg and "53:47（2025 版）" in msg and "互为镜像" in msg
+    year = findings.filter(
+        (pl.col("kind") == "year_label") & (pl.col("figure_id") == "confidence_net_decrease")
+    )
+    (msg,) = year["message_zh"]
+    assert "EP.35 把这一数字说成 2024 年的，但它属于 2025 版" in msg
+    assert "“54%的广告主认为2024年中国整体营销投入将减少" in msg  # the source's quote as is
+
+
+def test_year_conflict_in_chinese(findings: pl.DataFrame) -> None:
+    yc = findings.filter(pl.col("kind") == "year_conflict")
+    (msg,) = yc.filter(pl.col("figure_id") == "confidence_net_decrease")["message_zh"]
+    assert msg.startswith("2025 版的占比 54（“confidence” net_decrease）被说成 3 个不同的年份：")
+    assert "2023 年见于 001_74034659f3282223.txt EP.32（2022 → 2023 趋势的终点）；" in msg
+    assert "2024 年见于 001_74034659f3282223.txt EP.35；" in msg
+    assert msg.endswith(
+        "2025 年见于 001_74034659f3282223.txt EP.32 0:52 和 360why.com（未提年份，即本版）"
+    )
+
+
+def test_unresolved_messages_in_chinese(cb: Codebook) -> None:
+    bad = [
+        _row(edition=2025, figure_id="q", question_id="no_such_question", option_code="x"),
+        _row(edition=2025, figure_id="o", question_id="confidence", option_code="no_such"),
+        _row(edition=2025, figure_id="band", question_id="confidence", option_code="range:0:10"),
+        _row(
+            edition=2025,
+            figure_id="seg",
+            question_id="confidence",
+            option_code="flat",
+            segment="budget_size=huge|tiny",
+        ),
+        _row(edition=2021, figure_id="ed", question_id="confidence", option_code="flat"),
+    ]
+    got = check_figures(_frame(bad), cb)
+    zh = dict(zip(got["figure_id"], got["message_zh"], strict=True))
+    en = dict(zip(got["figure_id"], got["message_en"], strict=True))
+    assert zh["q"] == "编码本中没有问题“no_such_question”"
+    assert zh["o"] == "“no_such”不是“confidence”的选项、合计项、条目或 item:option 单元格"
+    assert zh["band"] == "“range:0:10”不是数值题“confidence”的区间写法 range:LO:HI"
+    assert zh["seg"] == "细分水平“huge”、“tiny”不是“budget_size”的选项"
+    assert en["seg"] == "segment levels ['huge', 'tiny'] are not options of 'budget_size'"
+    assert zh["ed"] == (
+        "“confidence”未标注在 2021 版询问（询问版次 2022、2023、2024、2025，历史版次 无）"
+    )
+    assert en["ed"] == (
+        "'confidence' is not marked as asked in 2021 (editions [2022, 2023, 2024, 2025], history [])"
+    )
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_format_findings_in_chinese(figures: pl.DataFrame, findings: pl.DataFrame) -> None:
+    text = format_findings(findings, n_figures=figures.height, lang="zh")
+    lines = text.splitlines()
+    counts = findings.group_by("kind").len()
+    n = dict(zip(counts["kind"], counts["len"], strict=True))
+    assert lines[0].startswith(
+        f"已核对 {figures.height} 个数字：year_conflict {n['year_conflict']} 条，"
+    )
+    headers = [ln for ln in lines if ln.startswith("[")]
+    assert headers[0] == "[year_conflict] 同一水平被不同来源说成不同的年份"
+    assert headers[-1] == "[note] 不是错误，但值得一看" and len(headers) == len(n)
+    assert text.count("EP.35 把这一数字说成 2024 年的") == 1
+    assert "  - 2025 版：confidence_net_decrease，confidence_net_decrease_change，" in text
+    assert "  - 背景数据：deepseek_dau_total_20250208" in text
+    flat = re.sub(r"\s+", "", text)
+    for message in findings["message_zh"]:  # never cut
+        assert re.sub(r"\s+", "", message) in flat
+    assert max(_columns(ln) for ln in lines) <= 100  # a CJK character takes two columns
+    assert (
+        format_findings(findings.head(0), n_figures=3, lang="zh") == "已核对 3 个数字：未发现问题"
+    )
+    assert format_findings(findings, n_figures=3, lang="en") == format_findings(
+        findings, n_figures=3
+    )
+
+
+def test_format_findings_lines_fit_in_columns(findings: pl.DataFrame) -> None:
+    for lang in ("zh", "en"):
+        for width in (60, 100):
+            text = format_findings(findings, width=width, lang=lang)
+            assert max(_columns(ln) for ln in text.splitlines()) <= width, (lang, width)
