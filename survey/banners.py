@@ -45,7 +45,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from html import escape as html_escape
 from html import unescape as html_unescape
 from pathlib import Path
@@ -58,19 +58,13 @@ from scipy import special
 from survey.codebook import SEP, Codebook, Question
 from survey.design import variance as V
 from survey.errors import EstimationError
-from survey.present.text import Texts
+from survey.present.text import catalog
 
 Test = Literal["design", "effective_base"]
 Adjust = Literal["bonferroni", "holm"] | None
 TOTAL = "total"
 
 TEXTS_FILE = Path(__file__).resolve().parent / "banners.yml"
-
-
-@cache
-def _texts() -> Texts:
-    """The banners' bilingual text catalog (``survey/banners.yml``), read once."""
-    return Texts.load(TEXTS_FILE)
 
 
 def say(key: str, lang: str = "zh", /, **values: Any) -> str:
@@ -80,7 +74,7 @@ def say(key: str, lang: str = "zh", /, **values: Any) -> str:
         >>> say("total", "en")
         'Total'
     """
-    return _texts().say(key, lang, **values)
+    return catalog(TEXTS_FILE).say(key, lang, **values)
 
 
 # ---------------------------------------------------------------------------------------------

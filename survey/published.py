@@ -27,7 +27,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ import polars as pl
 from survey.codebook import Codebook, Question
 from survey.errors import CodebookError, Problem
 from survey.paths import published_dir
-from survey.present.text import Texts
+from survey.present.text import catalog
 
 __all__ = [
     "CONTEXT_COLUMNS",
@@ -130,12 +129,6 @@ _CELL_FORM = "item:option"
 TEXTS_FILE = Path(__file__).resolve().parent / "published.yml"
 
 
-@cache
-def _texts() -> Texts:
-    """The checks' bilingual text catalog (``survey/published.yml``), read once."""
-    return Texts.load(TEXTS_FILE)
-
-
 def say(key: str, lang: str = "zh", /, **values: Any) -> str:
     """The catalog text ``key`` of ``survey/published.yml`` in ``lang`` with ``values`` filled in.
 
@@ -143,7 +136,7 @@ def say(key: str, lang: str = "zh", /, **values: Any) -> str:
         >>> say("kinds.note", "en")
         'not an error, worth a look'
     """
-    return _texts().say(key, lang, **values)
+    return catalog(TEXTS_FILE).say(key, lang, **values)
 
 
 #: A message not yet in a language: called with "zh" or "en", it gives the text.
@@ -1154,7 +1147,7 @@ def format_findings(
     summary = listed if n_figures is None else say("format.summary", lg, n=n_figures, counts=listed)
     lines = _wrap(summary, width, subsequent="  ")
     for kind in order:
-        meaning = say(f"kinds.{kind}", lg) if f"kinds.{kind}" in _texts() else ""
+        meaning = say(f"kinds.{kind}", lg) if f"kinds.{kind}" in catalog(TEXTS_FILE) else ""
         lines += [
             "",
             *_wrap(say("format.heading", lg, kind=kind, meaning=meaning), width, "", "  "),

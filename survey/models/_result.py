@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from survey.present.text import Texts
+from survey.present.text import Texts, catalog
 
 Lang = Literal["zh", "en"]
 
@@ -30,10 +30,9 @@ DEFAULT_SEED = 20251201
 TEXTS_FILE = Path(__file__).resolve().parent / "texts.yml"
 
 
-@cache
 def texts() -> Texts:
-    """The models' bilingual text catalog (``survey/models/texts.yml``)."""
-    return Texts.load(TEXTS_FILE)
+    """The models' bilingual text catalog (``survey/models/texts.yml``), read once."""
+    return catalog(TEXTS_FILE)
 
 
 def say(key: str, lang: Lang, /, **values: Any) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,15 @@ class Texts:
 
     def __contains__(self, key: object) -> bool:
         return key in self.entries
+
+
+@cache
+def catalog(path: str | Path) -> Texts:
+    """The catalog at ``path``, read once per process (the package's catalogs are static).
+
+    Example:
+        >>> from survey.paths import report_dir
+        >>> catalog(report_dir() / "strings.yml") is catalog(report_dir() / "strings.yml")
+        True
+    """
+    return Texts.load(path)
