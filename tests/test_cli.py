@@ -55,3 +55,16 @@ def test_readme_quickstart_runs() -> None:
     assert wave.edition == 2025 and wave.frame.height == 228
     book = scope["book"].to_polars()
     assert set(book["question_id"]) == {"confidence", "challenges"}
+
+
+def test_wheel_ships_every_report_source() -> None:
+    """pyproject's force-include lists each report source (a new chapter must be added there)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    sources = [*sorted((ROOT / "report").glob("*.qmd")), ROOT / "report" / "_quarto.yml"]
+    sources.append(ROOT / "report" / "strings.yml")
+    for path in sources:
+        rel = path.relative_to(ROOT).as_posix()
+        assert shipped.get(rel) == f"survey/_report/{path.name}", rel
