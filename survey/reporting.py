@@ -384,28 +384,28 @@ class ReportContext:
             "edition_a": float(self.previous.edition if self.previous else 0),
         }
 
+    def _vs_previous(self, key: str, qid: str, code: str | None) -> str:
+        """Catalog text ``key`` about the change of ``qid`` since the previous edition, or ``""``."""
+        ch = self.change_of(qid, code)
+        if ch is None:
+            return ""
+        sig = self.say("common.sig" if ch["p_value"] < 0.05 else "common.not_sig", p=ch["p_value"])
+        return self.say(key, edition=ch["edition_a"], diff=ch["change"], sig=sig)
+
     def change_clause(self, qid: str, code: str | None = None) -> str:
         """A parenthesised "(+11 points on the 2024 edition, significant)" clause, or ``""``.
 
         Uses the catalog's ``common.vs_previous``, ``common.sig`` and ``common.not_sig``; empty
         when there is no comparable previous edition.
         """
-        ch = self.change_of(qid, code)
-        if ch is None:
+        text = self._vs_previous("common.vs_previous", qid, code)
+        if not text:
             return ""
-        sig = self.say("common.sig" if ch["p_value"] < 0.05 else "common.not_sig", p=ch["p_value"])
-        text = self.say("common.vs_previous", edition=ch["edition_a"], diff=ch["change"], sig=sig)
         return f"（{text}）" if self.lang == "zh" else f" ({text})"
 
     def mean_change_clause(self, qid: str) -> str:
         """"；较 2024 版 −3.1 个百分点，差异显著，p < 0.001" for a mean, or ``""``."""
-        ch = self.change_of(qid)
-        if ch is None:
-            return ""
-        sig = self.say("common.sig" if ch["p_value"] < 0.05 else "common.not_sig", p=ch["p_value"])
-        return self.say(
-            "common.mean_vs_previous", edition=ch["edition_a"], diff=ch["change"], sig=sig
-        )
+        return self._vs_previous("common.mean_vs_previous", qid, None)
 
     def direction(self, qid: str, code: str | None = None, alpha: float = 0.05) -> str:
         """``"up"``/``"down"`` when ``qid`` (option/net ``code``, or the mean) changed
@@ -427,8 +427,7 @@ class ReportContext:
         """
         from survey.codebook import RESIDUAL_CODES
 
-        cells = self.banner([qid], cols).to_polars(self.lang)
-        cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") != "total"))
+        cells = self._segment_cells(qid, code, cols)
         residual = dict.fromkeys(
             cells.filter(pl.col("col_level").is_in(list(RESIDUAL_CODES)) | pl.col("suppressed"))[
                 "col_label"
@@ -457,10 +456,25 @@ class ReportContext:
             [lab for lab in lower if lab not in higher and lab not in residual],
         )
 
+    def _segment_cells(self, qid: str, code: str, cols: list[str] | None) -> pl.DataFrame:
+        """The banner cells of option/net ``code`` of ``qid`` by ``cols`` (Total left out).
+
+        Banners are computed once per (question, segment variables) and kept: the chapters
+        ask several questions of the same banner (shares, tests, findings).
+        """
+        key = (qid, None if cols is None else tuple(cols))
+        if key not in self._banner_cells:
+            self._banner_cells[key] = self.banner([qid], cols).to_polars(self.lang)
+        cells = self._banner_cells[key]
+        return cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") != "total"))
+
+    @cached_property
+    def _banner_cells(self) -> dict[tuple[str, tuple[str, ...] | None], pl.DataFrame]:
+        return {}
+
     def segment_shares(self, qid: str, code: str, segment: str) -> dict[str, float]:
         """Weighted share of option/net ``code`` of ``qid`` in each level of ``segment``."""
-        cells = self.banner([qid], [segment]).to_polars(self.lang)
-        cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") == segment))
+        cells = self._segment_cells(qid, code, [segment])
         return dict(zip(cells["col_level"], cells["estimate"], strict=True))
 
     def higher(self, qid: str, code: str, segment: str, level: str, than: str) -> bool:
@@ -468,8 +482,7 @@ class ReportContext:
 
         Read from the banner's column test (the letter of ``than`` in ``level``'s cell).
         """
-        cells = self.banner([qid], [segment]).to_polars(self.lang)
-        cells = cells.filter((pl.col("row_code") == code) & (pl.col("col_variable") == segment))
+        cells = self._segment_cells(qid, code, [segment])
         letters = dict(zip(cells["col_level"], cells["letter"], strict=True))
         sig = dict(zip(cells["col_level"], cells["sig_higher_than"].fill_null(""), strict=True))
         return bool(letters.get(than)) and letters[than] in sig.get(level, "")

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from helpers import FakeDesign
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -26,15 +27,6 @@ from survey.design import variance as V
 from survey.errors import EstimationError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
-
-
-@dataclass
-class FakeDesign:
-    """The attributes the banner reads from a Design (frame, weights column, codebook)."""
-
-    frame: pl.DataFrame
-    weights: str | None = None
-    codebook: Codebook | None = None
 
 
 def mini_codebook() -> Codebook:
@@ -154,7 +146,7 @@ def test_design_covariance_is_used_when_domains_correlate() -> None:
     class Stratified(FakeDesign):
         strata: str | None = None
 
-    d = Stratified(frame, "w", None, "st")
+    d = Stratified(frame, "w", None, strata="st")
     t = banner(d, ["y"], ["seg"]).tests().filter(pl.col("row_code") == "1").row(0, named=True)
     ia, ib = seg == "a", seg == "b"
     pa = (w * y)[ia].sum() / w[ia].sum()

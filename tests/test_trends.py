@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 import yaml
+from helpers import FakeDesign
 from scipy import stats
 
 from survey.codebook import Codebook
 from survey.trends import comparability, compare_waves, estimates, published_trend, trend
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_codebook.yaml"
-
-
-@dataclass
-class FakeDesign:
-    frame: pl.DataFrame
-    weights: str | None = None
-    codebook: Codebook | None = None
-    edition: int | None = None
 
 
 def codebook(history: list[dict] | None = None, editions: list[int] | None = None) -> Codebook:

@@ -78,7 +78,10 @@ def worded_headers(raw: pl.DataFrame, codebook: Codebook) -> pl.DataFrame:
     """
     from survey.ingest import map_headers
 
-    headers = [c for c in raw.columns if c != ROW_COLUMN]
+    known = {*codebook.columns(), codebook.id_column, codebook.weight_column, ROW_COLUMN}
+    headers = [c for c in raw.columns if c not in known]
+    if not headers:  # the usual case (waves written by the package): nothing to look up
+        return raw
     header_map, _, _ = map_headers(headers, codebook)
     targets = list(header_map.values())
     renames = {
