@@ -1,0 +1,254 @@
+"""HTML and great-tables renderings of a banner book."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from html import escape as html_escape
+from html import unescape as html_unescape
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from survey.banners._text import TOTAL, say
+from survey.errors import EstimationError
+
+if TYPE_CHECKING:
+    from survey.banners import Banner
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+def _fmt_cell(est: float | None, kind: str, sig: str, suppressed: bool, low: bool,
+              decimals: int) -> str:
+    if suppressed or est is None:
+        return "*"
+    val = f"{est * 100:.{decimals}f}%" if kind != "mean" else f"{est:.1f}"
+    if low:
+        val += "†"
+    return f"{val} {sig}" if sig else val
+
+
+@dataclass(frozen=True, eq=False)
+class _Book:
+    """What a rendering of the book needs: the body (one row per table row: ``block``,
+    ``row_code``, ``row_label``, ``group`` and one text column per banner column ``c0, c1, …``)
+    and the column headers."""
+
+    body: pl.DataFrame
+    ids: list[str]
+    col_keys: list[tuple]  # (variable, level, label, letter, variable label) per column
+    single: bool  # one block: no row groups, the block title is the stub head
+    stubhead: str
+    table_id: str
+    note: str
+    lang: str
+
+
+def _missing_note(cells: pl.DataFrame, lg: str) -> str:
+    """Say how many respondents of the first block have no value on each segment variable
+    (they count in the Total column only), so that no one leaves a banner silently."""
+    first = cells.filter(pl.col("block") == cells["block"][0])
+    bases = first.group_by("col_variable", "col_level", f"col_var_{lg}", maintain_order=True).agg(
+        pl.col("n").max())
+    total = bases.filter(pl.col("col_variable") == "total")["n"]
+    if total.is_empty():
+        return ""
+    parts = []
+    for (_var, label), sub in bases.filter(pl.col("col_variable") != "total").group_by(
+            "col_variable", f"col_var_{lg}", maintain_order=True):
+        missing = int(total[0] - sub["n"].sum())
+        if missing > 0:
+            parts.append(say("missing", lg, segment=label, n=missing))
+    return "".join(parts)
+
+
+def _book(b: Banner, lang: str, decimals: int) -> _Book:
+    lg = "en" if lang == "en" else "zh"
+    cells = b.cells
+    if cells.height == 0:
+        raise EstimationError("the banner has no cells to render",
+                              expected="at least one row question")
+    col_keys = (
+        cells.select("col_variable", "col_level", f"col_label_{lg}", "letter",
+                     f"col_var_{lg}")
+        .unique(maintain_order=True)
+        .rows()
+    )
+    ids = [f"c{i}" for i in range(len(col_keys))]
+    cid = {(v, lv): ids[i] for i, (v, lv, *_rest) in enumerate(col_keys)}
+    est, kind = cells["estimate"].to_list(), cells["row_kind"].to_list()
+    text = [_fmt_cell(e, k, s, sup, low, decimals) for e, k, s, sup, low in zip(
+        est, kind, cells["sig_higher_than"].to_list(), cells["suppressed"].to_list(),
+        cells["low_base"].to_list(), strict=True)]
+    col_id = [cid[k] for k in zip(cells["col_variable"].to_list(), cells["col_level"].to_list(),
+                                   strict=True)]
+    cells = cells.with_columns(pl.Series("text", text, dtype=pl.String),
+                               pl.Series("col_id", col_id, dtype=pl.String))
+    body = cells.pivot(on="col_id", index=["block", "row_code"], values="text",
+                       aggregate_function="first", sort_columns=False)
+    labels = cells.select("block", "row_code", f"row_label_{lg}", f"block_label_{lg}").unique(
+        maintain_order=True)
+    body = labels.join(body, on=["block", "row_code"], how="left", maintain_order="left")
+    # base rows: one pair per block (unweighted and effective base of every column)
+    bases = cells.select("block", "col_id", "n", "n_eff", f"block_label_{lg}").unique(
+        subset=["block", "col_id"], maintain_order=True)
+    base_rows = []
+    for blk_no, sub in bases.group_by("block", maintain_order=True):
+        blk_no = blk_no[0]
+        title = sub[f"block_label_{lg}"][0]
+        nn = dict(zip(sub["col_id"], sub["n"], strict=True))
+        ne = dict(zip(sub["col_id"], sub["n_eff"], strict=True))
+        base_rows.append({"block": blk_no, "row_code": "__base",
+                          f"row_label_{lg}": say("base", lg), f"block_label_{lg}": title,
+                          **{k: f"{nn.get(k, 0):,}" for k in ids}})
+        base_rows.append({"block": blk_no, "row_code": "__base_eff",
+                          f"row_label_{lg}": say("base_eff", lg), f"block_label_{lg}": title,
+                          **{k: f"{ne.get(k, 0.0):,.0f}" for k in ids}})
+    body = pl.concat([body, pl.DataFrame(base_rows, schema=body.schema)]).sort(
+        "block", maintain_order=True)
+    body = body.with_columns(pl.col("block").cast(pl.String)).rename(
+        {f"row_label_{lg}": "row_label", f"block_label_{lg}": "group"})
+    blocks = body["group"].unique(maintain_order=True).to_list()
+    single = len(blocks) == 1
+    digest = hashlib.sha1(repr((b.test, b.alpha, body.rows())).encode()).hexdigest()[:10]
+    adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
+    note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
+               sup=b.suppress_below, flag=b.flag_below)
+    note += _missing_note(cells, lg)
+    return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,
+                 lg)
+
+
+def _gt_of(book: _Book, body: pl.DataFrame) -> Any:
+    """The great-tables table of ``body`` (all of ``book.body`` or some of its rows)."""
+    from great_tables import GT, loc, style
+
+    gt = GT(body.drop("block", "row_code"), rowname_col="row_label",
+            groupname_col=None if book.single else "group", id=book.table_id)
+    if book.single:
+        gt = gt.cols_hide("group")
+    gt = gt.tab_stubhead(label=book.stubhead)
+    labels_map = {}
+    spanners: dict[str, list[str]] = {}
+    for i, (var, _lv, label, letter, var_label) in enumerate(book.col_keys):
+        labels_map[book.ids[i]] = label if letter is None else f"{label} ({letter})"
+        if var != TOTAL:
+            spanners.setdefault(f"{var}\x1f{var_label}", []).append(book.ids[i])
+    gt = gt.cols_label(**labels_map)
+    for key, colids in spanners.items():
+        gt = gt.tab_spanner(label=key.split("\x1f", 1)[1], columns=colids, id=key)
+    gt = gt.cols_align(align="center", columns=book.ids)
+    base_idx = [i for i, rc in enumerate(body["row_code"]) if rc.startswith("__base")]
+    if base_idx:  # style the stub only: body styles cost great-tables O(cells × styles)
+        gt = gt.tab_style(style=style.text(size="12px", color="#555555"),
+                          locations=loc.stub(rows=base_idx))
+    # one identity formatter marks every cell as formatted (skips great-tables' slow per-cell
+    # escaping pass); our texts are plain, escaped here
+    gt = gt.fmt(lambda x: html_escape("" if x is None else str(x)), columns=book.ids)
+    gt = gt.tab_source_note(book.note)
+    try:
+        from survey.present.tables import styled
+    except ImportError:  # pragma: no cover - the house style is optional
+        return gt
+    return styled(gt, book.lang)
+
+
+def _to_gt(b: Banner, lang: str, decimals: int) -> Any:
+    return _gt_of(b_ := _book(b, lang, decimals), b_.body)
+
+
+# --- the HTML of a whole book without great-tables' per-cell work ------------------------------
+# great-tables renders a table cell by cell through its data frame (≈ 80 µs per cell: a book of
+# 30 questions × 40 columns takes about a second). ``_fast_html`` lets great-tables render the
+# table with two body rows (styles, header, spanners, source note: everything but the body) and
+# writes the body rows itself in great-tables' own markup: the same classes, ``id``s (made unique
+# as great-tables does) and ``headers`` attributes. ``tests/test_banner.py`` checks that the result
+# is byte-identical to great-tables' rendering of the full table; if the header ids it expects are
+# not in great-tables' output (another great-tables version), it falls back to the full rendering.
+_GT_TBODY = '<tbody class="gt_table_body">\n'
+
+
+def _html_id(text: str) -> str:
+    """great-tables' id of a label: no markup, runs of other than word characters, ``.:-`` → -."""
+    text = html_unescape(re.sub(r"<[^>]+>", "", text))
+    return re.sub(r"[^\w.:-]+", "-", text).strip("-")
+
+
+class _Ids:
+    """Unique element ids within a table, prefixed by the table id (great-tables' scheme)."""
+
+    def __init__(self, table_id: str) -> None:
+        self.prefix = f"{_html_id(table_id)}-"
+        self.used = {table_id}
+
+    def make(self, base: str, fallback: str) -> str:
+        name = _html_id(html_escape(base)) or fallback
+        cand, k = f"{self.prefix}{name}", 2
+        while cand in self.used:
+            cand, k = f"{self.prefix}{name}-{k}", k + 1
+        self.used.add(cand)
+        return cand
+
+
+def _fast_html(b: Banner, lang: str, decimals: int) -> str:
+    book = _book(b, lang, decimals)
+    body = book.body
+    codes = body["row_code"].to_list()
+    first_base = codes.index("__base")
+    skeleton = _gt_of(book, body[[0, first_base]]).as_raw_html()
+    head, sep, rest = skeleton.partition(_GT_TBODY)
+    body_sk, sep2, tail = rest.partition("\n</tbody>")
+    ids = _Ids(book.table_id)
+    if book.single and book.stubhead:
+        ids.make(book.stubhead, "stubhead")
+    col_ids = [ids.make(c, "column") for c in book.ids]
+    spanner_of: dict[str, str] = {}
+    col_heads = []
+    for (var, _lv, _label, _letter, var_label), cid in zip(book.col_keys, col_ids, strict=True):
+        if var == TOTAL:
+            col_heads.append(cid)
+            continue
+        key = f"{var}\x1f{var_label}"
+        if key not in spanner_of:
+            spanner_of[key] = ids.make(var_label, "spanner")
+        col_heads.append(f"{spanner_of[key]} {cid}")
+    style_m = re.search(r'<th( style="[^"]*")? scope="row"', body_sk.rsplit("<tr>", 1)[-1])
+    expected = [*col_ids, *spanner_of.values()]
+    if not (sep and sep2 and style_m and all(f'id="{x}"' in head for x in expected)):
+        return _gt_of(book, body).as_raw_html()  # unknown great-tables markup: render it all
+    base_style = style_m.group(1) or ""
+    labels = body["row_label"].to_list()
+    groups = body["group"].to_list()
+    texts = [body[c].to_list() for c in book.ids]
+    order = range(body.height)
+    if not book.single:  # great-tables lists the rows of a group together, groups in first order
+        first: dict[str, int] = {}
+        for i, g in enumerate(groups):
+            first.setdefault(g, i)
+        order = sorted(order, key=lambda i: first[groups[i]])
+    ncol = len(book.ids) + 1
+    out: list[str] = []
+    gid = None
+    prev = None
+    for i in order:
+        if not book.single and groups[i] != prev:
+            prev = groups[i]
+            gid = ids.make(prev, "group")
+            label = html_escape(prev)
+            cls = "gt_empty_group_heading" if label == "" else "gt_group_heading_row"
+            out.append(f'  <tr class="{cls}">\n    <th class="gt_group_heading" colspan="{ncol}" '
+                       f'scope="{"colgroup" if ncol > 1 else "col"}" id="{html_escape(gid)}">'
+                       f"{label}</th>\n  </tr>")
+        sid = ids.make(f"stub-{i + 1}", "stub")
+        style_attr = base_style if codes[i].startswith("__base") else ""
+        row_head = f"{gid} {sid}" if gid else sid
+        cells = [f'  <tr>\n    <th{style_attr} scope="row" id="{html_escape(sid)}" '
+                 f'class="gt_row gt_left gt_stub">{html_escape(labels[i])}</th>']
+        for k, heads in enumerate(col_heads):
+            v = texts[k][i]
+            cells.append(f'    <td headers="{html_escape(f"{row_head} {heads}")}" '
+                         f'class="gt_row gt_center">{html_escape("" if v is None else v)}</td>')
+        out.append("\n".join(cells) + "\n  </tr>")
+    return head + _GT_TBODY + "\n".join(out) + "\n</tbody>" + tail
