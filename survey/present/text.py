@@ -8,12 +8,17 @@ Placeholders take format specs of their own: ``{share:pct}`` (0.54 → "54%"), `
 (0.11 → "+11 个百分点" / "+11 points"), ``{growth:num1}`` (8.04 → "8.0"), ``{n:int}`` (228 → "228"),
 plus anything Python's format mini-language accepts.
 
+String values are escaped for markdown (``survey.render.emit.escape_md``) unless they are
+:class:`Raw` (markdown the library built itself, e.g. a clause from another template).
+
 Example:
     >>> t = Texts({"neg": {"zh": "{share:pct} 的广告主预计减少", "en": "{share:pct} expect a cut"}})
     >>> t.say("neg", "zh", share=0.5439)
     '54% 的广告主预计减少'
     >>> t.say("neg", "en", share=0.5439)
     '54% expect a cut'
+    >>> Texts({"k": {"zh": "{x}居首", "en": "{x} leads"}}).say("k", "zh", x="KOL*")
+    'KOL\\*居首'
 """
 
 from __future__ import annotations
@@ -28,6 +33,21 @@ from typing import Any
 import yaml
 
 from survey.errors import RenderError
+
+class Raw(str):
+    """A string that is already markdown: :meth:`Texts.say` puts it in without escaping.
+
+    Example:
+        >>> Texts({"k": {"zh": "a{x}", "en": "a{x}"}}).say("k", "zh", x=Raw("**b**"))
+        'a**b**'
+    """
+
+
+def _escape(text: str) -> str:
+    from survey.render.emit import escape_md
+
+    return escape_md(text)
+
 
 _PP = {"zh": "{sign}{v} 个百分点", "en": "{sign}{v} points"}
 
@@ -112,8 +132,17 @@ class Texts:
         walk("", raw)
         return cls(flat, p)
 
-    def say(self, key: str, lang: str = "zh", /, **values: Any) -> str:
-        """The template ``key`` in ``lang`` with ``values`` filled in."""
+    def say(self, key: str, lang: str = "zh", /, *, escape: bool = True, **values: Any) -> str:
+        """The template ``key`` in ``lang`` with ``values`` filled in.
+
+        ``str`` values are escaped for markdown unless they are :class:`Raw` or ``escape`` is
+        false (plain-text uses: chart labels, alt texts, spreadsheets).
+        """
+        if escape:
+            values = {
+                k: v if isinstance(v, Raw) or not isinstance(v, str) else _escape(v)
+                for k, v in values.items()
+            }
         entry = self.entries.get(key)
         if entry is None:
             raise RenderError(
@@ -123,7 +152,7 @@ class Texts:
             )
         template = entry.get(lang) or entry.get("zh") or next(iter(entry.values()))
         try:
-            return _Formatter(lang).format(template, **values)
+            return Raw(_Formatter(lang).format(template, **values))
         except KeyError as e:
             raise RenderError(
                 f"text '{key}' needs a value for {e}",
