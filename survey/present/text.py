@@ -18,7 +18,7 @@ Example:
     >>> t.say("neg", "en", share=0.5439)
     '54% expect a cut'
     >>> Texts({"k": {"zh": "{x}居首", "en": "{x} leads"}}).say("k", "zh", x="KOL*")
-    'KOL\\*居首'
+    'KOL\\\\*居首'
 """
 
 from __future__ import annotations
