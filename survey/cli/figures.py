@@ -8,9 +8,10 @@ from survey.cli._common import print_frame
 
 NAME = "figures"
 HELP = (
-    "list the published aggregate figures with their sources; --check lists figures that "
-    "do not resolve to the codebook and contradictions between sources (exit 1 on unresolved "
-    "figures; contradictions are reported, not errors)"
+    "list the published aggregate figures with their sources; --check lists figures and "
+    "segment contrasts that do not resolve to the codebook or to what their edition asked, "
+    "and contradictions between sources (exit 1 on unresolved figures; contradictions are "
+    "reported, not errors)"
 )
 
 
@@ -32,7 +33,13 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from survey.codebook import Codebook
-    from survey.published import check_figures, format_findings, load_context, load_figures
+    from survey.published import (
+        check_figures,
+        format_findings,
+        load_context,
+        load_contrasts,
+        load_figures,
+    )
 
     if args.context:
         print_frame(load_context(), args.format)
@@ -51,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
         ]
         print_frame(figures.select(cols) if args.format == "table" else figures, args.format)
         return 0
-    report = check_figures(figures, Codebook.load(), context=load_context())
+    contrasts = load_contrasts()
+    if args.edition:
+        contrasts = contrasts.filter(pl.col("edition").is_in(args.edition))
+    report = check_figures(figures, Codebook.load(), context=load_context(), contrasts=contrasts)
     if args.format == "csv":
         print_frame(report, args.format)
     else:
