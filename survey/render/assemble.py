@@ -2,9 +2,13 @@
 
 Honours ``echo``, ``output`` (``false``/``asis``), ``include``, ``warning`` and ``error``;
 writes ``image/svg+xml`` / ``image/png`` figures to files with their ``fig-cap`` and
-``#fig-…`` label; keeps ``text/html`` (great-tables, data frames) as raw HTML for HTML
-output and, for PDF, leaves a placeholder that :mod:`survey.render.htmltable` replaces by
-a real pandoc table. Inline values replace their placeholders; ``@fig-…``/``@tbl-…``
+``#fig-…`` label (figures without a caption, e.g. from :func:`survey.render.emit.figure`,
+stay plain images); every output of a cell is placed in order, markdown outputs joined by
+blank lines so that divs opened and closed by different outputs nest around the figures
+between them. Images without caption and ``text/html`` tables (great-tables, data frames)
+leave a placeholder div that :func:`survey.render.htmltable.splice_fragments` replaces in
+the pandoc document (raw HTML for the page, a real pandoc table for the PDF), so the
+markdown itself never needs raw HTML. Inline values replace their placeholders; ``@fig-…``/``@tbl-…``
 cross references become "图 1.2"/"Figure 1.2" links per ``lang``.
 
 Example:
@@ -159,7 +163,20 @@ class _ChapterWriter:
             return f"{number}{w['delim']}{text}"
         return number or text or ""
 
-    def figure(self, data: Mapping[str, Any], label: str | None, cap: str | None, n: int) -> None:
+    def _fragment(self, record: dict[str, Any]) -> None:
+        """A placeholder div, replaced in the pandoc document by the fragment's blocks."""
+        key = f"survey-fragment-{len(self.fragments) + 1}-{self.stem}"
+        self.fragments[key] = record
+        self.parts.append(f"::: {{#{key}}}\nfragment\n:::")
+
+    def figure(
+        self,
+        data: Mapping[str, Any],
+        label: str | None,
+        cap: str | None,
+        n: int,
+        emitted: Mapping[str, Any] | None = None,
+    ) -> None:
         if "image/svg+xml" in data:
             ext, payload = "svg", _text(data["image/svg+xml"]).encode("utf-8")
         else:
@@ -167,29 +184,40 @@ class _ChapterWriter:
         name = f"{self.stem}-{label or 'fig'}-{n}.{ext}"
         self.media_dir.mkdir(parents=True, exist_ok=True)
         (self.media_dir / name).write_bytes(payload)
+        src = f"{self.media_dir.name}/{name}"
+        emitted = emitted or {}
+        if emitted.get("caption"):
+            cap = str(emitted["caption"])
+        text = self.caption(label if n == 1 else None, cap if n == 1 else None)
+        if not text:
+            # no caption: a plain image (no figure, no number), alt text for screen readers
+            alt = str(emitted.get("alt") or "")
+            size = str(emitted.get("size") or "full")
+            self._fragment({"kind": "image", "src": src, "alt": alt, "size": size})
+            return
         attrs = []
         if label and label.startswith("fig-") and n == 1:
             attrs.append(f"#{label}")
         if self.target == "pdf":
             attrs.append("width=78%")
         attr = "{" + " ".join(attrs) + "}" if attrs else ""
-        text = self.caption(label if n == 1 else None, cap if n == 1 else None)
-        src = f"{self.media_dir.name}/{name}"
-        # a lone image with a caption becomes a figure; without one, keep it a plain image
         self.parts.append(f"![{_escape_md(text)}]({src}){attr}")
 
-    def html(self, html: str, label: str | None, cap: str | None, seed: str) -> None:
+    def html(
+        self,
+        html: str,
+        label: str | None,
+        cap: str | None,
+        seed: str,
+        emitted: Mapping[str, Any] | None = None,
+    ) -> None:
         html = _stable_gt_ids(html, seed)
         caption = self.caption(label, cap) if (cap or (label or "").startswith("tbl-")) else ""
         ident = label if label and label.startswith("tbl-") else ""
-        if self.target == "pdf":
-            key = f"survey-fragment-{len(self.fragments) + 1}-{self.stem}"
-            self.fragments[key] = {"html": html, "caption": caption, "id": ident}
-            self.parts.append(f"::: {{#{key}}}\nfragment\n:::")
-            return
-        head = f"::: {{#{ident} .survey-table}}" if ident else "::: {.survey-table}"
-        cap_md = f"::: {{.table-caption}}\n{_escape_md(caption)}\n:::\n\n" if caption else ""
-        self.parts.append(f"{head}\n{cap_md}```{{=html}}\n{html.strip()}\n```\n:::")
+        size = str((emitted or {}).get("size") or "full")
+        self._fragment(
+            {"kind": "table", "html": html, "caption": caption, "id": ident, "size": size}
+        )
 
     def code_cell(self, cell: nbformat.NotebookNode, defaults: Mapping[str, Any]) -> None:
         opts = _options(cell, defaults)
@@ -213,12 +241,13 @@ class _ChapterWriter:
                 self.parts.append(_fence("\n".join(_strip_ansi(out.get("traceback", [])))))
             elif kind in ("display_data", "execute_result"):
                 data = out.get("data", {})
+                emitted = (out.get("metadata") or {}).get("survey")
                 if "image/svg+xml" in data or "image/png" in data:
                     n_fig += 1
-                    self.figure(data, label, opts.get("fig-cap"), n_fig)
+                    self.figure(data, label, opts.get("fig-cap"), n_fig, emitted)
                 elif "text/html" in data:
                     seed = f"{self.stem}-{label}-{k}"
-                    self.html(_text(data["text/html"]), label, opts.get("tbl-cap"), seed)
+                    self.html(_text(data["text/html"]), label, opts.get("tbl-cap"), seed, emitted)
                 elif "text/markdown" in data:
                     self.parts.append(self._markdown(_text(data["text/markdown"])))
                 elif "text/plain" in data:

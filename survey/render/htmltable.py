@@ -174,10 +174,36 @@ def html_to_blocks(html: str, *, caption: str = "", ident: str = "") -> list[dic
     return [table]
 
 
+def _image_blocks(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A plain (uncaptioned) image, in a div that carries its deck size."""
+    alt = [{"t": "Str", "c": f.get("alt") or ""}]
+    image = {"t": "Image", "c": [["", [], []], alt, [f["src"], ""]]}
+    attr = ["", ["survey-figure", f"size-{f.get('size') or 'full'}"], []]
+    return [{"t": "Div", "c": [attr, [{"t": "Para", "c": [image]}]]}]
+
+
+def _table_blocks(f: Mapping[str, Any], target: str) -> list[dict[str, Any]]:
+    size = f"size-{f.get('size') or 'full'}"
+    if target == "html":
+        inner: list[dict[str, Any]] = []
+        if f.get("caption"):
+            cap = [{"t": "Plain", "c": [{"t": "Str", "c": f["caption"]}]}]
+            inner.append({"t": "Div", "c": [["", ["table-caption"], []], cap]})
+        inner.append({"t": "RawBlock", "c": ["html", f["html"].strip()]})
+        return [{"t": "Div", "c": [[f.get("id") or "", ["survey-table", size], []], inner]}]
+    blocks = html_to_blocks(f["html"], caption=f.get("caption") or "", ident=f.get("id") or "")
+    return [{"t": "Div", "c": [["", ["survey-table", size], []], blocks]}]
+
+
 def splice_fragments(
-    doc: dict[str, Any], fragments: Mapping[str, Mapping[str, Any]]
+    doc: dict[str, Any], fragments: Mapping[str, Mapping[str, Any]], target: str = "pdf"
 ) -> dict[str, Any]:
-    """Replace placeholder Divs (ids = fragment keys) in a pandoc JSON doc by table blocks."""
+    """Replace placeholder Divs (ids = fragment keys) in a pandoc JSON doc by their blocks.
+
+    Tables become raw HTML (great-tables escapes its cells) for ``target="html"`` and real
+    pandoc tables for ``"pdf"``; uncaptioned images become a plain image in a sized div.
+    The markdown around them is read without raw HTML, so nothing else can inject markup.
+    """
 
     def walk(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -186,7 +212,10 @@ def splice_fragments(
                 ident = b["c"][0][0]
                 if ident in fragments:
                     f = fragments[ident]
-                    out.extend(html_to_blocks(f["html"], caption=f["caption"], ident=f["id"]))
+                    if f.get("kind") == "image":
+                        out.extend(_image_blocks(f))
+                    else:
+                        out.extend(_table_blocks(f, target))
                     continue
                 b["c"][1] = walk(b["c"][1])
             out.append(b)

@@ -21,8 +21,10 @@ from survey.render.webfont import embed_cjk_font
 
 #: markdown as Quarto reads it, but without "smart" punctuation: the CJK font draws ’ and “ as
 #: full-width glyphs, which would put wide gaps into English text ("China’s"); Chinese prose
-#: writes its full-width quotes explicitly
-PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks-smart"
+#: writes its full-width quotes explicitly. No raw HTML, raw ``{=format}`` blocks or raw TeX:
+#: whatever a cell emits is read as text, so a label from a delivery cannot inject markup
+#: (tables and images are spliced into the pandoc document by the engine instead).
+PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks-smart-raw_html-raw_attribute-raw_tex"
 
 CSS = f"""\
 html {{ font-family: {CJK_CSS_STACK}; color: #222; background: #fff; }}
@@ -94,8 +96,21 @@ def write_metadata(meta: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
+def markdown_to_json(markdown: str) -> dict[str, Any]:
+    """The pandoc document (JSON AST) of report markdown, read with :data:`PANDOC_EXTENSIONS`.
+
+    Example:
+        >>> doc = markdown_to_json("<b onmouseover=alert(1)>x</b>")
+        >>> [n["t"] for n in doc["blocks"][0]["c"]][:3]
+        ['Str', 'Space', 'Str']
+    """
+    import json
+
+    return json.loads(run_pandoc(["-f", PANDOC_EXTENSIONS, "-t", "json"], markdown))
+
+
 def render_html(
-    markdown: str,
+    doc: dict[str, Any] | str,
     *,
     build_dir: Path,
     output: Path,
@@ -104,7 +119,9 @@ def render_html(
     number_sections: bool = True,
     embed_font: bool = True,
 ) -> Path:
-    """Render ``markdown`` (media paths relative to ``build_dir``) to a self-contained HTML file.
+    """Render a pandoc document (or markdown) to a self-contained HTML file.
+
+    Media paths are relative to ``build_dir``.
 
     Images, CSS and everything else are embedded (``--embed-resources --standalone``); with
     ``embed_font`` the CJK glyphs the page uses are embedded too (see
@@ -115,9 +132,13 @@ def render_html(
     meta_file = write_metadata(
         {**meta, "pagetitle": meta.get("title", "")}, build_dir / "meta.yaml"
     )
+    import json
+
+    if isinstance(doc, str):
+        doc = markdown_to_json(doc)
     args = [
         "-f",
-        PANDOC_EXTENSIONS,
+        "json",
         "-t",
         "html5",
         "--standalone",
@@ -137,7 +158,7 @@ def render_html(
         args.append("--toc")
     if number_sections:
         args.append("--number-sections")
-    run_pandoc(args, markdown, cwd=build_dir)
+    run_pandoc(args, json.dumps(doc, ensure_ascii=False), cwd=build_dir)
     if embed_font:
         page = output.read_text("utf-8")
         output.write_text(embed_cjk_font(page), "utf-8")

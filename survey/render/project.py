@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ from survey.errors import RenderError
 from survey.render.assemble import assemble, number_labels
 from survey.render.execute import SETUP_CODE, SOURCE_DATE_EPOCH, Job, execute_many
 from survey.render.htmltable import splice_fragments
-from survey.render.pandoc import PANDOC_EXTENSIONS, render_html, run_pandoc
+from survey.render.pandoc import markdown_to_json, render_html
 from survey.render.qmd import Markdown, QmdDocument, read_qmd, to_notebook
 from survey.render.translate import load_translator
 from survey.render.typst import render_pdf
@@ -275,9 +274,10 @@ def render_report(
             markdown = "\n\n".join(parts)
             (build / f"report-{target}.md").write_text(markdown, "utf-8")
             staged = build / f"{project.output_name}.{target}"
+            doc_json = splice_fragments(markdown_to_json(markdown), fragments, target)
             if target == "html":
                 render_html(
-                    markdown,
+                    doc_json,
                     build_dir=build,
                     output=staged,
                     meta=meta,
@@ -285,8 +285,6 @@ def render_report(
                     number_sections=project.number_sections,
                 )
             else:
-                doc_json = json.loads(run_pandoc(["-f", PANDOC_EXTENSIONS, "-t", "json"], markdown))
-                doc_json = splice_fragments(doc_json, fragments)
                 pdf_meta = dict(meta)
                 if project.number_sections:
                     pdf_meta.setdefault("section-numbering", "1.1")
