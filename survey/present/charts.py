@@ -224,3 +224,241 @@ def grouped_bars(
     ax.legend(title=None, frameon=False)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Deck charts: one visual language (survey.present.palette), sorted bars, data labels, no error
+# bars (the page footer states the base and the method page the margin of error). Sizes follow
+# the deck: "full" 10 x 4.4 in, "half" 4.9 x 4.4 in, "mini" 2.4 x 1.1 in.
+
+#: figure sizes (inches) of the deck's slots
+SIZES = {"full": (10.0, 4.4), "half": (4.9, 4.4), "mini": (2.4, 1.1)}
+
+
+def _deck_axes(size: str = "full", height: float | None = None) -> tuple[Figure, Axes]:
+    import matplotlib.pyplot as plt
+
+    from survey.present import palette as pal
+
+    use_cjk_theme()
+    w, h = SIZES[size]
+    fig, ax = plt.subplots(figsize=(w, height or h))
+    ax.grid(False)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color(pal.GRID)
+    ax.tick_params(colors=pal.INK, length=0)
+    return fig, ax
+
+
+def _na_text(lang: str) -> str:
+    return "未询问" if lang == "zh" else "not asked"
+
+
+def ranked_bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    highlight: Sequence[str] = (),
+    top: int = 0,
+    percent: bool = True,
+    lang: str = "zh",
+    size: str = "full",
+    max_bars: int = 14,
+) -> Figure:
+    """Horizontal bars in the given order (the caller sorts), the ``top`` first bars and the
+    ``highlight`` labels in the primary colour, the others lighter; a data label on every bar.
+    A ``None`` value is an option the edition did not ask: "未询问"/"not asked", no bar.
+
+    Example:
+        >>> fig = ranked_bars(["种草平台", "短视频", "长视频"], [0.87, 0.67, None], top=2)
+        >>> [t.get_text() for t in fig.axes[0].texts]
+        ['87%', '67%', '未询问']
+    """
+    from survey.present import palette as pal
+
+    labels, values = list(labels)[:max_bars], list(values)[:max_bars]
+    k = len(labels)
+    height = min(SIZES[size][1], max(1.6, 0.34 * k + 0.6)) if size != "mini" else None
+    fig, ax = _deck_axes(size, height)
+    font = 10 if k <= 10 else 8.5
+    ys = list(range(k))
+    shown = [0.0 if v is None else float(v) for v in values]
+    colors = [pal.PRIMARY if (i < top or lab in highlight) else pal.SECONDARY
+              for i, lab in enumerate(labels)]
+    ax.barh(ys, shown, color=colors, height=0.66)
+    vmax = max([v for v in shown] + [1e-9])
+    for y, v in zip(ys, values, strict=True):
+        text = _na_text(lang) if v is None else (f"{v:.0%}" if percent else f"{v:.1f}")
+        ax.text((0 if v is None else v) + vmax * 0.012, y, text, va="center", ha="left",
+                fontsize=font, color=pal.INK if v is not None else pal.MUTED)
+    ax.set_yticks(ys, labels, fontsize=font)
+    ax.invert_yaxis()
+    ax.set_xlim(0, vmax * 1.14)
+    ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def stacked_bars(
+    groups: Sequence[str],
+    levels: Sequence[str],
+    colors: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    *,
+    lang: str = "zh",
+    size: str = "full",
+) -> Figure:
+    """100% stacked horizontal bars, one per group (``values[g][l]``), colours by meaning
+    (:func:`survey.present.palette.scale_colors`), labels of segments ≥ 6%, legend below.
+    A group whose values are all ``None`` was not asked: "未询问"/"not asked".
+
+    Example:
+        >>> fig = stacked_bars(["移动互联网", "户外"], ["增加", "持平", "减少"],
+        ...                    ["#2F6DB5", "#A9B1BC", "#EE8A3C"], [[0.55, 0.3, 0.15], [0.26, 0.5, 0.24]])
+        >>> [t.get_text() for t in fig.axes[0].texts][:2]
+        ['55%', '26%']
+    """
+    from survey.present import palette as pal
+
+    k = len(groups)
+    height = min(SIZES[size][1], max(1.8, 0.42 * k + 1.0))
+    fig, ax = _deck_axes(size, height)
+    left = [0.0] * k
+    for j, (lev, color) in enumerate(zip(levels, colors, strict=True)):
+        vals = [0.0 if row[j] is None else float(row[j]) for row in values]
+        ax.barh(range(k), vals, left=left, color=color, label=lev, height=0.62,
+                edgecolor="white", linewidth=0.8)
+        dark = color in (pal.MEANING["increase_strong"], pal.MEANING["increase"],
+                         pal.MEANING["decrease_strong"], pal.PRIMARY)
+        for i, v in enumerate(vals):
+            if v >= 0.06:
+                ax.text(left[i] + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9,
+                        color="white" if dark else pal.INK)
+        left = [a + b for a, b in zip(left, vals, strict=True)]
+    for i, row in enumerate(values):
+        if all(v is None for v in row):
+            ax.text(0.01, i, _na_text(lang), va="center", fontsize=9, color=pal.MUTED)
+    ax.set_yticks(range(k), list(groups), fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncols=min(len(levels), 6), frameon=False,
+               fontsize=9)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    return fig
+
+
+def column_bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    colors: Sequence[str],
+    *,
+    percent: bool = True,
+    unit: str = "",
+    lang: str = "zh",
+    size: str = "full",
+) -> Figure:
+    """Vertical bars in the given order (a scale's options, or editions), each in its colour,
+    with a data label on top; ``None`` is "未询问"/"not asked".
+
+    Example:
+        >>> fig = column_bars(["2023", "2024", "2025"], [16.0, 11.0, 8.0], ["#B9CBE4"] * 2 + ["#2F6DB5"],
+        ...                   percent=False, unit="%")
+        >>> [t.get_text() for t in fig.axes[0].texts]
+        ['16%', '11%', '8%']
+    """
+    from survey.present import palette as pal
+
+    fig, ax = _deck_axes(size)
+    shown = [0.0 if v is None else float(v) for v in values]
+    xs = list(range(len(labels)))
+    ax.bar(xs, shown, color=list(colors), width=0.58 if len(xs) > 2 else 0.4)
+    top = max([abs(v) for v in shown] + [1e-9])
+    for x, v in zip(xs, values, strict=True):
+        if v is None:
+            text = _na_text(lang)
+        elif percent:
+            text = f"{v:.0%}"
+        else:
+            text = f"{v:.0f}{unit}" if abs(v - round(v)) < 0.05 else f"{v:.1f}{unit}"
+        y = 0.0 if v is None else float(v)
+        ax.text(x, y + top * 0.03 if y >= 0 else y - top * 0.03, text, ha="center",
+                va="bottom" if y >= 0 else "top", fontsize=11 if size != "mini" else 7,
+                color=pal.INK)
+    ax.set_xticks(xs, list(labels), fontsize=10 if size != "mini" else 6.5)
+    lo = min(0.0, min(shown) * 1.2)
+    ax.set_ylim(lo, top * 1.2)
+    ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def lines(
+    x: Sequence[int],
+    series: dict[str, Sequence[float | None]],
+    *,
+    percent: bool = True,
+    unit: str = "",
+    size: str = "full",
+) -> Figure:
+    """Lines across editions (one per series, the palette's series colours), a label on every
+    point; gaps where a series has no value.
+
+    Example:
+        >>> fig = lines([2022, 2024, 2025], {"悲观": [0.24, 0.43, 0.54], "乐观": [0.54, 0.36, 0.22]})
+        >>> len(fig.axes[0].lines)
+        2
+    """
+    from survey.present import palette as pal
+
+    fig, ax = _deck_axes(size)
+    xs = list(x)
+    small = size == "mini"
+    for (name, ys), color in zip(series.items(), pal.SERIES, strict=False):
+        pts = [(a, b) for a, b in zip(xs, ys, strict=True) if b is not None]
+        if not pts:
+            continue
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=color, label=name,
+                lw=2 if not small else 1.4, ms=5 if not small else 3)
+        if small:
+            a, b = pts[-1]
+            ax.annotate(f"{b:.0%}" if percent else f"{b:.0f}{unit}", (a, b), xytext=(3, 0),
+                        textcoords="offset points", fontsize=7, va="center", color=color)
+            continue
+        for a, b in pts:
+            ax.annotate(f"{b:.0%}" if percent else f"{b:.0f}{unit}", (a, b), xytext=(0, 7),
+                        textcoords="offset points", ha="center", fontsize=10, color=color)
+    ax.set_xticks(xs, [str(v) for v in xs], fontsize=10 if not small else 6.5)
+    ax.set_yticks([])
+    ax.margins(y=0.25, x=0.08)
+    if not small and len(series) > 1:
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                  ncols=len(series), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def mini_bars(values: Sequence[float], highlight: int = 0) -> Figure:
+    """A KPI card's chart: a few vertical bars without axes, bar ``highlight`` in the primary
+    colour.
+
+    Example:
+        >>> fig = mini_bars([0.54, 0.22, 0.24])
+        >>> tuple(round(float(v), 1) for v in fig.get_size_inches())
+        (2.4, 1.1)
+    """
+    from survey.present import palette as pal
+
+    fig, ax = _deck_axes("mini")
+    xs = list(range(len(values)))
+    ax.bar(xs, list(values), color=[pal.PRIMARY if i == highlight else pal.SECONDARY
+                                    for i in xs], width=0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.spines["bottom"].set_visible(False)
+    fig.subplots_adjust(0.02, 0.04, 0.98, 0.96)
+    return fig
