@@ -6,31 +6,44 @@ only when nothing is wrong. The checks, each with a stable ``kind``:
 ============== ==========================================================================
 kind           meaning
 ============== ==========================================================================
-unknown_column a column the codebook does not know (or of a question not asked in the edition)
-missing_column the id column, or a column of a question asked in the edition, is absent
+unknown_column a column the codebook does not know (or, with answers, of a question not asked)
+missing_column the id column, or a column of an option/item asked in the edition, is absent
 unknown_code   a single/grid cell that is no code, Chinese label or English label
+not_asked      an answer the edition did not ask: a code of an option it did not ask, or a
+               selected/filled cell in the column of an option or item it did not ask
+exclusive_conflict an ``exclusive`` option ("none of these") selected together with another
 out_of_range   a number outside the question's ``range`` (constant-sum parts: 0..total)
 not_a_number   text in a numeric or constant-sum column
-duplicate_id   a respondent id used before (the problem names the first row)
+duplicate_id   a respondent id used before, compared after NFKC normalisation (full- and
+               half-width forms, invisible characters and edge spaces ignored); the problem names
+               the first row and how the id is written there
 missing_id     a blank respondent id
 bad_multi_cell a multi-select cell that is neither a "selected" nor a "not selected" marker
 sum_mismatch   constant-sum parts not summing to ``total`` (±0.5), or only partly blank
 missing_required a blank answer to a ``required`` question
-bad_weight     a blank, non-numeric, non-finite or non-positive weight
+bad_weight     a blank, non-numeric, non-finite or non-positive weight, or one above the bound
+               (:data:`WEIGHT_MAX_RATIO` × the median weight, or :data:`WEIGHT_MAX`)
 ============== ==========================================================================
 
-Policy for columns: every column of every question asked in the edition must be present, required
-or not (a blank column is how a file says "nobody answered"); the weight column is optional.
-Columns of a question the codebook marks as not asked in the edition are ``unknown_column``.
+Policy for columns: every column of every option and item asked in the edition must be present,
+required or not (a blank column is how a file says "nobody answered"); the weight column is
+optional. What the edition did not ask (``docs/codebook-format.md``: ``editions``, ``added``,
+``dropped``) may be absent or blank: a question not asked is left out of the typed frame, an
+option or item not asked is a column of nulls (never ``False`` or 0; a multi-select column that
+only says "not selected" is read as not asked too). Answers in such columns are problems
+(``unknown_column`` for a question, ``not_asked`` for an option or item), never dropped silently.
 Matching of codes and labels ignores case, all whitespace (half- and full-width) and full-width
 forms (NFKC). Multi-select of a required question: at least one option must be selected, reported
 under the question id. Nothing is dropped: every raw row is in the typed frame.
 
 Example:
+    >>> import polars as pl
+    >>> from survey.codebook import Codebook
     >>> from survey.io.validate import validate
-    >>> frame, problems = validate(raw, codebook, edition=2025, file="w.csv")  # doctest: +SKIP
-    >>> [p.kind for p in problems]  # doctest: +SKIP
-    ['unknown_code']
+    >>> raw = pl.DataFrame({"resp_id": ["A1", "Ａ１"], "industry": ["汽车", "飞机"]})
+    >>> _, problems = validate(raw, Codebook.load(), edition=2025)
+    >>> [(p.kind, p.row, p.value) for p in problems if p.column in raw.columns]
+    [('duplicate_id', 3, 'Ａ１'), ('unknown_code', 3, '飞机')]
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ from pathlib import Path
 
 import polars as pl
 
-from survey.codebook import SEP, Codebook, Question
+from survey.codebook import SEP, Codebook, Option, Question
 from survey.errors import Problem
 from survey.io.read import ROW_COLUMN
 
@@ -58,10 +71,23 @@ KINDS = (
     "sum_mismatch",
     "missing_required",
     "bad_weight",
+    "not_asked",
+    "exclusive_conflict",
 )
 SELECTED = frozenset({"1", "1.0", "true", "yes", "是", "√", "✓", "x", "✔", "☑"})
 NOT_SELECTED = frozenset({"", "0", "0.0", "false", "no", "否"})
 SUM_TOLERANCE = 0.5
+WEIGHT_MAX_RATIO = 1e6
+"""A weight may be at most this many times the median weight of the file.
+
+A design whose largest weight is a million times its median rests on one respondent (its
+effective sample size is about 1): such a weight is a typing or unit error (an id or a count in
+the weight column), never a real design weight; real raked or expansion weights stay within a few
+hundred times the median."""
+WEIGHT_MAX = 1e12
+"""An absolute bound on weights: above any count of firms or people a weight can expand to, and
+small enough that sums of squared weights over a million respondents (about 1e30) stay far from
+float overflow (1.8e308)."""
 _WS = re.compile(r"\s+")
 
 
@@ -89,9 +115,15 @@ class _Check:
 class _Plan:
     """Typed-column expressions and checks of one validation, evaluated in a few parallel passes."""
 
-    def __init__(self, uniques: dict[str, list[str]], odd_numbers: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        uniques: dict[str, list[str]],
+        odd_numbers: dict[str, list[str]],
+        edition: int | None = None,
+    ) -> None:
         self.uniques = uniques
         self.odd_numbers = odd_numbers
+        self.edition = edition
         self.derived: dict[str, pl.Expr] = {}
         self.typed: dict[str, pl.Expr] = {}
         self.checks: list[_Check] = []
@@ -127,7 +159,17 @@ def validate(
     row 1); without that column, row ``i`` (0-based) is row ``i + 2``.
 
     Example:
-        >>> frame, problems = validate(read_table("w.csv"), Codebook.load())  # doctest: +SKIP
+        >>> cb = Codebook.load()
+        >>> raw = pl.DataFrame({c: ["", ""] for c in cb.columns(2025)}).with_columns(
+        ...     resp_id=pl.lit("r1"), industry=pl.Series(["汽车", "auto"]),
+        ...     job_level=pl.lit("管理层"), business_model=pl.lit("电商"), position=pl.lit("数据"),
+        ...     brand_type=pl.lit("成熟品牌"), budget_size=pl.lit("small"))
+        >>> frame, problems = validate(raw, cb, edition=2025)
+        >>> frame is None, [(p.kind, p.row, p.column) for p in problems]
+        (True, [('duplicate_id', 3, 'resp_id')])
+        >>> frame, _ = validate(raw.with_columns(resp_id=pl.Series(["r1", "r2"])), cb, edition=2025)
+        >>> frame["industry"].to_list(), frame["challenges__roi"].to_list()
+        (['auto', 'auto'], [False, False])
     """
     fname = None if file is None else str(file)
     if ROW_COLUMN in raw.columns:
@@ -136,11 +178,9 @@ def validate(
         raw = raw.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(ROW_COLUMN))
     raw = raw.with_columns(pl.all().exclude(ROW_COLUMN).cast(pl.String)).rechunk()
     columns = [c for c in raw.columns if c != ROW_COLUMN]
-    expected = codebook.columns(edition)
     present = set(columns)
-    problems = _check_columns(columns, expected, codebook, edition, fname)
-
-    asked = [q for q in codebook if edition is None or q.asked_in(edition)]
+    asked = codebook.questions_in(edition)
+    asked_ids = {q.id for q in asked}
     lookup_cols = [
         c
         for q in asked
@@ -148,14 +188,34 @@ def validate(
         for c in q.columns()
         if c in present
     ]
+    if codebook.id_column in present:
+        lookup_cols.append(codebook.id_column)
+    # columns of questions the edition did not ask: tolerated when blank
+    other_cols = [
+        c for c in columns if codebook.is_column(c) and codebook.owner(c)[0].id not in asked_ids
+    ]
     number_cols = [c for q in asked if q.type in ("numeric", "constant_sum") for c in q.columns()]
     number_cols = [c for c in [*number_cols, codebook.weight_column] if c in present]
-    aggregates = [pl.col(c).drop_nulls().unique().implode() for c in lookup_cols] + [
-        pl.col(c).filter(_fast_number(c).is_null() & ~_blank(c)).unique().implode().alias(f"#{c}")
-        for c in number_cols
-    ]
+    aggregates = (
+        [pl.col(c).drop_nulls().unique().implode() for c in lookup_cols]
+        + [
+            pl.col(c)
+            .filter(_fast_number(c).is_null() & ~_blank(c))
+            .unique()
+            .implode()
+            .alias(f"#{c}")
+            for c in number_cols
+        ]
+        + [(~_blank(c)).sum().alias(f"!{c}") for c in other_cols]
+    )
     found = raw.select(aggregates).row(0, named=True) if aggregates else {}
-    plan = _Plan({c: found[c] for c in lookup_cols}, {c: found[f"#{c}"] for c in number_cols})
+    filled = {c for c in other_cols if found[f"!{c}"]}
+    problems = _check_columns(columns, codebook, edition, fname, filled)
+    plan = _Plan(
+        {c: found[c] for c in lookup_cols},
+        {c: found[f"#{c}"] for c in number_cols},
+        edition,
+    )
     if codebook.id_column in present:
         _plan_ids(plan, codebook.id_column)
     for q in asked:
@@ -178,8 +238,12 @@ def validate(
     problems.sort(key=lambda p: (p.row is not None, p.row or 0))
     if problems:
         return None, problems
-    order = [*(c for c in expected if c in plan.typed), codebook.weight_column]
-    exprs = [plan.typed[c].alias(c) for c in order if c in plan.typed]
+    dtypes = codebook.column_dtypes(edition)
+    exprs = [
+        (plan.typed[c] if c in plan.typed else pl.lit(None, dtype)).cast(dtype).alias(c)
+        for c, dtype in dtypes.items()
+        if c in plan.typed or c != codebook.weight_column
+    ]
     return raw.lazy().select(exprs).collect(), []
 
 
@@ -217,18 +281,22 @@ def _run_checks(raw: pl.DataFrame, checks: list[_Check], file: str | None) -> li
 
 # -- columns --------------------------------------------------------------------------------------
 def _check_columns(
-    columns: list[str], expected: list[str], cb: Codebook, edition: int | None, file: str | None
+    columns: list[str], cb: Codebook, edition: int | None, file: str | None, filled: set[str]
 ) -> list[Problem]:
+    """Unknown and missing columns. ``filled``: columns of questions not asked that have answers."""
     out: list[Problem] = []
-    wanted = set(expected)
+    known = {c for q in cb.questions_in(edition) for c in q.columns()}
     for c in columns:
-        if c in wanted or c == cb.weight_column:
+        if c in known or c in (cb.weight_column, cb.id_column):
             continue
         if cb.is_column(c):
+            if c not in filled:
+                continue  # a blank column of a question the edition did not ask
             q, _ = cb.owner(c)
+            when = ", ".join(map(str, q.editions)) or "other editions"
             exp = (
-                f"no column of question '{q.id}', which edition {edition} did not ask "
-                f"(asked in {', '.join(map(str, q.editions))})"
+                f"no answers in a column of question '{q.id}', which edition {edition} did not "
+                f"ask (asked in {when}); a blank column is accepted"
             )
         else:
             exp = (
@@ -237,17 +305,30 @@ def _check_columns(
             )
         out.append(Problem(exp, file, None, c, None, "unknown_column"))
     have = set(columns)
-    for c in expected:
+    for c in cb.columns(edition):
         if c in have:
             continue
         if c == cb.id_column:
             exp = "the respondent id column"
         else:
-            q, _ = cb.owner(c)
+            q, sub = cb.owner(c)
             when = f" in edition {edition}" if edition is not None else ""
-            exp = f"a column '{c}' of question '{q.id}' ({q.type}, asked{when})"
+            what = f"{q.type}, asked{when}" if sub is None else f"{q.type}, '{sub}' asked{when}"
+            exp = f"a column '{c}' of question '{q.id}' ({what})"
         out.append(Problem(exp, file, None, c, None, "missing_column"))
     return out
+
+
+def _not_asked_text(q: Question, code: str, edition: int | None, what: str = "option") -> str:
+    """Why ``code`` of ``q`` is not asked in ``edition``, for a problem's ``expected``."""
+    o = q.item(code) if what == "item" else q.option(code)
+    span = []
+    if o.added is not None:
+        span.append(f"added in {o.added}")
+    if o.dropped is not None:
+        span.append(f"dropped in {o.dropped}")
+    why = f" ({', '.join(span)})" if span else ""
+    return f"{what} '{code}' of '{q.id}' was not asked in edition {edition}{why}"
 
 
 # -- cells ----------------------------------------------------------------------------------------
@@ -256,31 +337,75 @@ def _blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
+_INVISIBLE = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+
+
+def id_key(value: str) -> str:
+    """The key under which two respondent ids are the same id: NFKC (full-width ``Ａ１`` is ``A1``),
+    without invisible characters (zero-width spaces, BOMs) and edge whitespace; case is kept.
+
+    Example:
+        >>> id_key("Ａ\u200b１ "), id_key("a1") == id_key("A1")
+        ('A1', False)
+    """
+    text = unicodedata.normalize("NFKC", value)
+    return "".join(
+        ch for ch in text if unicodedata.category(ch) not in _INVISIBLE or ch == " "
+    ).strip()
+
+
 def _plan_ids(plan: _Plan, column: str) -> None:
     stripped = pl.col(column).str.strip_chars()
     ids = pl.when(stripped == "").then(None).otherwise(stripped)
     plan.typed[column] = ids
-    plan.check("missing_id", column, ids.is_null(), "a respondent id (never blank)")
-    first = pl.col(ROW_COLUMN).first().over(ids)
+    keys = {u: id_key(u) for u in plan.uniques.get(column, [])}
+    key_expr = plan.derive(
+        f"key#{column}", _mapped(plan, column, {u: k or None for u, k in keys.items()}, pl.String())
+    )
+    plan.check(
+        "missing_id", column, ids.is_null() | key_expr.is_null(), "a respondent id (never blank)"
+    )
+    first = pl.col(ROW_COLUMN).first().over(key_expr)
+    first_as = pl.col(column).first().over(key_expr)
     plan.check(
         "duplicate_id",
         column,
-        ids.is_not_null() & (first != pl.col(ROW_COLUMN)),
-        pl.format("a unique respondent id (also in row {})", first),
+        key_expr.is_not_null() & (first != pl.col(ROW_COLUMN)),
+        pl.when(first_as.str.strip_chars() == stripped)
+        .then(pl.format("a unique respondent id (also in row {})", first))
+        .otherwise(
+            pl.format(
+                "a unique respondent id (row {} has '{}', the same id in another form: "
+                "ids are compared after NFKC normalisation)",
+                first,
+                first_as,
+            )
+        ),
     )
 
 
-def _labels(q: Question, limit: int = 6) -> str:
-    shown = [f"{o.code}/{o.zh}/{o.en}" for o in q.options[:limit]]
-    more = f" … ({len(q.options)} options)" if len(q.options) > limit else ""
+def _labels(q: Question, edition: int | None, limit: int = 6) -> str:
+    options = q.options_in(edition)
+    shown = [f"{o.code}/{o.label('zh', edition)}/{o.label('en', edition)}" for o in options[:limit]]
+    more = f" … ({len(options)} options)" if len(options) > limit else ""
     return ", ".join(shown) + more
+
+
+def _option_keys(o: Option) -> list[str]:
+    """Every spelling of an option: its code and its labels of every edition, keyed."""
+    names = [o.en, o.zh, *(w.en for w in o.relabels), *(w.zh for w in o.relabels), o.code]
+    return [key(n) for n in names]
 
 
 def _lookup(q: Question) -> dict[str, str]:
     table: dict[str, str] = {}
     for attr in ("en", "zh", "code"):  # later wins: a code beats a label
         for o in q.options:
-            table[key(getattr(o, attr))] = o.code
+            names = [getattr(o, attr)]
+            if attr != "code":
+                names += [getattr(w, attr) for w in o.relabels]
+            for n in names:
+                table[key(n)] = o.code
     return table
 
 
@@ -290,48 +415,98 @@ def _mapped(plan: _Plan, column: str, mapping: dict, dtype: pl.DataType) -> pl.E
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
 
 
+def _sub(q: Question, column: str) -> str:
+    return column[len(q.id) + len(SEP) :]
+
+
 def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
+    ed = plan.edition
+    blank = plan.derive(f"blank#{column}", _blank(column))
+    if q.type == "grid" and not q.item(_sub(q, column)).asked_in(ed):
+        plan.typed[column] = pl.lit(None, q.enum())
+        plan.check(
+            "not_asked",
+            column,
+            ~blank,
+            f"a blank cell: {_not_asked_text(q, _sub(q, column), ed, 'item')}",
+        )
+        return
     lookup = _lookup(q)
     mapping = {u: lookup.get(key(u)) for u in plan.uniques.get(column, [])}
     mapping = {u: c for u, c in mapping.items() if c is not None}
     codes = plan.derive(f"code#{column}", _mapped(plan, column, mapping, pl.String()))
-    blank = plan.derive(f"blank#{column}", _blank(column))
     plan.typed[column] = codes.cast(q.enum())
     plan.check(
         "unknown_code",
         column,
         ~blank & codes.is_null(),
-        f"a code or label of '{q.id}': {_labels(q)}",
+        f"a code or label of '{q.id}': {_labels(q, ed)}",
     )
+    unasked = [o.code for o in q.options if not o.asked_in(ed)]
+    if unasked and set(mapping.values()) & set(unasked):
+        plan.check(
+            "not_asked",
+            column,
+            codes.is_in(unasked),
+            f"a code asked in edition {ed}: {_labels(q, ed)} "
+            f"(not asked in {ed}: {', '.join(unasked)})",
+        )
     if q.required:
         plan.check("missing_required", column, blank, f"an answer (question '{q.id}' is required)")
 
 
 def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
-    flags = []
+    ed = plan.edition
+    flags: dict[str, pl.Expr] = {}
     for column in cols:
-        option = q.option(column[len(q.id) + len(SEP) :])
-        selected = SELECTED | {key(option.code), key(option.zh), key(option.en)}
+        option = q.option(_sub(q, column))
+        selected = SELECTED | set(_option_keys(option))
         mapping: dict[str, bool] = {}
         for u in plan.uniques.get(column, []):
             k = key(u)
             if k in selected or k in NOT_SELECTED:
                 mapping[u] = k in selected
         flag = plan.derive(f"flag#{column}", _mapped(plan, column, mapping, pl.Boolean()))
-        plan.typed[column] = flag.fill_null(False)
-        flags.append(plan.typed[column])
         plan.check(
             "bad_multi_cell",
             column,
             pl.col(column).is_not_null() & flag.is_null(),
-            f"1/true/yes/是/√/x or the label '{option.zh}' when selected; "
+            f"1/true/yes/是/√/x or the label '{option.label('zh', ed)}' when selected; "
             "blank/0/false/no/否 when not",
         )
-    if q.required and cols and len(cols) == len(q.columns()):
+        if not option.asked_in(ed):
+            plan.typed[column] = pl.lit(None, pl.Boolean())
+            plan.check(
+                "not_asked",
+                column,
+                flag.fill_null(False),
+                f"blank or 'not selected': {_not_asked_text(q, option.code, ed)}",
+            )
+            continue
+        plan.typed[column] = flag.fill_null(False)
+        flags[option.code] = plan.typed[column]
+    for code, flag in flags.items():
+        if not q.option(code).exclusive:
+            continue
+        others = [c for c in flags if c != code]
+        if not others:
+            continue
+        chosen = pl.concat_str(
+            [pl.when(flags[c]).then(pl.lit(c)) for c in others], separator=", ", ignore_nulls=True
+        )
+        plan.check(
+            "exclusive_conflict",
+            f"{q.id}{SEP}{code}",
+            flag & pl.any_horizontal(flags[c] for c in others),
+            f"'{code}' of '{q.id}' selected alone (it excludes the other options)",
+            pl.concat_str([pl.lit(f"{code} + "), chosen]),
+        )
+    asked = q.columns(ed)
+    if q.required and flags and len(flags) == len(asked):
         plan.check(
             "missing_required",
             q.id,
-            ~pl.any_horizontal(flags),
+            ~pl.any_horizontal(list(flags.values())),
             f"at least one selected option of required question '{q.id}'",
             pl.lit(""),
         )
@@ -398,9 +573,20 @@ def _plan_number(plan: _Plan, q: Question, column: str) -> None:
 
 def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
     total = float(q.total or 0.0)
+    ed = plan.edition
     values, blanks, bads = [], [], []
     for column in cols:
         value, blank, nan = _number(plan, column)
+        part = _sub(q, column)
+        if not q.item(part).asked_in(ed):
+            plan.typed[column] = pl.lit(None, pl.Float64())
+            plan.check(
+                "not_asked",
+                column,
+                ~blank & (nan | (value != 0)).fill_null(True),
+                f"blank or 0: {_not_asked_text(q, part, ed, 'item')}",
+            )
+            continue
         negative = (value < 0).fill_null(False)
         plan.typed[column] = value
         plan.check("not_a_number", column, nan, f"a number (part of '{q.id}')")
@@ -408,7 +594,8 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
         values.append(value)
         blanks.append(blank)
         bads.append(nan | negative)
-    if not cols or len(cols) != len(q.columns()):
+    cols = [c for c in cols if q.item(_sub(q, c)).asked_in(ed)]
+    if not cols or len(cols) != len(q.columns(ed)):
         return
     n_blank = pl.sum_horizontal(b.cast(pl.Int32) for b in blanks)
     n_bad = pl.sum_horizontal(b.cast(pl.Int32) for b in bads)
@@ -459,3 +646,17 @@ def _plan_weight(plan: _Plan, column: str) -> None:
     value, blank, nan = _number(plan, column)
     plan.typed[column] = value
     plan.check("bad_weight", column, blank | nan | (value <= 0), "a positive number")
+    median = value.filter(value > 0).median()
+    bound = pl.min_horizontal(median * WEIGHT_MAX_RATIO, pl.lit(WEIGHT_MAX))
+    plan.check(
+        "bad_weight",
+        column,
+        value > bound,
+        pl.format(
+            "a weight at most {} ({} × the median weight {}, and at most {})",
+            _shown(bound),
+            pl.lit(f"{WEIGHT_MAX_RATIO:g}"),
+            _shown(median),
+            pl.lit(f"{WEIGHT_MAX:g}"),
+        ),
+    )
