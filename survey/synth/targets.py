@@ -11,8 +11,10 @@ and always consistent with the published ranks. No number is typed in code.
 Example:
     >>> from survey.codebook import Codebook
     >>> from survey.synth.targets import build_targets
-    >>> t = build_targets(2025, Codebook.load(), figures, contrasts)  # doctest: +SKIP
-    >>> t.n, t.questions["confidence"].hard[:1]                      # doctest: +SKIP
+    >>> from survey.synth import load_published
+    >>> figures, contrasts = load_published()
+    >>> t = build_targets(2025, Codebook.load(), figures, contrasts)
+    >>> t.n, t.questions["confidence"].hard[:1]
     (228, [Share(key='', code='net_decrease', value=54.0, segment=None)])
 """
 
@@ -379,7 +381,12 @@ def build_targets(
     ``priors`` (default: :func:`load_priors`).
 
     Example:
-        >>> t = build_targets(2025, cb, figures, contrasts, margins)  # doctest: +SKIP
+        >>> from survey.codebook import Codebook
+        >>> from survey.synth import load_published
+        >>> figures, contrasts = load_published()
+        >>> t = build_targets(2024, Codebook.load(), figures, contrasts)
+        >>> t.n, sorted(t.questions)[:2]
+        (257, ['ai_marketing_now', 'brand_building_matters'])
     """
     figures = normalize_figures(figures)
     here = _edition(figures, edition)
