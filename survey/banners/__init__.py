@@ -40,15 +40,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from survey.banners._blocks import _blocks
-from survey.banners._columns import _columns
+from survey.banners._blocks import Labels, RowSpec, _blocks
+from survey.banners._columns import ColSpec, _columns
 from survey.banners._columns import _letters as _letters
 from survey.banners._parts import _parts
 from survey.banners._tabulate import (
@@ -62,6 +62,7 @@ from survey.banners._tabulate import (
 )
 from survey.banners._tabulate import _adjust as _adjust
 from survey.banners._text import TEXTS_FILE, TOTAL, Adjust, Test, say
+from survey.banners._where import Where, resolve
 from survey.errors import EstimationError
 
 __all__ = ["TEXTS_FILE", "TOTAL", "Banner", "banner", "say", "z_effective_base"]
@@ -78,6 +79,21 @@ class Banner:
     suppress_below: int
     flag_below: int
     lang: str = "zh"
+    base_zh: str = ""
+    base_en: str = ""
+    vs_total: bool = False
+    filtered: bool = False
+
+    def base_text(self, lang: str | None = None) -> str:
+        """The book's base: "Base: all respondents, n = 228" or, filtered, "Base: Beauty &
+        personal care + Food & beverage, n = 72" in ``lang`` (each block's own base, the
+        respondents who answered, is in its base rows).
+
+        Example:
+            >>> b.base_text("en")
+            'Base: all respondents, n = 228'
+        """
+        return self.base_en if (lang or self.lang) == "en" else self.base_zh
 
     def to_polars(self, lang: str | None = None) -> pl.DataFrame:
         """Tidy cells: one row per (row, column) with estimate, se, bases and letters.
@@ -136,7 +152,7 @@ class Banner:
 def banner(
     design: Any,
     rows: Sequence[str],
-    cols: Sequence[str],
+    cols: Sequence[ColSpec],
     *,
     test: Test = "design",
     alpha: float = 0.05,
@@ -145,51 +161,87 @@ def banner(
     flag_below: int = 50,
     lang: str = "zh",
     include_total: bool = True,
-    nets: bool = True,
+    nets: bool | Mapping[str, Any] = True,
+    where: Where = None,
+    where_label: str | None = None,
+    labels: Labels | None = None,
+    collapse: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    scores: bool = False,
+    vs_total: bool = False,
+    hide_suppressed: bool = False,
     _variance: str = "auto",
 ) -> Banner:
-    """Tabulate ``rows`` (question ids) by ``cols`` (segment variables) with significance letters.
+    """Tabulate ``rows`` by ``cols`` with significance letters.
 
-    See the module docstring and ``docs/banner-tests.md`` for the two tests. Cells hold the
-    weighted % of the column's base (respondents of the column who answered the question), the
-    unweighted base ``n`` and the Kish effective base ``n_eff``; means for numeric questions.
+    ``rows``: question ids, single grid items (``"media_intent:mobile"`` or the column
+    ``"media_intent__mobile"``) or derived columns of the design (Boolean, Enum, String:
+    one row per level; numbers: a mean, unless ``labels`` names their levels).
+    ``cols``: segment variables (single-select questions or derived columns), multi-select
+    questions (one overlapping column per option) and ``(outer, inner)`` pairs for nested
+    columns (letters and tests within each outer level).
 
-    The design covariance of the columns is the design primitive's (``Design._vcov_totals``,
-    R's ``svyrecvar``) applied to the joint influence columns. By default it is evaluated from
-    sums by (stratum or PSU) × calibration cell × column (``_cells_cov``: O(n) time, no n × D
-    matrix); ``_variance="primitive"`` calls ``Design._vcov_totals`` on the dense influence
-    matrix instead — the tests check that both agree to 1e-9 for simple, stratified, clustered
-    and raked designs.
+    Cells hold the weighted share of the column's base (respondents of the column who
+    answered), its SE, the unweighted base ``n``, Kish's effective base ``n_eff = (Σw)²/Σw²``,
+    the weighted ``count``, the weighted base and the ``row_pct`` (share of the row's weighted
+    count across the levels of a variable); means for numeric questions and, from the
+    codebook's option scores, a ``score_mean`` row (``scores=True``). Shares are 0-1 fractions.
+
+    Options: ``nets`` — ``False`` for none, or ad-hoc nets added to the codebook's:
+    ``{"any_decrease": [...]}`` (every row question with those codes) or
+    ``{qid: {code: [...]}}``; ``where`` — a filter (polars expression, ``{var: levels}`` or
+    ``"var=a,b"``), a domain of the full design as R's ``subset.survey.design``, named in the
+    base note (:meth:`Banner.base_text`); ``labels`` — ``{var: title}`` or
+    ``{var: {level: label, "_title": title}}``, labels as text or ``{"zh":…, "en":…}``;
+    ``collapse`` — ``{var: {new_level: [levels]}}`` combines small columns;
+    ``vs_total`` — test each column against the Total (``vs_total`` cell mark ``+``/``-``);
+    ``hide_suppressed`` — drop columns suppressed in every block; ``adjust`` — "bonferroni",
+    "holm" or "BH" within a row's family of pairs.
+
+    Tests (``docs/banner-tests.md``): ``"design"`` uses the design covariance of the columns
+    (the design primitive ``Design._vcov_totals``, R's ``svyrecvar``, applied to the joint
+    influence columns, evaluated from cell sums; ``_variance="primitive"`` uses the dense
+    matrix); overlapping columns (multi-select) use the dense covariance, so their tests
+    account for the shared respondents.
 
     Example:
-        >>> b = banner(design, ["confidence", "challenges"], ["position"], adjust="holm")  # doctest: +SKIP
-        >>> b.to_polars().filter(pl.col("sig_higher_than") != "")                    # doctest: +SKIP
+        >>> b = banner(design, ["confidence", "challenges"], ["position"], adjust="holm")
+        >>> b.to_polars().filter(pl.col("col_variable") == "position")["col_level"].n_unique()
+        4
+        >>> sub = banner(design, ["confidence"], ["brand_type"],
+        ...              where={"industry": ["beauty", "food_bev"]})
+        >>> sub.base_text("en")
+        'Base: Beauty & personal care + Food & beverage, n = ...'
     """
     if test not in ("design", "effective_base"):
         raise EstimationError(f"unknown test {test!r}", value=test,
                               expected="'design' or 'effective_base'")
-    if adjust not in (None, "bonferroni", "holm"):
+    if adjust not in (None, "bonferroni", "holm", "BH"):
         raise EstimationError(f"unknown adjustment {adjust!r}", value=adjust,
-                              expected="None, 'bonferroni' or 'holm'")
+                              expected="None, 'bonferroni', 'holm' or 'BH'")
     parts = _parts(design)
     frame, w = parts.frame, parts.w
-    spec, groups = _columns(frame, parts.codebook, cols, include_total)
+    filt = resolve(frame, parts.codebook, where, where_label)
+    mask = None if filt is None else filt.mask
+    spec, groups = _columns(frame, parts.codebook, cols, include_total, labels=labels,
+                            collapse=collapse, mask=mask)
     if _variance not in ("auto", "aggregated", "primitive"):
         raise EstimationError(f"unknown variance path {_variance!r}",
                               expected="'auto', 'aggregated' or 'primitive'")
     path = "aggregated" if _variance == "auto" else _variance
     if _variance == "auto" and parts.cal is not None and not parts.cal.same_weights(w):
         path = "primitive"  # trimmed after raking: the cell sums assume raking weights = w
+    rowspec = RowSpec(nets=nets, labels=labels or {}, scores=scores,
+                      edition=getattr(design, "edition", None), mask=mask)
     cache: dict[int, dict[str, Any]] = {}
     strings = _Strings()
     out: list[dict[str, list]] = []
     tests: list[dict[str, list]] = []
     block_no = 0
     for qid in rows:
-        for blk in _blocks(frame, parts.codebook, qid, nets):
+        for blk in _blocks(frame, parts.codebook, qid, rowspec):
             cells_b, tests_b = _tabulate(blk, block_no, spec, groups, w, parts, test, alpha,
                                          adjust, suppress_below, flag_below, path, cache,
-                                         strings)
+                                         strings, vs_total)
             out.append(cells_b)
             tests.append(tests_b)
             block_no += 1
@@ -204,15 +256,27 @@ def banner(
         rows_all = pl.DataFrame({k: pl.Series(k, [x for r, _ in out for x in r[k]],
                                               dtype=_SCHEMA[k]) for k in row_keys})
         rows_all = rows_all.join(cols_df, how="cross", maintain_order="left")
-        nums = {k: np.concatenate([np.asarray(o[k]) for _, o in out]) if k != "sig_higher_than"
+        obj = ("sig_higher_than", "vs_total")
+        nums = {k: np.concatenate([np.asarray(o[k]) for _, o in out]) if k not in obj
                 else [x for _, o in out for x in o[k]] for k in out[0][1]}
         cells = rows_all.with_columns(
             pl.Series(k, v, dtype=_SCHEMA[k]) for k, v in nums.items()
-        ).with_columns(pl.col("estimate", "se").fill_nan(None)).select(list(_SCHEMA))
+        ).with_columns(pl.col("estimate", "se", "count", "row_pct").fill_nan(None)
+                       ).select(list(_SCHEMA))
     else:
         cells = pl.DataFrame(schema=_SCHEMA)
     pairs = pl.DataFrame({k: _stack(k, [t[k] for t in tests], dt, strings)
                           for k, dt in _PAIR_SCHEMA.items()})
     pairs = pairs.with_columns(pl.col("diff", "se_diff", "stat", "p_value", "p_adjusted")
                                .fill_nan(None))
-    return Banner(cells, pairs, test, alpha, adjust, suppress_below, flag_below, lang)
+    if hide_suppressed and cells.height:
+        keep = cells.group_by("col_variable", "col_level").agg(
+            (~pl.col("suppressed")).any().alias("_keep"))
+        cells = cells.join(keep, on=["col_variable", "col_level"], how="left",
+                           maintain_order="left").filter("_keep").drop("_keep")
+    n_base = int(mask.sum()) if mask is not None else frame.height
+    base = {lg: (filt.base_text(n_base, lg) if filt is not None
+                 else say("base_all", lg, n=n_base)) for lg in ("zh", "en")}
+    return Banner(cells, pairs, test, alpha, adjust, suppress_below, flag_below, lang,
+                  base_zh=base["zh"], base_en=base["en"], vs_total=vs_total,
+                  filtered=filt is not None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,6 +24,7 @@ class _Row:
     zh: str
     en: str
     kind: str  # option | net | mean
+    asked: bool = True  # False: an option not asked in the edition ("not asked", never 0%)
 
 
 @dataclass(frozen=True)
@@ -63,87 +64,268 @@ def _codes_index(s: pl.Series, codes: Sequence[str]) -> np.ndarray:
             .cast(pl.Int64).fill_null(-1).to_numpy())
 
 
+#: ``labels=`` of a banner: variable -> title, or variable -> {level: label}; a label is a
+#: string (both languages) or ``{"zh": ..., "en": ...}``
+Labels = Mapping[str, Any]
+
+
+def _bilingual(value: Any, default: tuple[str, str]) -> tuple[str, str]:
+    if value is None:
+        return default
+    if isinstance(value, Mapping):
+        zh = str(value.get("zh", value.get("en", default[0])))
+        return zh, str(value.get("en", zh))
+    return str(value), str(value)
+
+
+def label_of(labels: Labels, var: str, code: str | None, default: tuple[str, str]) -> tuple[str, str]:
+    """The (zh, en) label of ``var`` (``code=None``: its title) or of its level ``code``.
+
+    Example:
+        >>> label_of({"big": {"true": "大"}}, "big", "true", ("true", "true"))
+        ('大', '大')
+        >>> label_of({"big": {"_title": {"zh": "大品牌", "en": "Big brand"}}}, "big", None, ("big", "big"))
+        ('大品牌', 'Big brand')
+    """
+    spec = labels.get(var)
+    if code is None:
+        if isinstance(spec, Mapping) and not {"zh", "en"} & set(spec):
+            return _bilingual(spec.get("_title"), default)
+        return _bilingual(spec, default)
+    if isinstance(spec, Mapping) and code in spec:
+        return _bilingual(spec[code], default)
+    return _bilingual(labels.get(f"{var}:{code}"), default)
+
+
 def _levels(s: pl.Series) -> list[str]:
-    """Levels of a column outside the codebook: an Enum's categories (even if unused), else the
-    sorted distinct values."""
+    """Levels of a column outside the codebook, as the strings its values cast to: an Enum's
+    categories (even if unused), ``true``/``false`` for a Boolean, else the sorted distinct
+    values (numbers sorted as numbers).
+
+    Example:
+        >>> _levels(pl.Series([True, None, False]))
+        ['true', 'false']
+        >>> _levels(pl.Series([10, 2, 2]))
+        ['2', '10']
+    """
     if isinstance(s.dtype, pl.Enum):
         return list(s.dtype.categories)
-    return [str(x) for x in s.drop_nulls().unique().sort().to_list()]
+    if s.dtype == pl.Boolean:
+        return ["true", "false"]
+    return s.drop_nulls().unique().sort().cast(pl.String).to_list()
+
+
+def _level_labels(var: str, levels: Sequence[str], s: pl.Series, labels: Labels
+                  ) -> list[tuple[str, str]]:
+    """Labels of the levels of a derived column: ``labels`` first, then 是/否 for Booleans."""
+    out = []
+    for lv in levels:
+        default = (lv, lv)
+        if s.dtype == pl.Boolean:
+            default = (say(f"bool.{lv}", "zh"), say(f"bool.{lv}", "en"))
+        out.append(label_of(labels, var, lv, default))
+    return out
 
 
 def _question_of(cb: Codebook | None, qid: str) -> Question | None:
     return cb.questions.get(qid) if cb is not None else None
 
 
+@dataclass(frozen=True)
+class RowSpec:
+    """How row questions become blocks: nets (codebook and ad hoc), labels, score means, the
+    edition (options not asked) and the filter of ``where=`` (respondents outside it are
+    outside every base)."""
+
+    nets: bool | Mapping[str, Any] = True
+    labels: Labels = None  # type: ignore[assignment]
+    scores: bool = True
+    edition: int | None = None
+    mask: np.ndarray | None = None
+
+    def adhoc_nets(self, q: Question) -> list[tuple[str, tuple[str, ...]]]:
+        """Nets of the call that apply to ``q``: ``{code: members}`` for every question having
+        all the members, or ``{qid: {code: members}}`` for one question."""
+        if not isinstance(self.nets, Mapping):
+            return []
+        codes = set(q.codes())
+        out = []
+        for key, val in self.nets.items():
+            if isinstance(val, Mapping):
+                if key == q.id:
+                    out += [(str(c), tuple(m)) for c, m in val.items()]
+            elif set(val) <= codes:
+                out.append((str(key), tuple(val)))
+        for code, members in out:
+            bad = [m for m in members if m not in codes]
+            if bad:
+                raise EstimationError(f"net '{code}' of '{q.id}' names unknown codes {bad}",
+                                      column=q.id, value=bad[0],
+                                      expected=f"codes of '{q.id}': {q.codes()}")
+        return out
+
+
+def _asked(q: Question, edition: int | None) -> set[str]:
+    """Codes of the options of ``q`` asked in ``edition`` (all when the codebook cannot say)."""
+    fn = getattr(q, "options_in", None)
+    if edition is None or fn is None:
+        return set(q.codes())
+    return {o.code for o in fn(edition)}
+
+
 def _categorical_block(
-    q: Question, idx: np.ndarray, item: Any, nets: bool, multi: np.ndarray | None = None
-) -> _Block:
+    q: Question, idx: np.ndarray, item: Any, spec: RowSpec, multi: tuple | None = None
+) -> list[_Block]:
     codes = q.codes()
-    rows = [_Row(o.code, o.zh, o.en, "option") for o in q.options]
+    asked = _asked(q, spec.edition)
+    labels = spec.labels or {}
+    rows = [_Row(o.code, *label_of(labels, q.id, o.code, (o.zh, o.en)), "option",
+                 o.code in asked) for o in q.options]
     sets: list[tuple[int, ...]] = [(k,) for k in range(len(codes))]
-    if nets:
-        for net in q.nets:
-            sets.append(tuple(codes.index(c) for c in net.of))
-            rows.append(_Row(net.code, net.zh, net.en, "net"))
+    nets: list[tuple[str, str, str, tuple[str, ...]]] = []
+    if spec.nets is not False:
+        nets += [(n.code, n.zh, n.en, n.of) for n in q.nets]
+        seen = {n[0] for n in nets}
+        for code, members in spec.adhoc_nets(q):
+            zh, en = label_of(labels, q.id, code, label_of(labels, code, None, (code, code)))
+            nets = [n for n in nets if n[0] != code] if code in seen else nets
+            nets.append((code, zh, en, members))
+    for code, zh, en, members in nets:
+        sets.append(tuple(codes.index(c) for c in members))
+        rows.append(_Row(code, zh, en, "net", all(c in asked for c in members)))
     prefix = f"{item.code}:" if item is not None else ""
-    rows = [_Row(prefix + r.code, r.zh, r.en, r.kind) for r in rows]
-    t_zh, t_en = q.short_label("zh"), q.short_label("en")
+    rows = [_Row(prefix + r.code, r.zh, r.en, r.kind, r.asked) for r in rows]
+    t_zh, t_en = label_of(labels, q.id, None, (q.short_label("zh"), q.short_label("en")))
     if item is not None:
-        t_zh = say("block_item", "zh", title=t_zh, item=item.zh)
-        t_en = say("block_item", "en", title=t_en, item=item.en)
-    head = (q.id, item.code if item is not None else None, t_zh, t_en, tuple(rows))
+        i_zh, i_en = label_of(labels, q.id, item.code, (item.zh, item.en))
+        t_zh = say("block_item", "zh", title=t_zh, item=i_zh)
+        t_en = say("block_item", "en", title=t_en, item=i_en)
+    head = (q.id, item.code if item is not None else None, t_zh, t_en)
     if multi is None:
-        return _Block(*head, idx >= 0, None, idx, tuple(sets))
+        base = idx >= 0
+        out = [_Block(*head, tuple(rows), base, None, idx, tuple(sets))]
+        scored = np.array([o.score is not None for o in q.options])
+        if spec.scores and q.type in ("single", "grid") and scored.any():
+            score = np.array([np.nan if o.score is None else float(o.score) for o in q.options])
+            v = np.where(base, score[np.where(base, idx, 0)], np.nan)
+            sbase = ~np.isnan(v)
+            row = _Row(f"{prefix}score_mean", say("score_mean", "zh"), say("score_mean", "en"),
+                       "mean")
+            if scored.all():  # one block: the mean has the shares' base
+                Y = _Block(*head, tuple(rows), base, None, idx, tuple(sets)).Y
+                out = [_Block(*head, (*rows, row), base,
+                              np.hstack([Y, np.where(sbase, v, 0.0)[:, None]]))]
+            else:  # "don't know" and other unscored answers are outside the mean's base
+                out.append(_Block(*head[:2], say("block_score", "zh", title=t_zh),
+                                  say("block_score", "en", title=t_en), (row,), sbase,
+                                  np.where(sbase, v, 0.0)[:, None]))
+        return out
     base = multi[1]
     Y = multi[0].astype(float)
     Y = np.hstack([Y, *(Y[:, list(st)].max(axis=1, keepdims=True) for st in sets[len(codes):])])
     Y[~base] = 0.0
-    return _Block(*head, base, Y)
+    return [_Block(*head, tuple(rows), base, Y)]
 
 
-def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, nets: bool) -> list[_Block]:
-    """The table blocks of row question ``qid`` (one per grid item, else one)."""
-    q = _question_of(cb, qid)
+def _derived_block(frame: pl.DataFrame, var: str, spec: RowSpec) -> _Block:
+    """A column outside the codebook: a mean if numeric (and not labelled level by level),
+    else one row per level (Boolean, Enum, String, labelled integers)."""
+    labels = spec.labels or {}
+    s = frame[var]
+    t_zh, t_en = label_of(labels, var, None, (var, var))
+    by_level = isinstance(labels.get(var), Mapping) and bool(set(labels[var]) - {"_title"})
+    if s.dtype.is_numeric() and not by_level:
+        v = s.cast(pl.Float64).to_numpy()
+        base = ~np.isnan(v)
+        return _Block(var, None, t_zh, t_en, (_mean_row(),), base,
+                      np.where(base, v, 0.0)[:, None])
+    levels = _levels(s)
+    idx = _codes_index(s, levels)
+    rows = tuple(_Row(lv, zh, en, "option") for lv, (zh, en) in
+                 zip(levels, _level_labels(var, levels, s, labels), strict=True))
+    return _Block(var, None, t_zh, t_en, rows, idx >= 0, None, idx,
+                  tuple((k,) for k in range(len(levels))))
+
+
+def resolve_row(cb: Codebook | None, frame: pl.DataFrame, name: str
+                ) -> tuple[Question | None, str | None]:
+    """The question and grid item a row name means: ``qid``, ``qid:item`` or a grid item's
+    column ``qid__item``; ``(None, None)`` for a column outside the codebook."""
+    if cb is not None and ":" in name:
+        qid, item = name.split(":", 1)
+        q = _question_of(cb, qid)
+        if q is not None and q.type == "grid":
+            if item not in q.item_codes():
+                raise EstimationError(f"'{item}' is not an item of grid '{qid}'", column=qid,
+                                      value=item, expected=f"one of {q.item_codes()}")
+            return q, item
+    q = _question_of(cb, name)
+    if q is not None:
+        return q, None
+    if cb is not None and SEP in name and name in cb.columns():
+        owner, item = cb.owner(name)
+        if owner.type == "grid":
+            return owner, item
+    return None, None
+
+
+def _blocks(frame: pl.DataFrame, cb: Codebook | None, qid: str, spec: RowSpec | bool = True
+            ) -> list[_Block]:
+    """The table blocks of row ``qid`` (one per grid item, else one; plus a score mean)."""
+    if not isinstance(spec, RowSpec):
+        spec = RowSpec(nets=spec)
+    blocks = _blocks_of(frame, cb, qid, spec)
+    if spec.mask is None:
+        return blocks
+    return [_Block(b.qid, b.item, b.title_zh, b.title_en, b.rows, b.base & spec.mask,
+                   None if b.values is None else np.where(spec.mask[:, None], b.values, 0.0),
+                   None if b.codes is None else np.where(spec.mask, b.codes, -1), b.sets)
+            for b in blocks]
+
+
+def _blocks_of(frame: pl.DataFrame, cb: Codebook | None, name: str, spec: RowSpec
+               ) -> list[_Block]:
+    q, only_item = resolve_row(cb, frame, name)
     if q is None:
-        if qid not in frame.columns:
-            raise EstimationError(f"unknown row variable '{qid}'", column=qid,
-                                  expected="a codebook question or a column of the design")
-        s = frame[qid]
-        if s.dtype.is_numeric():
-            v = s.cast(pl.Float64).to_numpy()
-            base = ~np.isnan(v)
-            return [_Block(qid, None, qid, qid, (_mean_row(),), base,
-                           np.where(base, v, 0.0)[:, None])]
-        levels = _levels(s)
-        idx = _codes_index(s, levels)
-        rows = tuple(_Row(lv, lv, lv, "option") for lv in levels)
-        return [_Block(qid, None, qid, qid, rows, idx >= 0, None, idx,
-                       tuple((k,) for k in range(len(levels))))]
-    missing = [c for c in q.columns() if c not in frame.columns]
+        if name not in frame.columns:
+            raise EstimationError(f"unknown row variable '{name}'", column=name,
+                                  expected="a codebook question, 'grid:item' or a column of "
+                                           "the design")
+        return [_derived_block(frame, name, spec)]
+    qid = q.id
+    cols = q.columns() if only_item is None else [f"{qid}{SEP}{only_item}"]
+    missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise EstimationError(f"row question '{qid}' has columns missing from the data",
-                              column=missing[0], expected=f"columns {q.columns()}")
+                              column=missing[0], expected=f"columns {cols}")
     if q.type == "single":
-        return [_categorical_block(q, _codes_index(frame[qid], q.codes()), None, nets)]
+        return _categorical_block(q, _codes_index(frame[qid], q.codes()), None, spec)
     if q.type == "grid":
-        return [
-            _categorical_block(q, _codes_index(frame[f"{qid}{SEP}{it.code}"], q.codes()), it, nets)
-            for it in q.items
-        ]
+        return [blk for it in q.items if only_item in (None, it.code)
+                for blk in _categorical_block(
+                    q, _codes_index(frame[f"{qid}{SEP}{it.code}"], q.codes()), it, spec)]
     if q.type == "multi":
         sub = frame.select(q.columns())
         answered = sub.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
         sel = sub.select(pl.all().cast(pl.Boolean).fill_null(False)).to_numpy().astype(bool)
-        return [_categorical_block(q, np.empty(0), None, nets, multi=(sel, answered))]
+        blocks = _categorical_block(q, np.empty(0), None, spec, multi=(sel, answered))
+        if spec.edition is None:  # an option column null for everyone was not asked
+            blank = {o.code for o in q.options if sub[f"{qid}{SEP}{o.code}"].null_count()
+                     == frame.height}
+            if blank:
+                b = blocks[0]
+                rows = tuple(_Row(r.code, r.zh, r.en, r.kind, r.asked and r.code not in blank)
+                             for r in b.rows)
+                blocks = [_Block(b.qid, b.item, b.title_zh, b.title_en, rows, b.base, b.values)]
+        return blocks
     if q.type == "numeric":
         v = frame[qid].cast(pl.Float64).to_numpy()
         base = ~np.isnan(v)
-        row = _mean_row()
-        return [_Block(qid, None, q.short_label("zh"), q.short_label("en"), (row,), base,
-                       np.where(base, v, 0.0)[:, None])]
+        t = label_of(spec.labels or {}, qid, None, (q.short_label("zh"), q.short_label("en")))
+        return [_Block(qid, None, *t, (_mean_row(),), base, np.where(base, v, 0.0)[:, None])]
     # constant_sum: one mean per part, base = respondents who answered every part
     V = frame.select(pl.col(q.columns()).cast(pl.Float64)).to_numpy()
     base = ~np.isnan(V).any(axis=1)
     rows = tuple(_Row(it.code, it.zh, it.en, "mean") for it in q.items)
-    return [_Block(qid, None, q.short_label("zh"), q.short_label("en"), rows, base,
-                   np.where(base[:, None], np.nan_to_num(V), 0.0))]
+    t = label_of(spec.labels or {}, qid, None, (q.short_label("zh"), q.short_label("en")))
+    return [_Block(qid, None, *t, rows, base, np.where(base[:, None], np.nan_to_num(V), 0.0))]

@@ -14,7 +14,16 @@ from survey.banners._blocks import _Block
 from survey.banners._columns import _Col, _Group
 from survey.banners._parts import _Parts
 from survey.banners._text import Adjust, Test
-from survey.banners._variance import _cell_sums, _Cells, _cells, _cells_cov, _primitive_cov
+from survey.banners._variance import (
+    _cell_sums,
+    _Cells,
+    _cells,
+    _cells_cov,
+    _primitive_cov,
+    dense_cov,
+    membership,
+    overlap_sums,
+)
 from survey.errors import EstimationError
 
 
@@ -39,8 +48,16 @@ def _adjust(p: np.ndarray, method: Adjust) -> np.ndarray:
         res[order] = np.minimum(adj, 1.0)
         out[ok] = res
         return out
+    if method == "BH":  # Benjamini-Hochberg step-up (R's p.adjust(method = "BH"))
+        pv = p[ok]
+        order = np.argsort(pv)[::-1]
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * pv[order])
+        res = np.empty(m)
+        res[order] = np.minimum(adj, 1.0)
+        out[ok] = res
+        return out
     raise EstimationError(f"unknown adjustment {method!r}", value=method,
-                          expected="None, 'bonferroni' or 'holm'")
+                          expected="None, 'bonferroni', 'holm' or 'BH'")
 
 
 def z_effective_base(p1: float, n1: float, p2: float, n2: float) -> float:
@@ -69,7 +86,8 @@ _SCHEMA = {
     "col_level": pl.String, "col_label_zh": pl.String, "col_label_en": pl.String,
     "letter": pl.String, "estimate": pl.Float64, "se": pl.Float64, "n": pl.Int64,
     "n_eff": pl.Float64, "sig_higher_than": pl.String, "suppressed": pl.Boolean,
-    "low_base": pl.Boolean,
+    "low_base": pl.Boolean, "count": pl.Float64, "base_weighted": pl.Float64,
+    "row_pct": pl.Float64, "vs_total": pl.String, "not_asked": pl.Boolean,
 }
 
 _PAIR_SCHEMA = {
@@ -82,7 +100,7 @@ _PAIR_SCHEMA = {
 PUBLIC_COLUMNS = [
     "question_id", "item", "row_code", "row_label", "row_kind", "col_variable", "col_level",
     "col_label", "letter", "estimate", "se", "n", "n_eff", "sig_higher_than", "suppressed",
-    "low_base",
+    "low_base", "count", "base_weighted", "row_pct", "vs_total", "not_asked",
 ]
 
 
@@ -102,6 +120,7 @@ def _tabulate(
     path: str,
     cache: dict[int, dict[str, Any]],
     strings: _Strings,
+    vs_total: bool = False,
 ) -> tuple[tuple[pl.DataFrame, dict[str, Any]], dict[str, Any]]:
     R = len(blk.rows)
     C = len(spec)
@@ -112,16 +131,22 @@ def _tabulate(
     est, m2 = np.full((C, R), np.nan), np.full((C, R), np.nan)
     sums: list[tuple[_Cells, np.ndarray]] = []
     for gi, grp in enumerate(groups):
-        cells_g = _cells(grp, parts, full, cache.setdefault(gi, {}))
-        S = _cell_sums(blk, w, cells_g, X)  # K × (3 + 5R)
-        Sd = np.zeros((len(grp.cols), S.shape[1]))
-        np.add.at(Sd, cells_g.d, S)
+        if grp.masks is not None:  # overlapping columns: sums over each column's members
+            Sd = overlap_sums(blk, grp, w)
+            sums.append((None, Sd))
+        else:
+            cells_g = _cells(grp, parts, full, cache.setdefault(gi, {}))
+            S = _cell_sums(blk, w, cells_g, X)  # K × (3 + 5R)
+            Sd = np.zeros((len(grp.cols), S.shape[1]))
+            np.add.at(Sd, cells_g.d, S)
+            sums.append((cells_g, S))
         cols = np.asarray(grp.cols)
         sw[cols], sw2[cols], n_w[cols] = Sd[:, 1], Sd[:, 2], Sd[:, 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             est[cols] = Sd[:, 3 + R:3 + 2 * R] / Sd[:, [1]]
             m2[cols] = Sd[:, 3 + 4 * R:3 + 5 * R] / Sd[:, [1]]
-        sums.append((cells_g, S))
+    asked = np.array([r.asked for r in blk.rows])
+    est[:, ~asked] = np.nan
     n_unw = n_w.round().astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         n_eff = np.where(sw2 > 0, sw**2 / sw2, 0.0)
@@ -138,11 +163,17 @@ def _tabulate(
     else:
         se = np.full((C, R), np.nan)
         cov = np.full((R, C, C), np.nan)
-        prim = _primitive_cov(blk, groups, est, sw, w, parts) if path == "primitive" else None
+        disjoint = [g for g in groups if g.masks is None]
+        prim = (_primitive_cov(blk, disjoint, est, sw, w, parts) if path == "primitive"
+                else None)
+        k = 0
         for gi, grp in enumerate(groups):
             cols = np.asarray(grp.cols)
-            if prim is not None:
-                Vg = prim[gi]
+            if grp.masks is not None:
+                Vg = dense_cov(blk, grp.masks, est[cols].T, sw[cols], w, parts)
+            elif prim is not None:
+                Vg = prim[k]
+                k += 1
             else:
                 cells_g, S = sums[gi]
                 Vg = _cells_cov(cells_g, S, R, est[cols], sw[cols], parts,
@@ -209,6 +240,26 @@ def _tabulate(
     tests_out["question_id"] = np.repeat(strings.ids([blk.qid]), npairs)
     tests_out["item"] = np.repeat(strings.ids([blk.item]), npairs)
 
+    # each column against the Total (overlapping samples: the column is part of the Total)
+    mark = np.full((C, R), "", dtype=object)
+    if vs_total and groups and groups[0].cols == [0] and not groups[0].tested:
+        mark = _vs_total(blk, groups, spec, est, se, sw, n_eff, var_unit, is_mean, suppressed, w,
+                         parts, test, alpha, adjust, strings, tests)
+        npairs = sum(len(x) for x in tests["diff"])
+        tests_out = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in tests.items()
+                     if k not in ("question_id", "item")}
+        tests_out["question_id"] = np.repeat(strings.ids([blk.qid]), npairs)
+        tests_out["item"] = np.repeat(strings.ids([blk.item]), npairs)
+
+    # weighted counts and row percentages (share of the row's weighted count in a variable)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        count = np.where(is_mean[None, :], np.nan, est * sw[:, None])
+        row_pct = np.full((C, R), np.nan)
+        for grp in groups:
+            if grp.masks is None and grp.tested:
+                cols = np.asarray(grp.cols)
+                row_pct[cols] = count[cols] / np.nansum(count[cols], axis=0)[None, :]
+
     # cells, row-major: every column of row 0, then row 1, … (labels come from a cross join)
     hide = np.repeat(suppressed[None, :], R, axis=0)
     rows_df = {
@@ -230,8 +281,68 @@ def _tabulate(
         "sig_higher_than": sig.T.ravel().tolist(),
         "suppressed": np.tile(suppressed, R),
         "low_base": np.tile(low, R),
+        "count": np.where(hide | ~np.isfinite(count.T), np.nan, count.T).ravel(),
+        "base_weighted": np.tile(sw, R),
+        "row_pct": np.where(hide | ~np.isfinite(row_pct.T), np.nan, row_pct.T).ravel(),
+        "vs_total": mark.T.ravel().tolist(),
+        "not_asked": np.repeat(~asked, C),
     }
     return (rows_df, numbers), tests_out
+
+
+def _vs_total(blk: _Block, groups: list[_Group], spec: list[_Col], est: np.ndarray,
+              se: np.ndarray, sw: np.ndarray, n_eff: np.ndarray, var_unit: np.ndarray,
+              is_mean: np.ndarray, suppressed: np.ndarray, w: np.ndarray, parts: _Parts,
+              test: Test, alpha: float, adjust: Adjust, strings: _Strings,
+              tests: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """Test every column against the Total (column 0); ``+``/``-`` where it is significantly
+    higher/lower. Design test: ``Var(p_c - p_T) = V_cc + V_TT - 2 V_cT`` from the joint
+    influence columns (the column's respondents are part of the Total's). Effective-base test:
+    ``(1 - f)² p (1 - p) (1/n_c + 1/(n_T - n_c))`` with ``f = n_c / n_T`` (the column against
+    the rest of the Total, rescaled), ``p`` the Total's."""
+    C, R = est.shape
+    n = len(w)
+    others = [c for g in groups[1:] for c in g.cols]
+    if not others:
+        return np.full((C, R), "", dtype=object)
+    M = np.hstack([membership(g, n) for g in groups])  # n × C, in spec order
+    cols = np.asarray([0, *others])
+    diff = (est[others] - est[[0]]).T  # R × P
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if test == "design":
+            V = dense_cov(blk, M[:, cols], est[cols].T, sw[cols], w, parts)
+            v = V[:, 1:, 1:].diagonal(axis1=1, axis2=2) + V[:, [0], [0]] - 2 * V[:, 0, 1:]
+        else:
+            nc, nt = n_eff[others][None, :], n_eff[0]
+            f = nc / nt
+            pq = var_unit[[0]].T
+            v = (1 - f) ** 2 * pq * (1 / nc + 1 / np.maximum(nt - nc, 1e-12))
+        sed = np.sqrt(np.maximum(v, 0.0))
+        stat = np.where(v > 0, diff / sed, 0.0)
+    tested = (~suppressed[others][None, :] & ~suppressed[0]) & np.isfinite(stat)
+    pv = (2 * special.ndtr(-np.abs(stat)) if test == "effective_base"
+          else 2 * special.stdtr(parts.df, -np.abs(stat)))
+    pv = np.where(tested, pv, np.nan)
+    padj = _adjust_rows(pv, adjust)
+    significant = tested & (padj < alpha) & (diff != 0)
+    mark = np.full((C, R), "", dtype=object)
+    for r, kk in np.argwhere(significant):
+        mark[others[kk], r] = "+" if diff[r, kk] > 0 else "-"
+    P = len(others)
+    nan_if = np.where(tested, 1.0, np.nan)
+    tests["row_code"].append(np.repeat(strings.ids([rw.code for rw in blk.rows]), P))
+    tests["col_variable"].append(np.tile(strings.ids([spec[c].variable for c in others]), R))
+    tests["col_a"].append(np.tile(strings.ids([spec[c].level for c in others]), R))
+    tests["col_b"].append(np.tile(strings.ids([spec[0].level]), R * P))
+    tests["letter_a"].append(np.tile(strings.ids([spec[c].letter for c in others]), R))
+    tests["letter_b"].append(np.tile(strings.ids([None]), R * P))
+    tests["diff"].append((diff * nan_if).ravel())
+    tests["se_diff"].append((sed * nan_if).ravel())
+    tests["stat"].append((stat * nan_if).ravel())
+    tests["p_value"].append(pv.ravel())
+    tests["p_adjusted"].append(padj.ravel())
+    tests["significant"].append(significant.ravel())
+    return mark
 
 
 class _Strings:

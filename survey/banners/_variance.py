@@ -215,3 +215,39 @@ def _cells_cov(cells: _Cells, S: np.ndarray, R: int, est: np.ndarray, sw: np.nda
         out += np.einsum("h,hc,cdj,cej->jde", scale, cache["Q_hc"], F, F)
     out -= np.einsum("h,hdj,hej->jde", scale / st.n_psu, T, T)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlapping columns (multi-select banner variables) and tests against the Total
+# ---------------------------------------------------------------------------------------------
+def membership(grp: _Group, n: int) -> np.ndarray:
+    """n × D membership of the group's columns (``masks``, or one-hot of ``g``)."""
+    if grp.masks is not None:
+        return grp.masks
+    return grp.g[:, None] == np.arange(len(grp.cols))[None, :]
+
+
+def overlap_sums(blk: _Block, grp: _Group, w: np.ndarray) -> np.ndarray:
+    """Per column (D × (3 + 5R)) the sums of :func:`_block_stats` over its members."""
+    M = (grp.masks & blk.base[:, None]).astype(float)
+    return M.T @ _block_stats(blk, w)
+
+
+def dense_cov(blk: _Block, M: np.ndarray, est: np.ndarray, sw: np.ndarray, w: np.ndarray,
+              parts: _Parts) -> np.ndarray:
+    """The design covariance (R, D, D) of the estimates of D possibly overlapping columns
+    with membership ``M`` (n × D): ``vcov_totals`` of ``z_d = 1[d] w (y - p_d) / N_d``."""
+    n, R = blk.Y.shape
+    D = M.shape[1]
+    inside = M & blk.base[:, None]
+    inv = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+    out = np.empty((R, D, D))
+    per = max(1, int(2.5e7 // max(n * D, 1)))
+    for lo in range(0, R, per):
+        rows = range(lo, min(lo + per, R))
+        Z = np.hstack([inside * (w[:, None] * inv[None, :])
+                       * (blk.Y[:, [r]] - np.nan_to_num(est[:, r])[None, :]) for r in rows])
+        Vz = np.asarray(parts.vcov(Z))
+        for j, r in enumerate(rows):
+            out[r] = Vz[j * D:(j + 1) * D, j * D:(j + 1) * D]
+    return out
