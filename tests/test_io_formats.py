@@ -324,10 +324,14 @@ def test_line_endings(tmp_path, newline):
     assert raw["industry"].to_list() == ["auto", "x"]
 
 
-def test_trailing_delimiters_and_short_rows(tmp_path):
-    (tmp_path / "w.csv").write_text("resp_id,industry,note\na,auto,,,\nb\n", encoding="utf-8")
+def test_trailing_delimiters_kept_and_short_rows_refused(tmp_path):
+    (tmp_path / "w.csv").write_text("resp_id,industry,note\na,auto,,,\nb,x,\n", encoding="utf-8")
     raw = read_table(tmp_path / "w.csv")
-    assert raw.rows() == [(2, "a", "auto", None), (3, "b", None, None)]
+    assert raw.rows() == [(2, "a", "auto", None), (3, "b", "x", None)]
+    # a truncated transfer: row 3 ends inside its second cell ("13" cut to "1")
+    (tmp_path / "cut.csv").write_text("resp_id,growth,note\na,13,\nb,1", encoding="utf-8")
+    with pytest.raises(WaveFormatError, match=r"row 3: 2 cells; expected 3 cells"):
+        read_table(tmp_path / "cut.csv")
 
 
 # -- SPSS value labels ------------------------------------------------------------------------------
