@@ -9,15 +9,20 @@ from survey.cli._common import print_frame
 
 NAME = "synth"
 HELP = (
-    "regenerate the synthetic waves (data/waves/YEAR.parquet); --report prints the "
-    "fidelity table (published figure against synthetic estimate, pass/fail)"
+    "regenerate the synthetic waves (data/waves/YEAR.parquet; a wave that is not synthetic, "
+    "such as an ingested delivery, is never replaced); --report prints the fidelity table "
+    "(published figure against synthetic estimate, pass/fail)"
 )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's options."""
     p.add_argument(
-        "--edition", type=int, action="append", help="edition to generate (repeatable; default all)"
+        "--edition",
+        type=int,
+        action="append",
+        help="edition to generate (repeatable; default every edition with a published sample "
+        "size whose wave is synthetic or absent); an edition whose wave is real is refused",
     )
     p.add_argument("--seed", type=int, help="random seed (default: the package's fixed seed)")
     p.add_argument("--out", help="output folder (default: data/waves)")
@@ -61,10 +66,27 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1 if failed else 0
     kwargs = {} if args.seed is None else {"seed": args.seed}
-    paths = write_editions(out_dir=args.out, editions=editions, **kwargs)
+    if editions is None:  # every edition: real waves are kept (and said so), the rest written
+        for p, status in _kept(args.out):
+            print(f"kept {p}: {status} wave, not synthetic", file=sys.stderr)
+    paths = write_editions(
+        out_dir=args.out, editions=editions, keep_real=editions is None, **kwargs
+    )
     for p in paths:
         print(f"wrote {p}")
     return 0
+
+
+def _kept(out: str | None) -> list[tuple[object, str]]:
+    """The wave files of the default editions that are not synthetic (left as they are)."""
+    from pathlib import Path
+
+    from survey.paths import waves_dir
+    from survey.synth import editions_with_sample, load_published, wave_status
+
+    folder = Path(out) if out else waves_dir()
+    files = [folder / f"{ed}.parquet" for ed in editions_with_sample(load_published()[0])]
+    return [(p, st) for p in files if (st := wave_status(p)) not in ("absent", "synthetic")]
 
 
 def _edition_list() -> list[int]:

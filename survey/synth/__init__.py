@@ -35,6 +35,7 @@ from survey.synth.targets import build_targets, normalize_figures, sample_size
 __all__ = [
     "DEFAULT_SEED",
     "build_targets",
+    "editions_with_sample",
     "fidelity_report",
     "load_published",
     "report_weights",
