@@ -70,7 +70,7 @@ def _g(name: str, stat: str) -> pl.DataFrame:
 def test_mean_total(name, stat):
     g = _g(name, stat)
     d = design(name)
-    got = (d.mean if stat == "mean" else d.total)(VARS)
+    got = (d.mean if stat == "mean" else d.total)(VARS, na_rm="available")
     m = got.join(g, left_on="variable", right_on="var", suffix="_r")
     assert m.height == len(VARS)
     close(m["estimate"], m["estimate_r"], EST)
@@ -90,7 +90,7 @@ def test_by(name, stat, by):
     g = _g(name, stat).filter(pl.col("group").str.starts_with(by + "=")
                               & ~pl.col("group").str.contains(";"))
     b = design(name).by(by)
-    got = (b.mean if stat == "by_mean" else b.total)(VARS)
+    got = (b.mean if stat == "by_mean" else b.total)(VARS, na_rm="available")
     got = got.with_columns(group=pl.lit(by + "=") + pl.col(by).cast(pl.String))
     m = got.join(g, left_on=["variable", "group"], right_on=["var", "group"], suffix="_r")
     assert m.height == len(VARS) * (6 if by == "seg6" else 2)
@@ -273,8 +273,8 @@ def test_trim_matches_trimweights(name, strict):
     if strict:
         assert t.weights.max() <= 1.3 * mw * (1 + 1e-12)
         assert t.weights.min() >= 0.75 * mw * (1 - 1e-12)
-    for stat, got in (("_mean", t.mean(["spend", "x"])), ("_total", t.total("x")),
-                      ("_by_mean", t.by("seg6").mean("q1"))):
+    for stat, got in (("_mean", t.mean(["spend", "x"], na_rm="available")),
+                      ("_total", t.total("x")), ("_by_mean", t.by("seg6").mean("q1"))):
         g = _x(name, tn + stat)
         close(got["estimate"], g["estimate"], EST)
         close(got["se"], g["se"], SE)

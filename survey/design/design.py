@@ -35,15 +35,13 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from survey.design import calibrate as _calibrate
 from survey.design import variance as V
-from survey.design.ci import LikelihoodInputs, proportion_ci
+from survey.design._columns import _column, _level_codes, _numeric  # noqa: F401 (re-exported)
+from survey.design._domain import DesignBy
 from survey.design.rake import cells_of, rake_cells, resolve_targets
 from survey.errors import EmptySegmentError, EstimationError, WeightingError
-
-CHUNK_CELLS = 8_000_000  # rows x items processed at once (bounds memory at ~64 MB per array)
-OUT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +61,6 @@ class Diagnostics:
         s1, s2 = float(w.sum()), float((w * w).sum())
         return cls(iterations, err, float(w.min()), float(w.max()), float(w.max() / w.min()),
                    len(w) * s2 / s1**2, s1**2 / s2)
-
-
-@dataclass(frozen=True, eq=False)
-class _Item:
-    """One estimand column: values ``y``, validity mask ``a``, optional ratio denominator ``x``."""
-
-    variable: str
-    level: str | None
-    y: np.ndarray
-    a: np.ndarray
-    x: np.ndarray | None = None
-    label: str | None = None
-    binary: bool = False
 
 
 class Design:
@@ -106,48 +91,63 @@ class Design:
         2.8333
     """
 
-    __slots__ = ("_cal", "_margins", "_st", "_variance", "_w", "codebook", "diagnostics", "edition",
-                 "frame")
+    __slots__ = ("_cal", "_margins", "_st", "_subset", "_variance", "_w", "_where", "codebook",
+                 "diagnostics", "edition", "frame")
 
     def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None = None,
-                 ids: str | None = None, strata: str | None = None, fpc: str | None = None,
-                 codebook: Any = None, edition: int | None = None) -> None:
+                 ids: str | Sequence[str] | None = None,
+                 strata: str | Sequence[str] | None = None,
+                 fpc: str | Sequence[str] | None = None, codebook: Any = None,
+                 edition: int | None = None, *, lonely_psu: str = "fail") -> None:
         n = frame.height
         if n < 2:
             raise EstimationError(f"a design needs at least 2 respondents; found {n}")
-        if weights is None:
+        arr = {k: [_structure_column(frame, c, k) for c in _names(v)]
+               for k, v in (("ids", ids), ("strata", strata), ("fpc", fpc))}
+        st = V.make_structure(arr["strata"] or None, arr["ids"] or None, arr["fpc"] or None, n,
+                              lonely_psu=lonely_psu, names=_names(ids))
+        if weights is None and arr["fpc"]:
+            w = _weights_from_fpc(st)
+        elif weights is None:
             w = np.ones(n)
         else:
-            col = frame[weights] if isinstance(weights, str) else pl.Series(weights)
+            col = (_column(frame, weights, "weights column") if isinstance(weights, str)
+                   else pl.Series(weights))
             if col.null_count():
                 raise EstimationError(f"weights '{weights}' have {col.null_count()} missing "
                                       "values; expected a weight for every respondent",
+                                      column=str(weights))
+            if not (col.dtype.is_numeric() or col.dtype == pl.Boolean):
+                raise EstimationError(f"weights '{weights}' are {col.dtype}; expected numbers",
                                       column=str(weights))
             w = col.cast(pl.Float64).to_numpy().copy()
             if len(w) != n or not np.all(np.isfinite(w)) or np.any(w <= 0):
                 raise EstimationError(f"weights '{weights}' must be finite and > 0 for all "
                                       f"{n} respondents", column=str(weights))
-        arr = {k: (None if c is None else frame[c].to_numpy())
-               for k, c in (("ids", ids), ("strata", strata), ("fpc", fpc))}
-        st = V.make_structure(arr["strata"], arr["ids"], arr["fpc"], n)
         self._init(frame, w, st, None, None, "calibrated", Diagnostics.of(w), codebook, edition)
 
-    def _init(self, frame, w, st, cal, margins, variance, diag, codebook, edition=None) -> None:
+    def _init(self, frame, w, st, cal, margins, variance, diag, codebook, edition=None,
+              subset=None, where=None) -> None:
         for k, v in (("frame", frame), ("_w", w), ("_st", st), ("_cal", cal),
                      ("_margins", margins), ("_variance", variance), ("diagnostics", diag),
-                     ("codebook", codebook), ("edition", edition)):
+                     ("codebook", codebook), ("edition", edition), ("_subset", subset),
+                     ("_where", where)):
             object.__setattr__(self, k, v)
         w.setflags(write=False)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Design is immutable; methods return new designs")
 
+    calibrate = _calibrate.calibrate  # GREG calibration (R's calibrate), see calibrate.py
+    post_stratify = _calibrate.post_stratify  # R's postStratify
+
     def _replace(self, **kw: Any) -> Design:
         new = object.__new__(Design)
         cur = {k: getattr(self, k) for k in self.__slots__}
         cur.update(kw)
         new._init(cur["frame"], cur["_w"], cur["_st"], cur["_cal"], cur["_margins"],
-                  cur["_variance"], cur["diagnostics"], cur["codebook"], cur["edition"])
+                  cur["_variance"], cur["diagnostics"], cur["codebook"], cur["edition"],
+                  cur["_subset"], cur["_where"])
         return new
 
     def with_columns(self, *exprs: Any, **named_exprs: Any) -> Design:
@@ -171,25 +171,102 @@ class Design:
     # ------------------------------------------------------------------ properties
     @property
     def weights(self) -> np.ndarray:
-        """Final weights (read-only array)."""
-        return self._w
+        """Final weights (read-only array); 0 outside a :meth:`subset` (R's weights of a
+        subset of a calibrated design), so weighted sums over all rows are domain sums."""
+        if self._subset is None:
+            return self._w
+        w = np.where(self._subset, self._w, 0.0)
+        w.setflags(write=False)
+        return w
 
     @property
     def n(self) -> int:
+        """Rows of the frame (the whole sample, also for a subset: see :attr:`n_subset`)."""
         return self.frame.height
 
     @property
+    def in_subset(self) -> np.ndarray:
+        """Boolean mask of the rows in the :meth:`subset` (all ``True`` without one)."""
+        return np.ones(self.frame.height, bool) if self._subset is None else self._subset
+
+    @property
+    def n_subset(self) -> int:
+        """Respondents in the :meth:`subset` (``n`` without one)."""
+        return self.frame.height if self._subset is None else int(self._subset.sum())
+
+    @property
+    def where(self) -> str | None:
+        """The filter of a :meth:`subset` as text (``None`` for the whole sample)."""
+        return self._where
+
+    @property
     def degf(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
-        return self._st.n_psus - self._st.n_strata
+        """Design degrees of freedom: PSUs minus strata with respondents in the subset (R's
+        ``degf``)."""
+        st = self._st
+        if self._subset is None:
+            return st.n_psus - st.n_strata
+        rows = self._subset
+        psus = len(np.unique(st.psu[rows])) if st.psu is not None else int(rows.sum())
+        return psus - len(np.unique(st.stratum[rows]))
+
+    @property
+    def lonely_psu(self) -> str:
+        """The rule for strata with one PSU (R's ``options(survey.lonely.psu)``)."""
+        return self._st.lonely_psu
 
     @property
     def _cal_active(self) -> V.Calibration | None:
         return self._cal if self._variance == "calibrated" else None
 
     def _vcov_totals(self, z: np.ndarray) -> np.ndarray:
-        """Covariance of the estimated totals of the columns of the influence matrix ``z``."""
-        return V.vcov_totals(z, self._st, self._cal_active, self._w)
+        """Covariance of the estimated totals of the columns of the influence matrix ``z``
+        (rows outside the subset count as zeros: domain estimation)."""
+        z = np.asarray(z, float)
+        if self._subset is not None:
+            z = np.where(self._subset.reshape(-1, *([1] * (z.ndim - 1))), z, 0.0)
+        return V.vcov_totals(z, self._st, self._cal_active, self._w, self._subset)
+
+    # ------------------------------------------------------------------ filters
+    def subset(self, where: Any) -> Design:
+        """The design restricted to the rows where ``where`` holds: R's ``subset(design, ...)``.
+
+        This is *the* way to filter (every ``where=`` argument of the package comes here).
+        It is domain estimation on the full design, not a smaller design: rows outside keep
+        their strata, PSUs, fpc and calibration and contribute zeros, so standard errors are
+        R's ``svymean(~y, subset(design, cond))`` (filtering the frame first would drop PSUs
+        and strata and give other SEs). Estimators, ``by()``, ``degf`` and ``n`` of the
+        output count the subset only; :attr:`weights` are 0 outside it.
+
+        ``where``: a polars expression (``pl.col("industry").is_in([...])``), a SQL
+        expression string (``"industry IN ('美妆个护', '食品饮料') AND size > 2"``), a Boolean
+        column name, or a Boolean mask of one value per row; missing values count as false
+        (R's ``r & !is.na(r)``). ``None`` returns the design itself. Subsets of subsets
+        combine with AND.
+
+        Example:
+            >>> import polars as pl
+            >>> f = pl.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 2.0, 3.0, 5.0]})
+            >>> s = Design(f).subset(pl.col("g") == "b")
+            >>> s.mean("y").select("estimate", "n").row(0), s.where
+            ((4.0, 2), '[(col("g")) == ("b")]')
+        """
+        if where is None:
+            return self
+        mask, label = _where_mask(self.frame, where)
+        if self._subset is not None:
+            mask = mask & self._subset
+            label = f"{self._where} & {label}"
+        if not mask.any():
+            raise EmptySegmentError(f"subset {label} has no respondents; expected at least one",
+                                    value=label)
+        mask.setflags(write=False)
+        return self._replace(_subset=mask, _where=label)
+
+    def _refuse_subset(self, what: str) -> None:
+        if self._subset is not None:
+            raise WeightingError(f"{what} of a subset ({self._where}); expected {what} of the "
+                                 "whole sample first, then subset()")
 
     # ------------------------------------------------------------------ raking
     def rake(self, margins: dict[str, dict[Any, float]], *, max_iter: int = 100,
@@ -207,6 +284,7 @@ class Design:
             >>> Design(f).rake({"g": {"a": 0.25, "b": 0.75}}).weights.tolist()
             [0.5, 0.5, 1.5, 1.5]
         """
+        self._refuse_subset("rake()")
         if variance not in ("calibrated", "fixed"):
             raise WeightingError(f"variance={variance!r}; expected 'calibrated' or 'fixed'")
         if not margins:
@@ -253,6 +331,7 @@ class Design:
             >>> d.trim(upper=3).weights.round(4).tolist()
             [1.6667, 1.6667, 1.6667, 3.0]
         """
+        self._refuse_subset("trim()")
         if not lower < upper:
             raise WeightingError(f"trim bounds lower={lower:g} and upper={upper:g}; expected "
                                  "lower < upper")
@@ -283,31 +362,51 @@ class Design:
         return self._replace(_w=w, diagnostics=Diagnostics.of(w, it, None))
 
     # ------------------------------------------------------------------ estimators
-    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Weighted means with linearization SEs (R: ``svymean(~var, design, na.rm=TRUE)``)."""
-        return self.by().mean(var)
+    def mean(self, var: str | Sequence[str], *, na_rm: str = "listwise",
+             where: Any = None) -> pl.DataFrame:
+        """Weighted means with linearization SEs (R: ``svymean(~var, design, na.rm=TRUE)``).
 
-    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Weighted totals (R: ``svytotal(~var, design, na.rm=TRUE)``)."""
-        return self.by().total(var)
+        ``na_rm`` for several variables: ``"listwise"`` (default, R's: rows valid for all of
+        them) or ``"available"`` (each variable on its own valid rows). ``where``: a filter,
+        as :meth:`subset` (domain estimation).
+
+        Example:
+            >>> import polars as pl
+            >>> f = pl.DataFrame({"a": [1.0, 2.0, 3.0, None], "b": [None, 1.0, 1.0, 2.0]})
+            >>> Design(f).mean(["a", "b"])["estimate"].to_list()
+            [2.5, 1.0]
+            >>> Design(f).mean(["a", "b"], na_rm="available")["estimate"].round(3).to_list()
+            [2.0, 1.333]
+        """
+        return self.by(where=where).mean(var, na_rm=na_rm)
+
+    def total(self, var: str | Sequence[str], *, na_rm: str = "listwise",
+              where: Any = None) -> pl.DataFrame:
+        """Weighted totals (R: ``svytotal(~var, design, na.rm=TRUE)``); arguments as
+        :meth:`mean`."""
+        return self.by(where=where).total(var, na_rm=na_rm)
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
-                   base: str = "cases", lang: str = "zh") -> pl.DataFrame:
+                   base: str = "cases", lang: str = "zh", *, na_rm: str = "listwise",
+                   where: Any = None) -> pl.DataFrame:
         """Share of each level of a categorical column, or of each Boolean column given.
 
         ``base="cases"``: percent of respondents; ``"responses"``: percent of all selections
-        (multi-select). Intervals as R's ``svyciprop(method=ci)``.
+        (multi-select). Intervals as R's ``svyciprop(method=ci)``. ``na_rm`` and ``where`` as
+        :meth:`mean`.
         """
-        return self.by().proportion(var, ci=ci, level=level, base=base, lang=lang)
+        return self.by(where=where).proportion(var, ci=ci, level=level, base=base, lang=lang,
+                                               na_rm=na_rm)
 
-    def by(self, *groups: str) -> DesignBy:
+    def by(self, *groups: str, where: Any = None) -> DesignBy:
         """Domain estimators by the combinations of ``groups`` (R's ``svyby``).
 
         The output starts with one column per group variable, named as the variable; a group
         variable named like an output column (``variable``, ``level``, ``label``, ``estimate``,
         ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n``, ``n_eff``) is named ``<name>_group``.
+        ``where`` restricts to a :meth:`subset` first.
         """
-        return DesignBy(self, tuple(groups))
+        return DesignBy(self.subset(where), tuple(groups))
 
     def chisq(self, row: str, col: str, statistic: str = "F"):
         """Rao-Scott test of independence (R's ``svychisq``); see ``survey.design.tests``."""
@@ -328,332 +427,74 @@ class Design:
                 f"{cal}, variance={self._variance!r})")
 
 
-# ---------------------------------------------------------------------- domains
-class DesignBy:
-    """Estimators for domains (all combinations of ``groups`` present in the data)."""
-
-    def __init__(self, design: Design, groups: tuple[str, ...]) -> None:
-        self.design = design
-        self.groups = groups
-        n = design.n
-        if not groups:
-            self.g = np.zeros(n, np.int64)
-            self.keys = pl.DataFrame()
-            self.n_dom = 1
-            return
-        f = design.frame
-        if len(set(groups)) != len(groups):
-            raise EstimationError(f"group variables {list(groups)} repeat a name; expected "
-                                  "distinct columns")
-        for gname in groups:
-            if gname not in f.columns:
-                raise EstimationError(f"unknown group variable '{gname}'", column=gname)
-            c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
-            cnt = np.bincount(c[c >= 0], minlength=len(lv))
-            if np.any(cnt == 0):
-                empty = lv[int(np.flatnonzero(cnt == 0)[0])]
-                raise EmptySegmentError(
-                    f"group '{gname}', level '{empty}' has no respondents; expected at least one "
-                    "respondent in every level of a segment", column=gname, value=empty)
-        key = np.zeros(n, np.int64)
-        null = np.zeros(n, bool)
-        for gname in groups:
-            c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
-            null |= c < 0
-            key = key * (len(lv) + 1) + np.where(c < 0, len(lv), c)
-        g, first = _dense_codes(key, null)
-        self.g = g
-        self.keys = f.select(groups)[first.tolist()]
-        taken = {"variable", "level", "label", *OUT_COLUMNS, *groups}
-        rename = {}
-        for gname in groups:  # a group named like an output column gets a '_group' suffix
-            if gname in ("variable", "level", "label", *OUT_COLUMNS):
-                new = gname + "_group"
-                while new in taken:
-                    new += "_"
-                taken.add(new)
-                rename[gname] = new
-        self.keys = self.keys.rename(rename)
-        self.n_dom = len(first)
-
-    # -------------------------------------------------------------- public estimators
-    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Domain means (R: ``svyby(~var, ~g, design, svymean, na.rm=TRUE, deff="replace")``)."""
-        return self._estimate(self._numeric_items(var), "mean")
-
-    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Domain totals (R: ``svyby(~var, ~g, design, svytotal, na.rm=TRUE)``)."""
-        return self._estimate(self._numeric_items(var), "total")
-
-    def _numeric_items(self, var: str | Sequence[str]) -> list[_Item]:
-        out = []
-        for v in _as_list(var):
-            y, a, binary = _numeric(self.design.frame, v)
-            out.append(_Item(v, None, y, a, binary=binary))
-        return out
-
-    def proportion(self, var: str | Sequence[str], ci: str = "logit", level: float = 0.95,
-                   base: str = "cases", lang: str = "zh") -> pl.DataFrame:
-        """Domain proportions with ``svyciprop`` intervals (see :meth:`Design.proportion`)."""
-        if base not in ("cases", "responses"):
-            raise EstimationError(f"base={base!r}; expected 'cases' or 'responses'")
-        items = _proportion_items(self.design, var, lang)
-        if base == "responses":
-            a = np.logical_and.reduce([it.a for it in items])
-            x = np.sum([np.where(a, it.y, 0.0) for it in items], axis=0)
-            items = [_Item(it.variable, it.level, it.y, a, x, it.label, True) for it in items]
-        return self._estimate(items, "proportion", ci=ci, level=level)
-
-    # -------------------------------------------------------------- engine
-    def _estimate(self, items: list[_Item], kind: str, ci: str | None = None,
-                  level: float = 0.95) -> pl.DataFrame:
-        d = self.design
-        w, g, nd = d._w, self.g, self.n_dom
-        if any(it.x is not None for it in items):
-            sums, est, var = self._ratio_engine(items)
-        else:
-            cols = [V.Column(it.y, it.a, it.binary) for it in items]
-            with np.errstate(divide="ignore", invalid="ignore"):  # empty domains raise below
-                sums, est, var = V.domain_estimates(cols, g, nd, w, d._st, d._cal_active, kind)
-        nobs, wsum = sums.nobs, sums.wsum
-        if np.any(nobs == 0):
-            k, j = (int(v[0]) for v in np.nonzero(nobs == 0))
-            it = items[j]
-            raise EmptySegmentError(
-                f"variable '{it.variable}'{_lv(it)} has no answers in domain "
-                f"{_domain_name(self, k)}; expected at least one respondent",
-                column=it.variable, value=_domain_name(self, k))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mu = sums.num / wsum
-            dev2 = np.maximum(sums.wy2 - mu * sums.num, 0.0)  # sum w (y - mu)^2 in domain
-            s2 = nobs / (nobs - 1) * dev2 / wsum
-            vsrs = s2 * wsum**2 / nobs if kind == "total" else s2 / nobs
-            se = np.sqrt(var)
-            deff = np.where(vsrs > 0, var / vsrs, np.nan)
-            if any(it.x is not None for it in items):
-                deff = np.full_like(var, np.nan)  # no SRS reference for a share of responses
-            n_eff = nobs / deff
-        if kind == "proportion":
-            inside = g >= 0
-            gg = np.where(inside, g, 0)
-            rows_in = np.bincount(gg, weights=inside, minlength=nd)
-            nrow = rows_in if d._cal_active is None else np.full(nd, float(d.n))
-            lik = None
-            if ci == "likelihood":
-                lik = self._likelihood_inputs(items, sums, s2, nrow)
-            df = np.broadcast_to(self._degf()[:, None], est.shape)
-            lo, hi = proportion_ci(est, se, df, ci or "logit", level,
-                                   np.broadcast_to(nrow[:, None], est.shape), lik)
-        else:
-            z = stats.norm.ppf(0.5 + level / 2)
-            lo, hi = est - z * se, est + z * se
-        return self._frame(items, est, se, lo, hi, deff, nobs, n_eff)
-
-    def _likelihood_inputs(self, items: list[_Item], sums: V.DomainSums, s2: np.ndarray,
-                           nrow: np.ndarray) -> LikelihoodInputs:
-        """What R's profile of ``svyglm(y ~ 1, family = quasibinomial)`` needs, per domain.
-
-        R rescales the glm prior weights to mean 1 over the domain's rows (over all rows when
-        the design is calibrated, as R keeps them with weight 0) and starts IRLS from
-        ``mu = (W y + 0.5) / (W + 1)`` row by row; the first IRLS step is summed here.
-        """
-        d = self.design
-        w, g, nd = d._w, self.g, self.n_dom
-        inside = g >= 0
-        gg = np.where(inside, g, 0)
-        c = nrow / np.bincount(gg, weights=w * inside, minlength=nd)
-        big_w = w * c[gg]
-        num, den, dev0 = (np.zeros((nd, len(items))) for _ in range(3))
-        for j, it in enumerate(items):
-            ok = it.a & inside
-            y, wj = it.y[ok], big_w[ok]
-            m = (wj * y + 0.5) / (wj + 1)
-            q = m * (1 - m)
-            z = np.log(m / (1 - m)) + (y - m) / q
-            dv = -2 * wj * np.where(y > 0, np.log(m), np.log(1 - m))
-            for arr, val in ((num, wj * q * z), (den, wj * q), (dev0, dv)):
-                arr[:, j] = np.bincount(gg[ok], weights=val, minlength=nd)
-        n_glm = sums.nobs if d._cal_active is None else np.broadcast_to(
-            np.array([float(it.a.sum()) for it in items]), sums.nobs.shape)
-        return LikelihoodInputs(sums.wsum * c[:, None], s2, n_glm, num, den, dev0)
-
-    def _ratio_engine(self, items: list[_Item]) -> tuple[V.DomainSums, np.ndarray, np.ndarray]:
-        """Ratios sum w y / sum w x (percent of responses): row-wise influence, chunked."""
-        d = self.design
-        w, g, nd = d._w, self.g, self.n_dom
-        inside = g >= 0
-        gg = np.where(inside, g, 0)
-        gmat = V.indicator(gg, nd)
-        w_in = w * inside
-        parts = []
-        chunk = max(1, CHUNK_CELLS // max(d.n, 1))
-        for k0 in range(0, len(items), chunk):
-            part = items[k0:k0 + chunk]
-            a = np.column_stack([it.a for it in part]) & inside[:, None]
-            y = np.column_stack([it.y for it in part])
-            x = np.column_stack([it.x for it in part])
-            wa = w_in[:, None] * a
-            wy = wa * y
-            num, den = gmat @ wy, gmat @ (wa * x)
-            e = num / den
-            r = (wy - wa * x * e[gg]) / den[gg]
-            var = V.domain_var(r, gg, nd, w, d._st, d._cal_active)
-            parts.append((gmat @ a.astype(float), gmat @ wa, num, gmat @ (wy * y), e, var))
-        cat = [np.concatenate([p[i] for p in parts], axis=1) for i in range(6)]
-        return V.DomainSums(*cat[:4]), cat[4], cat[5]
-
-    def _degf(self) -> np.ndarray:
-        """Per-domain degrees of freedom: PSUs minus strata with respondents in the domain."""
-        st, g = self.design._st, self.g
-        ok = g >= 0
-        gg = g[ok]
-        strata = np.bincount(gg * st.n_strata + st.stratum[ok],
-                             minlength=self.n_dom * st.n_strata).reshape(self.n_dom, -1)
-        if st.psu is None:
-            psus = np.bincount(gg, minlength=self.n_dom)
-        elif self.n_dom * st.n_psus <= 50_000_000:
-            psus = (np.bincount(gg * st.n_psus + st.psu[ok], minlength=self.n_dom * st.n_psus)
-                    .reshape(self.n_dom, -1) > 0).sum(1)
-        else:
-            psus = np.bincount(np.unique(gg * st.n_psus + st.psu[ok]) // st.n_psus,
-                               minlength=self.n_dom)
-        return (psus - (strata > 0).sum(1)).astype(float)
-
-    def _frame(self, items, est, se, lo, hi, deff, n, n_eff) -> pl.DataFrame:
-        nd, j = est.shape
-        cols: dict[str, Any] = {}
-        if self.groups:
-            keys = self.keys.select(pl.all().gather(np.repeat(np.arange(nd), j)))
-        labels = [it.label for it in items]
-        cols["variable"] = [it.variable for it in items] * nd
-        cols["level"] = [it.level for it in items] * nd
-        if any(lb is not None for lb in labels):
-            cols["label"] = labels * nd
-        for k, a in zip(OUT_COLUMNS, (est, se, lo, hi, deff, n, n_eff), strict=True):
-            cols[k] = a.reshape(-1)
-        out = pl.DataFrame(cols).with_columns(pl.col("n").cast(pl.Int64))
-        if all(it.level is None for it in items):
-            out = out.drop("level")
-        return pl.concat([keys, out], how="horizontal") if self.groups else out
 
 
 # ---------------------------------------------------------------------- helpers
-def _dense_codes(key: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense domain codes in key order (-1 for null rows) and the first row of each domain."""
-    n = len(key)
-    if n and key.max() < 4 * n + 1024:
-        present = np.bincount(key[~null], minlength=int(key.max()) + 1) > 0
-        remap = np.cumsum(present) - 1
-        g = np.where(null, -1, remap[key])
-    else:
-        inv = np.unique(np.where(null, -1, key), return_inverse=True)[1]
-        g = inv.ravel() - (1 if null.any() else 0)
-    n_dom = int(g.max()) + 1 if n else 0
-    first = np.full(n_dom, n, np.int64)
-    order = np.flatnonzero(g >= 0)[::-1]
-    first[g[order]] = order  # the last assignment (smallest row) wins
-    return g.astype(np.int64), first
+def _names(v: str | Sequence[str] | None) -> list[str]:
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else list(v)
 
 
-def _as_list(var: str | Sequence[str]) -> list[str]:
-    return [var] if isinstance(var, str) else list(var)
-
-
-def _lv(it: _Item) -> str:
-    return f" level '{it.level}'" if it.level is not None else ""
-
-
-def _domain_name(by: DesignBy, k: int) -> str:
-    if not by.groups:
-        return "(all respondents)"
-    row = by.keys.row(k)
-    return ", ".join(f"{g}={v}" for g, v in zip(by.groups, row, strict=True))
-
-
-def _column(frame: pl.DataFrame, var: str) -> pl.Series:
-    if var not in frame.columns:
-        raise EstimationError(f"unknown variable '{var}'; expected a column of the frame",
-                              column=var)
-    return frame[var]
-
-
-def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Values (0 where missing), validity mask and whether the column is Boolean."""
-    s = _column(frame, var)
-    if not (s.dtype.is_numeric() or s.dtype == pl.Boolean):
-        raise EstimationError(f"variable '{var}' is {s.dtype}; expected a numeric or Boolean "
-                              "column (use proportion() for categorical questions)", column=var)
-    binary = s.dtype == pl.Boolean
-    if s.null_count() == 0:
-        y = s.to_numpy()
-        y = y.view(np.uint8) if binary else y.astype(float)
-        if not binary and np.isnan(y).any():
-            a = ~np.isnan(y)
-            return np.where(a, y, 0.0), a, False
-        return y, np.ones(len(s), bool), binary
-    y = s.cast(pl.Float64).to_numpy()
-    a = ~np.isnan(y)
-    return np.where(a, y, 0.0), a, binary
-
-
-def _level_codes(frame: pl.DataFrame, var: str, for_what: str,
-                 allow_null: bool = False) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (-1 for null) and level labels of a categorical-like column."""
-    s = _column(frame, var)
-    if s.null_count() and not allow_null:
-        raise WeightingError(f"variable '{var}' has {s.null_count()} missing values; expected "
-                             f"a level for every respondent for {for_what}", column=var)
-    if isinstance(s.dtype, pl.Enum):
-        codes = s.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-        return codes, s.dtype.categories.to_list()
-    if isinstance(s.dtype, pl.Categorical):
+def _structure_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
+    """Values of an ids / strata / fpc column, refused clearly when absent or incomplete."""
+    s = _column(frame, name, {"ids": "ids column", "strata": "strata column",
+                              "fpc": "fpc column"}[role])
+    if s.null_count():
+        raise EstimationError(f"{role} column '{name}' has {s.null_count()} missing values; "
+                              "expected a value for every respondent", column=name)
+    if role == "fpc" and not s.dtype.is_numeric():
+        raise EstimationError(f"fpc column '{name}' is {s.dtype}; expected population counts "
+                              "or sampling fractions", column=name)
+    if role != "fpc" and isinstance(s.dtype, pl.Categorical | pl.Enum):
         s = s.cast(pl.String)
-    if s.dtype == pl.Boolean:
-        return s.cast(pl.Int64).fill_null(-1).to_numpy(), ["false", "true"]
-    levels = s.drop_nulls().unique().sort()
-    codes = s.replace_strict(levels, list(range(len(levels))), default=-1,
-                             return_dtype=pl.Int64).to_numpy()
-    return codes, [str(v) for v in levels.to_list()]
+    return s.to_numpy()
 
 
-def _proportion_items(design: Design, var: str | Sequence[str], lang: str) -> list[_Item]:
-    """Indicator items for a categorical column, a list of Boolean columns or a question id."""
-    frame, cb = design.frame, design.codebook
-    if isinstance(var, str) and cb is not None and var in getattr(cb, "questions", {}):
-        return _question_items(frame, cb.questions[var], var, lang)
-    cols = _as_list(var)
-    if len(cols) == 1 and frame.schema.get(cols[0]) != pl.Boolean:
-        s = _column(frame, cols[0])
-        codes, levels = _level_codes(frame, cols[0], "proportion", allow_null=True)
-        a = codes >= 0
-        return [_Item(cols[0], lv, (codes == k).astype(float), a, binary=True)
-                for k, lv in enumerate(levels)]
-    prefix = {c.split("__", 1)[0] for c in cols}
-    items = []
-    for c in cols:
-        s = _column(frame, c)
-        if s.dtype != pl.Boolean:
-            raise EstimationError(f"variable '{c}' is {s.dtype}; expected Boolean columns for a "
-                                  "multi-select", column=c)
-        y, a, _ = _numeric(frame, c)
-        if len(prefix) == 1 and "__" in c:
-            items.append(_Item(c.split("__", 1)[0], c.split("__", 1)[1], y, a, binary=True))
+def _weights_from_fpc(st: V.Structure) -> np.ndarray:
+    """R's weights when only ``fpc`` is given: the product over stages of ``N / n``."""
+    import warnings
+
+    w = np.ones(st.n)
+    for k, sg in enumerate(st.stages):
+        if not np.all(sg.frac > 0):
+            raise EstimationError(f"weights not given and stage {k + 1} has no fpc; expected "
+                                  "weights, or an fpc for every stage to derive them (as R)")
+        w = w / sg.frac[sg.stratum]
+    warnings.warn("no weights given: using the inverse sampling fractions of the fpc "
+                  "(N / n per stage), as R's svydesign", UserWarning, stacklevel=3)
+    return w
+
+
+def _where_mask(frame: pl.DataFrame, where: Any) -> tuple[np.ndarray, str]:
+    """Boolean mask (missing -> False) and a text label of a ``where`` filter."""
+    label = None
+    if isinstance(where, str):
+        if where in frame.columns:
+            expr, label = pl.col(where), where
         else:
-            items.append(_Item(c, "true", y, a, binary=True))
-    return items
-
-
-def _question_items(frame: pl.DataFrame, q: Any, qid: str, lang: str) -> list[_Item]:
-    """Codebook layer: rows labelled with ``q.label(code, lang)`` (single or multi questions)."""
-    if q.type == "multi":
-        items = []
-        for col, code in zip(q.columns(), q.codes(), strict=True):
-            y, a, _ = _numeric(frame, col)
-            items.append(_Item(qid, code, y, a, None, q.label(code, lang), True))
-        return items
-    if q.type == "single":
-        codes, levels = _level_codes(frame, qid, "proportion", allow_null=True)
-        return [_Item(qid, lv, (codes == k).astype(float), codes >= 0, None, q.label(lv, lang),
-                      True) for k, lv in enumerate(levels)]
-    raise EstimationError(f"question '{qid}' is {q.type}; expected a single or multi question "
-                          "for proportion() (use mean() for numeric questions)", column=qid)
+            try:
+                expr = pl.sql_expr(where)
+            except Exception as exc:
+                raise EstimationError(f"filter {where!r} is not a column or a SQL expression: "
+                                      f"{exc}", value=where) from None
+            label = where
+    elif isinstance(where, pl.Expr):
+        expr, label = where, str(where)
+    else:
+        s = pl.Series(where) if not isinstance(where, pl.Series) else where
+        if s.len() != frame.height:
+            raise EstimationError(f"filter mask has {s.len()} values; expected one per "
+                                  f"respondent ({frame.height})")
+        expr, label = pl.lit(s), f"mask of {int(s.fill_null(False).sum())} rows"
+    try:
+        s = frame.select(expr.alias("_where")).to_series()
+    except Exception as exc:  # unknown columns and type errors of polars, in its words
+        raise EstimationError(f"filter {label} cannot be evaluated on the frame: {exc}",
+                              value=label) from None
+    if s.dtype != pl.Boolean:
+        raise EstimationError(f"filter {label} gives {s.dtype}; expected true/false per row",
+                              value=label)
+    if s.len() != frame.height:
+        s = pl.Series([bool(s[0])] * frame.height) if s.len() == 1 else s
+    return s.fill_null(False).to_numpy().copy(), label

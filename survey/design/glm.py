@@ -126,7 +126,7 @@ def svyolr(design: Design, formula: str, max_iter: int = 100, tol: float = 1e-12
     """
     import patsy
 
-    from survey.design.design import _level_codes
+    from survey.design._columns import _level_codes
 
     lhs, sep, rhs = formula.partition("~")
     yname = lhs.strip()

@@ -46,7 +46,7 @@ class ChisqResult:
 
 def svychisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResult:
     """Rao-Scott test of association between two categorical columns of ``design``."""
-    from survey.design.design import _level_codes
+    from survey.design._columns import _level_codes
 
     if statistic not in ("F", "Chisq"):
         raise EstimationError(f"statistic={statistic!r}; expected 'F' or 'Chisq'")

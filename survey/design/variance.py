@@ -1,4 +1,4 @@
-"""Linearization variance: strata/PSU with replacement, fpc, and calibration residuals.
+"""Linearization variance: strata, PSUs and later stages, fpc, lonely PSUs and calibration.
 
 Everything reduces to the covariance of estimated *totals* of influence columns ``Z``
 (``total_k = sum_i Z[i, k]``), as R's ``survey:::svyrecvar``:
@@ -7,8 +7,12 @@ Everything reduces to the covariance of estimated *totals* of influence columns 
    for a ``rake()``-d design — 10 back-fitting sweeps ``x <- x - w * ave(x / w, margin)`` per
    raking block (``RAKE_SWEEPS``); done on calibration *cells* (cross-classification of the margin
    variables), so its cost does not grow with n;
-2. sum to PSU totals, centre within strata, scale by ``f_h * n_h / (n_h - 1)`` and cross-multiply
-   (``survey:::onestrat`` with ``lonely.psu = "fail"``).
+2. per stage (R's ``multistage``): sum to unit totals, centre within strata, scale by
+   ``f_h n_h / (n_h - 1)`` and by the sampling fractions of the stages above, with R's
+   ``lonely.psu`` rules for strata of one unit (``_stage_var``).
+
+Sums of squares are always of deviations from a mean computed first (two passes), never
+``sum x^2 - (sum x)^2 / n``, and are clamped at 0: a variance R gives as 0 is 0 here.
 
 Example:
     >>> import numpy as np
@@ -21,80 +25,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from survey.errors import EstimationError
+from survey.design._structure import LONELY, Stage, Structure, make_structure
+
+__all__ = ["LONELY", "RAKE_SWEEPS", "Calibration", "Column", "DomainSums", "Stage", "Structure",
+           "domain_estimates", "domain_var", "indicator", "make_structure", "psu_totals",
+           "residualize", "vcov_totals"]
 
 RAKE_SWEEPS = 10  # R: `for (iterations in 1:10)` in svyrecvar for "raking" post-strata
-
-
-@dataclass(frozen=True, eq=False)
-class Structure:
-    """Sampling structure: stratum per row, PSU per row (``None``: every row is a PSU)."""
-
-    n: int
-    stratum: np.ndarray  # (n,) int codes 0..H-1
-    psu: np.ndarray | None  # (n,) int codes 0..P-1, PSUs nested in strata; None = one row each
-    psu_stratum: np.ndarray | None  # (P,) stratum of each PSU
-    n_psu: np.ndarray  # (H,) PSUs per stratum
-    scale: np.ndarray  # (H,) f_h * n_h / (n_h - 1)
-
-    @classmethod
-    def simple(cls, n: int) -> Structure:
-        """One stratum, one row per PSU, no fpc: R's ``svydesign(ids = ~1, ...)``."""
-        return cls(n, np.zeros(n, np.int64), None, None, np.array([n]),
-                   np.array([n / (n - 1.0) if n > 1 else 1.0]))
-
-    @property
-    def n_strata(self) -> int:
-        return len(self.n_psu)
-
-    @property
-    def n_psus(self) -> int:
-        return self.n if self.psu is None else len(self.psu_stratum)
-
-
-def make_structure(stratum: np.ndarray | None, psu: np.ndarray | None,
-                   popsize: np.ndarray | None, n: int) -> Structure:
-    """Build a :class:`Structure` from raw codes; ``popsize`` per row (N_h or sampling fraction).
-
-    PSU ids are taken as nested within strata (R's ``nest = TRUE``). A stratum with one PSU
-    raises :class:`EstimationError` (R's default ``options(survey.lonely.psu = "fail")``).
-    """
-    st = np.zeros(n, np.int64) if stratum is None else _codes(stratum)
-    n_strata = int(st.max()) + 1 if n else 0
-    if psu is None:
-        ps, psu_stratum = None, None
-        n_psu = np.bincount(st, minlength=n_strata)
-    else:
-        key = st.astype(np.int64) * (int(_codes(psu).max()) + 1) + _codes(psu)
-        uniq, ps = np.unique(key, return_inverse=True)
-        first = np.zeros(len(uniq), np.int64)
-        first[ps[::-1]] = np.arange(n)[::-1]
-        psu_stratum = st[first]
-        n_psu = np.bincount(psu_stratum, minlength=n_strata)
-    if np.any(n_psu < 2):
-        h = int(np.flatnonzero(n_psu < 2)[0])
-        raise EstimationError(
-            f"stratum {h + 1} (in order of appearance) has only one PSU; expected at least two "
-            "PSUs per stratum for with-replacement variance (R: survey.lonely.psu = 'fail')")
-    f = np.ones(n_strata)
-    if popsize is not None:
-        pop = np.asarray(popsize, float)
-        pop_h = np.zeros(n_strata)
-        pop_h[st] = pop
-        if np.all(pop_h <= 1.0):  # sampling fractions, as R
-            pop_h = n_psu / pop_h
-        f = np.where(np.isinf(pop_h), 1.0, (pop_h - n_psu) / pop_h)
-    scale = f * n_psu / (n_psu - 1.0)
-    return Structure(n, st, ps, psu_stratum, n_psu, scale)
-
-
-def _codes(a: np.ndarray) -> np.ndarray:
-    return np.unique(a, return_inverse=True)[1].astype(np.int64).ravel()
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,78 +103,209 @@ def residualize(z: np.ndarray, w: np.ndarray, cal: Calibration | None) -> np.nda
     return z - psw[:, None] * cal.backfit(s)[cal.cell]
 
 
-def psu_totals(e: np.ndarray, st: Structure) -> np.ndarray:
-    """Sum rows of ``e`` (n, k) to PSU totals (P, k)."""
-    if st.psu is None:
-        return e
-    out = np.zeros((st.n_psus, e.shape[1]))
-    for k in range(e.shape[1]):
-        out[:, k] = np.bincount(st.psu, weights=e[:, k], minlength=st.n_psus)
-    return out
-
-
-def vcov_totals(z: np.ndarray, st: Structure, cal: Calibration | None,
-                w: np.ndarray | None = None) -> np.ndarray:
-    """Covariance (k, k) of the estimated totals of the columns of ``z`` (R's ``svyrecvar``)."""
-    z = np.asarray(z, float).reshape(st.n, -1)
-    e = residualize(z, w, cal) if cal is not None else z
-    t = psu_totals(e, st)
-    h = st.stratum if st.psu is None else st.psu_stratum
-    means = np.zeros((st.n_strata, t.shape[1]))
-    np.add.at(means, h, t)
-    means /= st.n_psu[:, None]
-    c = (t - means[h]) * np.sqrt(st.scale[h])[:, None]
-    return c.T @ c
-
-
 def indicator(idx: np.ndarray, size: int) -> sp.csr_matrix:
     """Sparse (size, n) matrix with a 1 at (idx[i], i): ``indicator(g, D) @ M`` sums rows by g."""
     n = len(idx)
     return sp.csr_matrix((np.ones(n), (idx, np.arange(n))), shape=(size, n))
 
 
+def psu_totals(e: np.ndarray, st: Structure) -> np.ndarray:
+    """Sum rows of ``e`` (n, k) to PSU totals (P, k)."""
+    if st.psu is None:
+        return e
+    return np.asarray(indicator(st.psu, st.n_psus) @ e)
+
+
+def _group_sum(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the first axis of ``x`` (H, ...) by ``group`` (H,) into (G, ...)."""
+    out = np.asarray(indicator(group, n_groups) @ x.reshape(len(group), -1))
+    return out.reshape((n_groups, *x.shape[1:]))
+
+
+def _stage_var(sg: Stage, s: np.ndarray, ss: np.ndarray, present: np.ndarray | None,
+               lonely_psu: str) -> np.ndarray:
+    """One stage's variance from per-stratum totals ``s`` and centred sums of squares ``ss``
+    (H, ...) of its units: R's ``onestage`` / ``onestrat`` with the lonely-PSU rules.
+
+    ``present`` (H, ...) marks strata with rows in the estimate's domain (R drops the others
+    from ``onestage``); needed only by "adjust" and "average".
+    """
+    ex = (slice(None),) + (None,) * (s.ndim - 1)
+    contrib = ss * sg.scale[ex]
+    lon = sg.lonely
+    if lon.any():
+        pres = np.ones(s.shape, bool) if present is None else present
+        contrib[lon] = 0.0
+        g, n_g = sg.group, sg.n_groups
+        if lonely_psu == "adjust":  # R >= 4.2: centred at the mean of all units' totals
+            tot = _group_sum(s, g, n_g)
+            units = _group_sum(pres * sg.n_unit[ex], g, n_g)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                centre = np.where(units > 0, tot / units, 0.0)
+            dev = s[lon] - centre[g[lon]]
+            contrib[lon] = np.where(pres[lon], sg.f[lon][ex] * dev * dev, 0.0)
+        elif lonely_psu == "average":  # others' mean variance: x n_strata / n_ok_strata
+            n_pres = _group_sum(pres.astype(float), g, n_g)
+            n_ok = _group_sum((pres & ~lon[ex]).astype(float), g, n_g)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(n_pres > 0, n_pres / n_ok, 1.0)
+            contrib = contrib * factor[g]
+    return (contrib * sg.mult[ex]).sum(0)
+
+
+def _needs_presence(st: Structure) -> bool:
+    return st.lonely_psu in ("adjust", "average") and any(
+        sg.lonely.any() for sg in st.all_stages)
+
+
+def vcov_totals(z: np.ndarray, st: Structure, cal: Calibration | None,
+                w: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+    """Covariance (k, k) of the estimated totals of the columns of ``z`` (R's ``svyrecvar``).
+
+    ``rows`` (bool, n) are the rows of the estimate (a subset): strata without any are left
+    out of the lonely-PSU rules "adjust" and "average", as R's ``onestage`` on a subset.
+    """
+    z = np.asarray(z, float).reshape(st.n, -1)
+    e = residualize(z, w, cal) if cal is not None else z
+    if st.one_stage:
+        t = psu_totals(e, st)
+        h = st.stratum if st.psu is None else st.psu_stratum
+        means = np.asarray(indicator(h, st.n_strata) @ t) / st.n_psu[:, None]
+        c = (t - means[h]) * np.sqrt(st.scale[h])[:, None]
+        return c.T @ c
+    out = np.zeros((e.shape[1], e.shape[1]))
+    for sg in st.all_stages:
+        if not np.any(sg.mult > 0):
+            continue
+        t = e if sg.unit is None else np.asarray(indicator(sg.unit, sg.n_units) @ e)
+        h, n_h = sg.unit_stratum, sg.n_strata
+        s = np.asarray(indicator(h, n_h) @ t)
+        c = t - (s / sg.n_unit[:, None])[h]
+        sc = sg.scale * sg.mult
+        lon = sg.lonely
+        if lon.any():
+            inset = np.ones(st.n, bool) if rows is None else rows
+            pres = np.bincount(sg.stratum[inset], minlength=n_h) > 0
+            g, n_g = sg.group, sg.n_groups
+            sc = np.where(lon, 0.0, sc)
+            if st.lonely_psu == "adjust":
+                units = np.bincount(g, weights=sg.n_unit * pres, minlength=n_g)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    centre = np.where(units[:, None] > 0, _group_sum(s, g, n_g) / units[:, None],
+                                      0.0)
+                lu = lon[h]
+                c[lu] = t[lu] - centre[g[h[lu]]]
+                sc = np.where(lon & pres, sg.f * sg.mult, sc)
+            elif st.lonely_psu == "average":
+                n_pres = np.bincount(g, weights=pres, minlength=n_g)
+                n_ok = np.bincount(g, weights=pres & ~lon, minlength=n_g)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sc = sc * np.where(n_pres > 0, n_pres / n_ok, 1.0)[g]
+        cc = c * np.sqrt(sc[h])[:, None]
+        out += cc.T @ cc
+    return out
+
+
+def _dense(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of ``key`` (values in [0, size)) and the key of each code, in key order."""
+    if size <= 4 * len(key) + 1024:
+        present = np.bincount(key, minlength=size) > 0
+        remap = np.cumsum(present) - 1
+        return remap[key], np.flatnonzero(present)
+    uniq, code = np.unique(key, return_inverse=True)
+    return code.ravel(), uniq
+
+
 def domain_var(r: np.ndarray, g: np.ndarray, n_dom: int, w: np.ndarray, st: Structure,
-               cal: Calibration | None) -> np.ndarray:
+               cal: Calibration | None, a: np.ndarray | None = None) -> np.ndarray:
     """Variances (D, J) of domain totals of linearized columns, without an n x D*J matrix.
 
     ``r`` (n, J) holds the influence value of each row for its own domain ``g[i]`` (rows outside
-    every domain carry 0). The influence column of (domain d, item j) is ``1[g = d] * r[:, j]``;
-    with calibration its residual is ``1[g = d] r_j - w * F[cell, d, j]`` where ``F`` comes from
-    back-fitting the cell sums. Unclustered designs use per-stratum sums of squares; clustered
-    ones PSU totals. All sums are sparse-indicator products (one pass per quantity).
+    every domain carry 0); the influence column of (domain d, item j) is ``1[g = d] r[:, j]``,
+    with calibration its residual ``1[g = d] r_j - psw F[cell, d, j]`` (``F`` from back-fitting
+    cell sums). Per stage, units' totals are centred within strata in two passes (the stratum
+    mean first, then the squares of the deviations): no raw second moments, so a variable of
+    mean 1e10 loses nothing. ``a`` (n, J) marks the rows in each item's domain (validity); it
+    is only read for the lonely-PSU rules "adjust" and "average".
     """
+    r = np.asarray(r, float)
     n_j = r.shape[1]
-    hs = st.stratum
-    n_h = st.n_strata
-    clustered = st.psu is not None
-    unit = st.psu if clustered else hs  # rows are aggregated to PSU (clustered) or stratum sums
-    n_unit = st.n_psus if clustered else n_h
-    gu = indicator(g if n_unit == 1 else unit * n_dom + g, n_unit * n_dom)
-    b1 = (gu @ r).reshape(n_unit, n_dom, n_j)
+    d, d1 = n_dom, n_dom + 1
+    inside = g >= 0
+    gd = np.where(inside, g, d)
+    need_pres = _needs_presence(st)
+    if need_pres:
+        af = (np.broadcast_to(inside[:, None], r.shape) if a is None
+              else np.asarray(a, bool) & inside[:, None]).astype(float)
+    f = psw = cell = None
     if cal is not None:
-        c, nc = cal.cell, cal.n_cells
-        w = cal.weights(w)  # residuals are taken with the raking weights
-        s = indicator(c * n_dom + g, nc * n_dom) @ (r / w[:, None])
-        f = cal.backfit(s.reshape(nc, n_dom * n_j)).reshape(nc, n_dom, n_j)
-        wc = np.bincount(unit * nc + c, weights=w, minlength=n_unit * nc).reshape(n_unit, nc)
-        b1 = b1 - np.einsum("uc,cdj->udj", wc, f)
-    if clustered:
-        h = st.psu_stratum
-        means = np.zeros((n_h, n_dom, n_j))
-        np.add.at(means, h, b1)
-        means /= st.n_psu[:, None, None]
-        return (((b1 - means[h]) ** 2) * st.scale[h][:, None, None]).sum(0)
-    a1 = (gu @ (r * r)).reshape(n_h, n_dom, n_j)
-    if cal is not None:
-        g2 = (indicator((hs * nc + c) * n_dom + g, n_h * nc * n_dom) @ (r * w[:, None]))
-        qc = np.bincount(hs * nc + c, weights=w * w, minlength=n_h * nc).reshape(n_h, nc)
-        a1 = (a1 - 2.0 * np.einsum("hcdj,cdj->hdj", g2.reshape(n_h, nc, n_dom, n_j), f)
-              + np.einsum("hc,cdj->hdj", qc, f * f))
-    ss = a1 - b1 * b1 / st.n_psu[:, None, None]
-    return (ss * st.scale[:, None, None]).sum(0)
+        psw, cell, nc = cal.weights(w), cal.cell, cal.n_cells
+        s = (indicator(cell * d1 + gd, nc * d1) @ (r / psw[:, None])).reshape(nc, d1, n_j)
+        f = cal.backfit(s[:, :d].reshape(nc, d * n_j)).reshape(nc, d, n_j)
+    all_in = bool(inside.all())
+    rows = slice(None) if all_in else inside
+    total = np.zeros((d, n_j))
+    for sg in st.all_stages:
+        if not np.any(sg.mult > 0):
+            continue
+        n_h, nu = sg.n_strata, sg.n_unit.astype(float)
+        pres = None
+        if need_pres and sg.lonely.any():
+            pres = (indicator(sg.stratum * d1 + gd, n_h * d1) @ af).reshape(n_h, d1, n_j)
+            pres = pres[:, :d] > 0
+        if f is not None and sg.unit is not None:  # calibrated, clustered: dense unit totals
+            u, n_u = sg.unit, sg.n_units
+            t = (indicator(u * d1 + gd, n_u * d1) @ r).reshape(n_u, d1, n_j)[:, :d]
+            wc = np.bincount(u * nc + cell, weights=psw, minlength=n_u * nc).reshape(n_u, nc)
+            t = (t - np.einsum("uc,cdj->udj", wc, f)).reshape(n_u, -1)
+            ind = indicator(sg.unit_stratum, n_h)
+            s_h = np.asarray(ind @ t)
+            dev = t - (s_h / nu[:, None])[sg.unit_stratum]
+            ss = np.asarray(ind @ (dev * dev)).reshape(n_h, d, n_j)
+            s_h = s_h.reshape(n_h, d, n_j)
+        elif f is not None:  # calibrated, rows are the units
+            h = sg.stratum
+            key = (h * d + gd)[rows]
+            fg = f.reshape(nc * d, n_j)[(cell * d + np.minimum(gd, d - 1))[rows]]
+            t = r[rows] - psw[rows, None] * fg
+            ind = indicator(key, n_h * d)
+            hc = h * nc + cell
+            q1 = np.bincount(hc, weights=psw, minlength=n_h * nc).reshape(n_h, nc)
+            q2 = np.bincount(hc, weights=psw * psw, minlength=n_h * nc).reshape(n_h, nc)
+            hcd = hc * d1 + gd
+            q1o = q1[:, :, None] - np.bincount(hcd, weights=psw, minlength=n_h * nc * d1
+                                               ).reshape(n_h, nc, d1)[:, :, :d]
+            q2o = q2[:, :, None] - np.bincount(hcd, weights=psw * psw, minlength=n_h * nc * d1
+                                               ).reshape(n_h, nc, d1)[:, :, :d]
+            n_out = nu[:, None] - np.bincount(h * d1 + gd, minlength=n_h * d1
+                                              ).reshape(n_h, d1)[:, :d]
+            q1f = np.einsum("hcd,cdj->hdj", q1o, f)
+            s_h = np.asarray(ind @ t).reshape(n_h, d, n_j) - q1f
+            m = s_h / nu[:, None, None]
+            dev = t - m.reshape(n_h * d, n_j)[key]
+            ss = (np.asarray(ind @ (dev * dev)).reshape(n_h, d, n_j)
+                  + np.einsum("hcd,cdj->hdj", q2o, f * f) + 2 * m * q1f
+                  + n_out[:, :, None] * m * m)
+        else:  # no calibration: (unit, domain) pairs present in the data
+            if sg.unit is None:
+                t = r[rows]
+                key = (sg.stratum * d + gd)[rows]
+            else:
+                code, ukeys = _dense((sg.unit * d1 + gd)[rows], sg.n_units * d1)
+                t = np.asarray(indicator(code, len(ukeys)) @ r[rows])
+                key = sg.unit_stratum[ukeys // d1] * d + ukeys % d1
+            ind = indicator(key, n_h * d)
+            s_h = np.asarray(ind @ t).reshape(n_h, d, n_j)
+            m = s_h / nu[:, None, None]
+            dev = t - m.reshape(n_h * d, n_j)[key]
+            cnt = np.bincount(key, minlength=n_h * d).reshape(n_h, d)
+            ss = (np.asarray(ind @ (dev * dev)).reshape(n_h, d, n_j)
+                  + (nu[:, None] - cnt)[:, :, None] * m * m)
+        total += _stage_var(sg, s_h, np.maximum(ss, 0.0), pres, st.lonely_psu)
+    return total
 
 
-# ---------------------------------------------------------------------- moment engine
+# ---------------------------------------------------------------------- domain estimates
 @dataclass(frozen=True, eq=False)
 class Column:
     """One estimand column: values ``y`` (0 where invalid), validity ``a``, ``binary`` if 0/1."""
@@ -243,102 +315,85 @@ class Column:
     binary: bool
 
 
-def bin_moments(cols: list[Column], idx: np.ndarray, nb: int, wpow: dict[Any, np.ndarray | None],
-                powers: tuple[Any, ...]) -> dict[tuple[Any, int], np.ndarray]:
-    """Per-bin sums ``S[k, m] = sum w^k a y^m`` (nb, J) for k in ``powers`` and m = 0, 1, 2.
-
-    Binary columns need one bincount per k (category ``a * (1 + y)``); others three.
-    """
-    out = {(k, m): np.empty((nb, len(cols))) for k in powers for m in range(3)}
-    for j, col in enumerate(cols):
-        if col.binary:
-            ix = idx * 3 + col.a * (1 + col.y.astype(np.int64))
-            for k in powers:
-                c = np.bincount(ix, weights=wpow[k], minlength=3 * nb).reshape(nb, 3)
-                out[k, 0][:, j] = c[:, 1] + c[:, 2]
-                out[k, 1][:, j] = out[k, 2][:, j] = c[:, 2]
-        else:
-            for k in powers:
-                wk = col.a if wpow[k] is None else wpow[k] * col.a
-                out[k, 0][:, j] = np.bincount(idx, weights=wk, minlength=nb)
-                out[k, 1][:, j] = np.bincount(idx, weights=wk * col.y, minlength=nb)
-                out[k, 2][:, j] = np.bincount(idx, weights=wk * col.y * col.y, minlength=nb)
-    return out
-
-
 @dataclass(frozen=True)
 class DomainSums:
-    """Domain sums (D, J): count, sum w, sum w y, sum w y^2 over valid rows."""
+    """Domain sums (D, J): count, sum w, sum w y, and ``dev2 = sum w (y - ybar)^2`` (centred)."""
 
     nobs: np.ndarray
     wsum: np.ndarray
     num: np.ndarray
-    wy2: np.ndarray
+    dev2: np.ndarray
+
+
+def column_influence(col: Column, gd: np.ndarray, n_dom: int, w: np.ndarray, kind: str
+                     ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Domain sums (nobs, W, sum w y, dev2, estimate) of one column and its influence per row.
+
+    Influence of row i for its own domain: ``a w (y - ybar) / W`` (mean) or ``a w y`` (total).
+    Binary columns take one weighted count per (domain, answer); others are centred at their
+    domain mean in two passes (the mean refined by the mean of the first deviations), so
+    ``dev2`` and the influence keep their digits whatever the level of ``y``.
+    """
+    d1 = n_dom + 1
+    if col.binary:
+        cat = gd * 3 + col.a * (1 + col.y.astype(np.int64))
+        cw = np.bincount(cat, weights=w, minlength=3 * d1).reshape(d1, 3)[:n_dom]
+        cn = np.bincount(cat, minlength=3 * d1).reshape(d1, 3)[:n_dom]
+        wsum, num = cw[:, 1] + cw[:, 2], cw[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = num / wsum
+            safe_w = np.where(wsum > 0, wsum, 1.0)
+            dev2 = num * (1 - mu) ** 2 + (wsum - num) * mu * mu
+        tab = np.zeros((d1, 3))
+        if kind == "total":
+            tab[:n_dom, 2] = 1.0
+        else:
+            tab[:n_dom, 1] = np.where(wsum > 0, -mu / safe_w, 0.0)
+            tab[:n_dom, 2] = np.where(wsum > 0, (1 - mu) / safe_w, 0.0)
+        r = w * tab.ravel()[cat]
+        est = num if kind == "total" else mu
+        return (cn[:, 1] + cn[:, 2], wsum, num, dev2, est), r
+    a = col.a
+    aw = w * a
+    nobs = np.bincount(gd, weights=a, minlength=d1)[:n_dom]
+    wsum_all = np.bincount(gd, weights=aw, minlength=d1)
+    wsum = wsum_all[:n_dom]
+    num = np.bincount(gd, weights=aw * col.y, minlength=d1)[:n_dom]
+    safe = np.where(wsum_all > 0, wsum_all, 1.0)
+    mu = np.append(num, 0.0) / safe
+    e = col.y - mu[gd]
+    delta = np.bincount(gd, weights=aw * e, minlength=d1) / safe
+    mu += delta
+    e -= delta[gd]
+    ae = aw * e
+    dev2 = np.bincount(gd, weights=ae * e, minlength=d1)[:n_dom]
+    r = aw * col.y if kind == "total" else ae / safe[gd]
+    r[gd == n_dom] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = num if kind == "total" else np.where(wsum > 0, mu[:n_dom], np.nan)
+    return (nobs, wsum, num, dev2, est), r
 
 
 def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarray,
-                     st: Structure, cal: Calibration | None, kind: str,
+                     st: Structure, cal: Calibration | None, kind: str, chunk: int = 8,
                      ) -> tuple[DomainSums, np.ndarray, np.ndarray]:
     """Domain sums, estimates (D, J) and their variances (D, J) for ``kind`` mean or total.
 
-    Influence of row i for its domain: ``a w (alpha y + beta)`` with ``alpha = 1 / W``,
-    ``beta = -ybar / W`` (mean) or ``alpha = 1, beta = 0`` (total), so every sum the variance
-    needs is a combination of per-bin moments ``S[k, m]``; rows are read once per moment.
-    Rows with ``g = -1`` belong to no domain.
+    Rows with ``g = -1`` belong to no domain. Columns are processed ``chunk`` at a time: their
+    influence columns (n, chunk) go to :func:`domain_var`.
     """
-    d1 = n_dom + 1  # last domain collects rows outside every domain
     gd = np.where(g < 0, n_dom, g)
-    nc = 1 if cal is None else cal.n_cells
-    cell = np.zeros(st.n, np.int64) if cal is None else cal.cell
-    wpow: dict[Any, np.ndarray | None] = {0: None, 1: w, 2: w * w}
-    psw = w if cal is None else cal.weights(w)  # raking weights (differ after trim())
-    kr, kwp = 0, 2  # moments with w / psw and w * psw: powers 0 and 2 unless trimmed
-    if cal is not None and not cal.same_weights(w):
-        kr, kwp = "r", "wp"
-        wpow.update(r=w / psw, wp=w * psw)
-    clustered = st.psu is not None
     n_j = len(cols)
-    if clustered:
-        m_cd = bin_moments(cols, cell * d1 + gd, nc * d1, wpow, (0, 1, kr))
-        m_pd = bin_moments(cols, st.psu * d1 + gd, st.n_psus * d1, wpow, (1,))
-        cd = {k: v.reshape(nc, d1, n_j)[:, :n_dom] for k, v in m_cd.items()}
-    else:
-        n_h = st.n_strata
-        m_hcd = bin_moments(cols, (st.stratum * nc + cell) * d1 + gd, n_h * nc * d1, wpow,
-                            tuple(dict.fromkeys((0, 1, 2, kr, kwp))))
-        hcd = {k: v.reshape(n_h, nc, d1, n_j)[:, :, :n_dom] for k, v in m_hcd.items()}
-        cd = {k: v.sum(0) for k, v in hcd.items()}
-    sums = DomainSums(cd[0, 0].sum(0), cd[1, 0].sum(0), cd[1, 1].sum(0), cd[1, 2].sum(0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "total":
-            est, alpha, beta = sums.num, np.ones_like(sums.num), np.zeros_like(sums.num)
-        else:
-            est = sums.num / sums.wsum
-            alpha, beta = 1.0 / sums.wsum, -est / sums.wsum
-    f = None
-    if cal is not None:
-        s = alpha * cd[kr, 1] + beta * cd[kr, 0]  # (C, D, J) sums of R / psw
-        f = cal.backfit(s.reshape(nc, -1)).reshape(nc, n_dom, n_j)
-    if clustered:
-        pd_ = {k: v.reshape(st.n_psus, d1, n_j)[:, :n_dom] for k, v in m_pd.items()}
-        t = alpha * pd_[1, 1] + beta * pd_[1, 0]  # (P, D, J) PSU totals of R
-        if f is not None:
-            wc = np.bincount(st.psu * nc + cell, weights=psw,
-                             minlength=st.n_psus * nc).reshape(st.n_psus, nc)
-            t = t - np.einsum("pc,cdj->pdj", wc, f)
-        h = st.psu_stratum
-        means = np.zeros((st.n_strata, n_dom, n_j))
-        np.add.at(means, h, t)
-        means /= st.n_psu[:, None, None]
-        return sums, est, (((t - means[h]) ** 2) * st.scale[h][:, None, None]).sum(0)
-    a1 = (alpha**2 * hcd[2, 2] + 2 * alpha * beta * hcd[2, 1] + beta**2 * hcd[2, 0]).sum(1)
-    b1 = (alpha * hcd[1, 1] + beta * hcd[1, 0]).sum(1)  # (H, D, J)
-    if f is not None:
-        hc = st.stratum * nc + cell
-        wc = np.bincount(hc, weights=psw, minlength=n_h * nc).reshape(n_h, nc)
-        qc = np.bincount(hc, weights=psw * psw, minlength=n_h * nc).reshape(n_h, nc)
-        rw = alpha * hcd[kwp, 1] + beta * hcd[kwp, 0]  # (H, C, D, J) sums of R psw
-        a1 = a1 - 2.0 * np.einsum("hcdj,cdj->hdj", rw, f) + np.einsum("hc,cdj->hdj", qc, f * f)
-        b1 = b1 - np.einsum("hc,cdj->hdj", wc, f)
-    ss = a1 - b1 * b1 / st.n_psu[:, None, None]
-    return sums, est, (ss * st.scale[:, None, None]).sum(0)
+    out = {k: np.empty((n_dom, n_j)) for k in ("nobs", "wsum", "num", "dev2", "est", "var")}
+    need_a = _needs_presence(st)
+    for j0 in range(0, n_j, max(chunk, 1)):
+        part = cols[j0:j0 + chunk]
+        r = np.empty((st.n, len(part)))
+        for k, col in enumerate(part):
+            sums, r[:, k] = column_influence(col, gd, n_dom, w, kind)
+            for name, v in zip(("nobs", "wsum", "num", "dev2", "est"), sums, strict=True):
+                out[name][:, j0 + k] = v
+        a = np.column_stack([c.a for c in part]) if need_a else None
+        out["var"][:, j0:j0 + len(part)] = domain_var(r, g, n_dom, w, st, cal, a)
+    sums = DomainSums(out["nobs"], out["wsum"], out["num"], out["dev2"])
+    return sums, out["est"], out["var"]
