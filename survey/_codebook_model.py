@@ -158,12 +158,15 @@ class Question:
     """One question of the codebook. See ``docs/codebook-format.md`` for every field.
 
     Example:
-        >>> from survey.codebook import Codebook
-        >>> q = Codebook.load()["internet_resources_increase"]
-        >>> "search" in q.codes(2024), "search" in q.codes(2025)
-        (True, False)
-        >>> q.columns(2022)
-        []
+        >>> q = Question("media", "multi", "m", "资源", "Resources", editions=(2024, 2025),
+        ...     options=(Option("video", "视频", "Video"),
+        ...              Option("search", "搜索", "Search", dropped=2025),
+        ...              Option("in_app", "站内搜索", "In-app search", added=2025)),
+        ...     nets=(Net("net_search", "搜索(合计)", "Search (net)", ("search", "in_app")),))
+        >>> q.codes(2024), q.codes(2025), q.columns(2023)
+        (['video', 'search'], ['video', 'in_app'], [])
+        >>> q.comparable_codes(2024, 2025)
+        ['video']
     """
 
     id: str
@@ -289,10 +292,11 @@ class Question:
         """Whether ``edition`` asked the option, net (any member), item or ``item:option`` cell.
 
         Example:
-            >>> from survey.codebook import Codebook
-            >>> q = Codebook.load()["internet_resources_increase"]
-            >>> q.code_asked_in("net_search", 2024), q.code_asked_in("general_search", 2024)
-            (True, False)
+            >>> q = Question("q", "multi", "m", "问", "Q", options=(
+            ...     Option("a", "甲", "A"), Option("b", "乙", "B", added=2025)),
+            ...     nets=(Net("ab", "甲乙", "A or B", ("a", "b")),))
+            >>> q.code_asked_in("ab", 2024), q.code_asked_in("b", 2024), q.net_members("ab", 2024)
+            (True, False, ('a',))
         """
         if edition is None:
             return self.resolves(code)
@@ -322,9 +326,10 @@ class Question:
         """Columns of this question (asked in ``edition``) whose option or item was not asked.
 
         Example:
-            >>> from survey.codebook import Codebook
-            >>> Codebook.load()["internet_resources_increase"].not_asked_columns(2024)[:1]
-            ['internet_resources_increase__in_platform_search']
+            >>> q = Question("q", "multi", "m", "问", "Q", options=(
+            ...     Option("a", "甲", "A"), Option("b", "乙", "B", added=2025)))
+            >>> q.columns(2024), q.not_asked_columns(2024)
+            (['q__a'], ['q__b'])
         """
         if not self.asked_in(edition):
             return []
@@ -409,10 +414,12 @@ class Question:
         :meth:`comparable_items`.
 
         Example:
-            >>> from survey.codebook import Codebook
-            >>> q = Codebook.load()["internet_resources_increase"]
-            >>> "net_search" in q.comparable_codes(2023, 2024), q.comparable_codes(2024, 2025)
-            (True, [])
+            >>> q = Question("q", "multi", "m", "问", "Q", options=(
+            ...     Option("a", "甲", "A"), Option("b", "乙", "B", dropped=2025),
+            ...     Option("c", "丙", "C", relabels=(Wording(2025, "丙丙", "CC", False),))),
+            ...     nets=(Net("ab", "甲乙", "A or B", ("a", "b")),))
+            >>> q.comparable_codes(2023, 2024), q.comparable_codes(2024, 2025)
+            (['a', 'b', 'c', 'ab'], ['a'])
         """
         if not self.comparable(earlier, later):
             return []

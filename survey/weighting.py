@@ -1,9 +1,14 @@
-"""The standard weights: each edition's wave raked to its population margins.
+"""The standard weights: each edition's wave raked to its population margins, or unweighted.
 
 Margins live in ``data/weighting.yaml`` as ``{edition: {variable: {level code: share}}}``; they
-are checked against the codebook (known segment variables and option codes, shares summing to 1)
-before any raking, so an impossible target fails with a message naming the file, the edition, the
-variable and the level.
+are checked against the codebook (segment variables and option codes the edition asked, shares
+summing to 1) before any raking, so an impossible target fails with a message naming the file,
+the edition, the variable and the level.
+
+Weighting is optional per edition: an edition may say ``none`` (``2026: none``), and an edition
+without an entry has no margins. Both are reported unweighted (equal weights): the standard path
+(:func:`standard_design`, :func:`standard_margins`) never raises for missing margins, and the
+design says so (``design.weighting == "none"``, one sentence from ``design.weighting_note(lang)``).
 
 Example:
     >>> import survey
@@ -15,14 +20,16 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 import yaml
 
 from survey.errors import WeightingError
 from survey.paths import data_dir
+from survey.present.text import catalog
 
 if TYPE_CHECKING:
     from survey.codebook import Codebook
@@ -30,6 +37,9 @@ if TYPE_CHECKING:
     from survey.wave import Wave
 
 Margins = dict[str, dict[str, float]]
+NONE = "none"
+"""What ``data/weighting.yaml`` says for an edition reported unweighted (``2026: none``)."""
+TEXTS_FILE = Path(__file__).with_name("weighting.yml")
 
 
 def weighting_file() -> Path:
@@ -46,26 +56,41 @@ def _read(path: str | Path | None) -> tuple[Path, dict]:
     return p, raw
 
 
+def _is_none(entry: object) -> bool:
+    """Whether an edition's entry says "unweighted": ``none`` (any case), null or ``{}``."""
+    return (
+        entry is None or entry == {} or (isinstance(entry, str) and entry.strip().lower() == NONE)
+    )
+
+
 def margin_editions(*, path: str | Path | None = None) -> list[int]:
-    """The editions that have margins in the file (its integer keys), oldest first.
+    """The editions that have margins in the file (integer keys not set to ``none``), oldest first.
 
     Example:
         >>> 2025 in margin_editions()
         True
     """
     _, raw = _read(path)
-    return sorted(k for k in raw if isinstance(k, int))
+    return sorted(k for k, v in raw.items() if isinstance(k, int) and not _is_none(v))
 
 
 def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = None) -> Margins:
     """The raking margins of ``edition``, checked against ``codebook``.
 
-    Raises :class:`WeightingError` when the file has no margins for the edition, names a variable
-    that is not a segment question, a level that is not one of its options, or shares that do not
-    sum to 1 (±1e-9).
+    ``{}`` when the file says the edition is unweighted (``none``). Raises :class:`WeightingError`
+    when the file has no entry for the edition (the standard path uses :func:`standard_margins`,
+    which does not), names a variable that is not a segment question asked in the edition, a level
+    that is not one of its options asked in the edition, or shares that do not sum to 1 (±1e-9).
     """
     p, raw = _read(path)
     editions = sorted(k for k in raw if isinstance(k, int))
+    if not isinstance(raw, dict):
+        raise WeightingError(
+            f"{p}: expected a mapping of editions to margins",
+            file=str(p),
+            value=type(raw).__name__,
+            expected="{edition: {variable: {level: share}}} or {edition: none}",
+        )
     if edition not in raw:
         raise WeightingError(
             f"{p} has no margins for edition {edition}; add them (see docs/adding-a-wave.md)",
@@ -73,17 +98,37 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
             value=edition,
             expected=f"one of the editions with margins: {editions}",
         )
+    entry = raw[edition]
+    if _is_none(entry):
+        return {}
+    if not isinstance(entry, dict):
+        raise WeightingError(
+            f"{p}, edition {edition}: {entry!r} is neither margins nor '{NONE}'",
+            file=str(p),
+            value=entry,
+            expected=f"{{variable: {{level: share}}}} or {NONE}",
+        )
     margins: Margins = {}
-    for var, levels in (raw[edition] or {}).items():
+    segments = [q.id for q in codebook.segments() if q.asked_in(edition)]
+    for var, levels in entry.items():
         where = f"{p}, edition {edition}, variable '{var}'"
-        if var not in codebook or not codebook[var].segment or codebook[var].type != "single":
+        if var not in segments or codebook[var].type != "single":
             raise WeightingError(
-                f"{where}: not a single-select segment question of the codebook",
+                f"{where}: not a single-select segment question of the codebook asked in {edition}",
                 file=str(p),
-                column=var,
-                expected=f"one of {[q.id for q in codebook.segments()]}",
+                column=str(var),
+                value=var,
+                expected=f"one of {segments}",
             )
-        codes = codebook[var].codes()
+        if not isinstance(levels, dict):
+            raise WeightingError(
+                f"{where}: {levels!r} is not a mapping of levels to shares",
+                file=str(p),
+                column=str(var),
+                value=levels,
+                expected="{level code: share}",
+            )
+        codes = codebook[var].codes(edition)
         unknown = [lv for lv in levels if lv not in codes]
         if unknown:
             raise WeightingError(
@@ -91,10 +136,20 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
                 file=str(p),
                 column=var,
                 value=unknown,
-                expected=f"option codes of '{var}': {codes}",
+                expected=f"option codes of '{var}' asked in {edition}: {codes}",
             )
-        total = sum(float(v) for v in levels.values())
-        if abs(total - 1.0) > 1e-9 or any(float(v) < 0 for v in levels.values()):
+        try:
+            shares = [float(v) for v in levels.values()]
+        except (TypeError, ValueError):
+            raise WeightingError(
+                f"{where}: shares {list(levels.values())} are not all numbers",
+                file=str(p),
+                column=str(var),
+                value=list(levels.values()),
+                expected="non-negative shares summing to 1",
+            ) from None
+        total = sum(shares)
+        if abs(total - 1.0) > 1e-9 or any(v < 0 for v in shares):
             raise WeightingError(
                 f"{where}: shares sum to {total:.6g}",
                 file=str(p),
@@ -131,29 +186,148 @@ def raked_design(
     return design.rake(margins, variance=variance)
 
 
+@dataclass(frozen=True)
+class Weighting:
+    """How an edition is weighted: ``kind`` ``"raked"`` (to ``margins``), ``"given"`` (the
+    weights delivered with the wave, for an edition without margins) or ``"none"``.
+
+    ``reason`` says why an edition is not raked: ``"declared"`` (the file says ``none``) or
+    ``"missing"`` (no entry for the edition); ``None`` when raked.
+    """
+
+    edition: int
+    kind: Literal["raked", "given", "none"]
+    margins: Margins
+    reason: Literal["declared", "missing"] | None = None
+
+    def note(self, lang: str = "zh", codebook: Codebook | None = None) -> str:
+        """One sentence for the report saying how the edition's results are weighted.
+
+        Plain text (escape it for markdown or HTML where it is shown). Variables are named by
+        their short labels when ``codebook`` is given, else by their ids.
+
+        Example:
+            >>> Weighting(2026, "none", {}, "missing").note("en")  # doctest: +NORMALIZE_WHITESPACE
+            "The 2026 edition's results are unweighted: no population shares are available to
+            weight it to, so every respondent counts equally."
+        """
+        texts = catalog(TEXTS_FILE)
+        if self.kind == "given":
+            return texts.say("note.given", lang, escape=False, edition=self.edition)
+        if self.kind == "none":
+            key = f"note.none_{self.reason or 'declared'}"
+            return texts.say(key, lang, escape=False, edition=self.edition)
+        names = [
+            codebook[v].short_label("zh" if lang == "zh" else "en", self.edition)
+            if codebook is not None and v in codebook
+            else v
+            for v in self.margins
+        ]
+        sep = texts.say("list.sep", lang, escape=False)
+        return texts.say(
+            "note.raked", lang, escape=False, edition=self.edition, variables=sep.join(names)
+        )
+
+
+def edition_weighting(
+    edition: int, codebook: Codebook, *, path: str | Path | None = None
+) -> Weighting:
+    """How ``edition`` is weighted by the standard path: raked to its margins, or not at all.
+
+    Never raises for an edition without margins (that is ``kind="none"``, ``reason="missing"``);
+    raises :class:`WeightingError` for margins that are there but wrong (:func:`load_margins`).
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> w = edition_weighting(2031, Codebook.load())
+        >>> w.kind, w.reason, w.margins
+        ('none', 'missing', {})
+        >>> edition_weighting(2025, Codebook.load()).kind
+        'raked'
+    """
+    p, raw = _read(path)
+    if not isinstance(raw, dict) or edition not in raw:
+        return Weighting(edition, "none", {}, "missing")
+    margins = load_margins(edition, codebook, path=p)
+    if not margins:
+        return Weighting(edition, "none", {}, "declared")
+    return Weighting(edition, "raked", margins)
+
+
+def standard_margins(
+    edition: int, codebook: Codebook, *, path: str | Path | None = None
+) -> Margins | None:
+    """The margins the standard weights rake ``edition`` to, or ``None`` when it is unweighted.
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> standard_margins(2031, Codebook.load()) is None
+        True
+    """
+    w = edition_weighting(edition, codebook, path=path)
+    return w.margins if w.kind == "raked" else None
+
+
 def standard_design(
     wave: Wave, *, variance: str = "calibrated", path: str | Path | None = None
 ) -> Design:
-    """A :class:`~survey.design.Design` of ``wave`` raked to its edition's standard margins.
+    """A :class:`~survey.design.Design` of ``wave`` with its edition's standard weights.
+
+    Raked to the edition's margins when ``data/weighting.yaml`` has them (a weight column
+    delivered with the wave is the starting weight); unweighted (equal weights) when the file
+    says ``none`` for the edition, or has no entry for it and the wave brings no weights (or
+    equal ones); with the delivered weights as they are (``"given"``) when the file has no entry
+    and the wave brings unequal weights. ``design.weighting`` is ``"raked"``, ``"given"`` or
+    ``"none"`` and ``design.weighting_note(lang)`` the sentence saying so
+    (:meth:`Weighting.note`).
 
     ``variance="calibrated"`` (default) gives standard errors that account for the raking, as R's
     ``survey::rake``; ``"fixed"`` treats the raked weights as fixed, as most tabulation tools do.
     A weight column delivered with the wave is the starting weight of the raking.
+
+    Example:
+        >>> import pathlib, tempfile, survey
+        >>> none = pathlib.Path(tempfile.mkdtemp()) / "weighting.yaml"
+        >>> _ = none.write_text("2025: none", encoding="utf-8")
+        >>> d = standard_design(survey.load_wave(2025), path=none)
+        >>> d.n, float(d.weights.min()) == float(d.weights.max()) == 1.0
+        (228, True)
     """
+    from survey.design import Design
+
     if wave.edition is None:
         raise WeightingError(
             f"wave {wave.source or ''} has no edition; cannot pick its margins",
             file=None if wave.source is None else str(wave.source),
             expected="a wave with an edition (load_wave(..., edition=YEAR))",
         )
-    margins = load_margins(wave.edition, wave.codebook, path=path)
+    how = edition_weighting(wave.edition, wave.codebook, path=path)
     w = wave.codebook.weight_column
     base_weights = w if w in wave.frame.columns else None  # a delivered weight is the start
-    return raked_design(
-        wave.frame,
-        margins,
-        codebook=wave.codebook,
-        weights=base_weights,
-        variance=variance,
-        edition=wave.edition,
-    )
+    if how.kind == "none" and how.reason == "missing" and _unequal(wave.frame, base_weights):
+        how = Weighting(how.edition, "given", {}, "missing")
+    if how.kind != "raked":
+        given = base_weights if how.kind == "given" else None
+        design = Design(wave.frame, weights=given, codebook=wave.codebook, edition=wave.edition)
+    else:
+        design = raked_design(
+            wave.frame,
+            how.margins,
+            codebook=wave.codebook,
+            weights=base_weights,
+            variance=variance,
+            edition=wave.edition,
+        )
+    mark = getattr(design, "with_weighting", None)
+    if mark is None:  # the design engine does not carry the weighting yet
+        return design
+    notes = {lang: how.note(lang, wave.codebook) for lang in ("zh", "en")}
+    return mark(how.kind, notes)
+
+
+def _unequal(frame: pl.DataFrame, column: str | None) -> bool:
+    """Whether ``column`` holds weights that are not all the same (null-free)."""
+    if column is None:
+        return False
+    col = frame[column].drop_nulls()
+    return col.len() > 0 and col.n_unique() > 1
