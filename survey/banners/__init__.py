@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -115,6 +116,45 @@ class Banner:
             >>> b.tests().filter(pl.col("significant"))                    # doctest: +SKIP
         """
         return self.pairs
+
+    def table(self, lang: str | None = None) -> Any:
+        """The frozen :class:`survey.tables.Table` of the book in ``lang``: what the Excel,
+        PowerPoint and other exporters read (numbers stay numbers).
+
+        Example:
+            >>> b.table("en").columns[0].label
+            'Total'
+        """
+        from survey.tables import build_table
+
+        return build_table(self, lang)
+
+    def to_excel(self, path: str | Path, lang: str | None = None, **kwargs: Any) -> Path:
+        """Write the book as Excel tabs (:func:`survey.export.xlsx.to_xlsx`): an index sheet
+        linking to one sheet per question, numbers as numbers with percent formats, letters
+        beside the percentages, bases, effective bases, marks and the note.
+
+        Example:
+            >>> b.to_excel(tmp / "tabs.xlsx", lang="en").name
+            'tabs.xlsx'
+        """
+        from survey.export.xlsx import to_xlsx
+
+        return to_xlsx(self.table(lang), path, **kwargs)
+
+    def to_pptx(self, path: str | Path, lang: str | None = None, **kwargs: Any) -> Path:
+        """Write the book as slides (:class:`survey.export.pptx.Deck`): per question a native
+        chart of the Total and a native table of the book.
+
+        Example:
+            >>> b.to_pptx(tmp / "book.pptx").name
+            'book.pptx'
+        """
+        from survey.export.pptx import Deck
+
+        deck = Deck(lang=lang or self.lang)
+        deck.add_banner(self, **kwargs)
+        return deck.save(path)
 
     def to_gt(self, lang: str | None = None, *, decimals: int = 0) -> Any:
         """A great-tables rendering (row groups per question block, bases per block).

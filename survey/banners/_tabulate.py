@@ -170,7 +170,7 @@ def _tabulate(
         for gi, grp in enumerate(groups):
             cols = np.asarray(grp.cols)
             if grp.masks is not None:
-                Vg = dense_cov(blk, grp.masks, est[cols].T, sw[cols], w, parts)
+                Vg = dense_cov(blk, grp.masks, est[cols], sw[cols], w, parts)
             elif prim is not None:
                 Vg = prim[k]
                 k += 1
@@ -310,7 +310,7 @@ def _vs_total(blk: _Block, groups: list[_Group], spec: list[_Col], est: np.ndarr
     diff = (est[others] - est[[0]]).T  # R × P
     with np.errstate(invalid="ignore", divide="ignore"):
         if test == "design":
-            V = dense_cov(blk, M[:, cols], est[cols].T, sw[cols], w, parts)
+            V = dense_cov(blk, M[:, cols], est[cols], sw[cols], w, parts)
             v = V[:, 1:, 1:].diagonal(axis1=1, axis2=2) + V[:, [0], [0]] - 2 * V[:, 0, 1:]
         else:
             nc, nt = n_eff[others][None, :], n_eff[0]

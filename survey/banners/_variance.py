@@ -235,7 +235,7 @@ def overlap_sums(blk: _Block, grp: _Group, w: np.ndarray) -> np.ndarray:
 
 def dense_cov(blk: _Block, M: np.ndarray, est: np.ndarray, sw: np.ndarray, w: np.ndarray,
               parts: _Parts) -> np.ndarray:
-    """The design covariance (R, D, D) of the estimates of D possibly overlapping columns
+    """The design covariance (R, D, D) of the estimates ``est`` (D × R) of D possibly overlapping columns
     with membership ``M`` (n × D): ``vcov_totals`` of ``z_d = 1[d] w (y - p_d) / N_d``."""
     n, R = blk.Y.shape
     D = M.shape[1]
