@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +37,12 @@ import numpy as np
 import polars as pl
 
 from survey.design import calibrate as _calibrate
+from survey.design import replicate as _replicate
 from survey.design import variance as V
 from survey.design._columns import _column, _level_codes, _numeric  # noqa: F401 (re-exported)
 from survey.design._domain import DesignBy
 from survey.design.rake import cells_of, rake_cells, resolve_targets
-from survey.errors import EmptySegmentError, EstimationError, WeightingError
+from survey.errors import EmptySegmentError, EstimationError, SurveyError, WeightingError
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ class Design:
         2.8333
     """
 
-    __slots__ = ("_cal", "_margins", "_st", "_subset", "_variance", "_w", "_where", "codebook",
-                 "diagnostics", "edition", "frame")
+    __slots__ = ("_cal", "_margins", "_st", "_subset", "_variance", "_w", "_weighting_note",
+                 "_where", "codebook", "diagnostics", "edition", "frame", "weighting")
 
     def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None = None,
                  ids: str | Sequence[str] | None = None,
@@ -125,6 +126,8 @@ class Design:
                 raise EstimationError(f"weights '{weights}' must be finite and > 0 for all "
                                       f"{n} respondents", column=str(weights))
         self._init(frame, w, st, None, None, "calibrated", Diagnostics.of(w), codebook, edition)
+        object.__setattr__(self, "weighting", "none" if np.all(w == w[0]) else "given")
+        object.__setattr__(self, "_weighting_note", None)
 
     def _init(self, frame, w, st, cal, margins, variance, diag, codebook, edition=None,
               subset=None, where=None) -> None:
@@ -140,6 +143,7 @@ class Design:
 
     calibrate = _calibrate.calibrate  # GREG calibration (R's calibrate), see calibrate.py
     post_stratify = _calibrate.post_stratify  # R's postStratify
+    replicates = _replicate.replicates  # R's as.svrepdesign, see replicate.py
 
     def _replace(self, **kw: Any) -> Design:
         new = object.__new__(Design)
@@ -148,7 +152,27 @@ class Design:
         new._init(cur["frame"], cur["_w"], cur["_st"], cur["_cal"], cur["_margins"],
                   cur["_variance"], cur["diagnostics"], cur["codebook"], cur["edition"],
                   cur["_subset"], cur["_where"])
+        object.__setattr__(new, "weighting", cur["weighting"])
+        object.__setattr__(new, "_weighting_note", cur["_weighting_note"])
         return new
+
+    def with_weighting(self, kind: str, note: Mapping[str, str] | None = None) -> Design:
+        """A copy that says how it was weighted: ``kind`` ("raked", "given" or "none") and a
+        sentence per language for the report (:meth:`weighting_note`).
+
+        Example:
+            >>> d = Design(pl.DataFrame({"y": [1.0, 2.0]})).with_weighting("none", {"zh": "未加权。"})
+            >>> d.weighting, d.weighting_note("zh"), d.weighting_note("en")
+            ('none', '未加权。', '')
+        """
+        if kind not in ("raked", "given", "none"):
+            raise SurveyError(f"unknown weighting kind {kind!r}", value=kind,
+                              expected="'raked', 'given' or 'none'")
+        return self._replace(weighting=kind, _weighting_note=dict(note) if note else None)
+
+    def weighting_note(self, lang: str = "zh") -> str:
+        """The sentence on how the design was weighted, in ``lang`` ("" when none was set)."""
+        return (self._weighting_note or {}).get(lang, "")
 
     def with_columns(self, *exprs: Any, **named_exprs: Any) -> Design:
         """The design with columns added or replaced (``polars.DataFrame.with_columns``).
