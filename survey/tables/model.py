@@ -127,9 +127,7 @@ class Table:
             return SUPPRESSED
         if cell.kind == "share":
             val = f"{cell.value * 100:.{decimals}f}%"
-        elif cell.kind == "base":
-            val = f"{cell.value:,.0f}"
-        elif cell.kind == "base_eff":
+        elif cell.kind == "base" or cell.kind == "base_eff":
             val = f"{cell.value:,.0f}"
         else:
             val = f"{cell.value:.{max(decimals, 1)}f}"
