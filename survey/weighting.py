@@ -53,6 +53,13 @@ def _read(path: str | Path | None) -> tuple[Path, dict]:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as e:
         raise WeightingError(f"cannot read weighting margins {p}: {e}", file=str(p)) from None
+    if not isinstance(raw, dict):
+        raise WeightingError(
+            f"{p}: expected a mapping of editions to margins",
+            file=str(p),
+            value=type(raw).__name__,
+            expected="{edition: {variable: {level: share}}} or {edition: none}",
+        )
     return p, raw
 
 
@@ -84,13 +91,6 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
     """
     p, raw = _read(path)
     editions = sorted(k for k in raw if isinstance(k, int))
-    if not isinstance(raw, dict):
-        raise WeightingError(
-            f"{p}: expected a mapping of editions to margins",
-            file=str(p),
-            value=type(raw).__name__,
-            expected="{edition: {variable: {level: share}}} or {edition: none}",
-        )
     if edition not in raw:
         raise WeightingError(
             f"{p} has no margins for edition {edition}; add them (see docs/adding-a-wave.md)",
@@ -131,8 +131,12 @@ def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = 
         codes = codebook[var].codes(edition)
         unknown = [lv for lv in levels if lv not in codes]
         if unknown:
+            not_asked = [lv for lv in unknown if lv in codebook[var].codes()]
+            what = (
+                f"level(s) {not_asked} not asked in {edition}" if not_asked else "unknown level(s)"
+            )
             raise WeightingError(
-                f"{where}: unknown level(s) {unknown}",
+                f"{where}: {what} {unknown}" if not not_asked else f"{where}: {what}",
                 file=str(p),
                 column=var,
                 value=unknown,
@@ -246,7 +250,7 @@ def edition_weighting(
         'raked'
     """
     p, raw = _read(path)
-    if not isinstance(raw, dict) or edition not in raw:
+    if edition not in raw:
         return Weighting(edition, "none", {}, "missing")
     margins = load_margins(edition, codebook, path=p)
     if not margins:

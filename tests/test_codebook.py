@@ -152,6 +152,175 @@ def test_a_new_edition_continues_only_current_questions() -> None:
     q[3]["editions"] = []
     cb = Codebook.from_dict(raw)
     assert cb["confidence"].asked_in(2026) and cb["confidence"].comparable(2025, 2026)
-    assert not cb["budget_growth_expected"].asked_in(2025) and not cb["budget_growth_expected"].asked_in(2026)
+    assert not cb["budget_growth_expected"].asked_in(2025) and not cb[
+        "budget_growth_expected"
+    ].asked_in(2026)
     assert cb["challenges"].asked_in(2026) and not cb["challenges"].asked_in(2025)
     assert not cb["challenges"].comparable(2025, 2026)
+
+
+# -- edition history of options, items and wordings ------------------------------------------------
+def _history_codebook() -> Codebook:
+    """The mini codebook with a realistic refresh: options added, dropped and relabelled."""
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["editions"] = [2024, 2025]
+    q = {r["id"]: r for r in raw["questions"]}
+    q["industry"]["options"][2]["labels"] = {2026: {"zh": "汽车出行", "en": "Auto & mobility"}}
+    q["challenges"]["options"][1]["dropped"] = 2026  # roi
+    q["challenges"]["options"].append(
+        {"code": "ai", "zh": "AI应用能力不足", "en": "AI capability", "added": 2025}
+    )
+    q["challenges"]["options"].append(
+        {"code": "none", "zh": "以上都没有", "en": "None of these", "exclusive": True}
+    )
+    q["challenges"]["nets"] = [
+        {"code": "net_money", "zh": "钱", "en": "Money", "of": ["roi", "ai"]}
+    ]
+    q["media_intent"]["items"].append(
+        {"code": "ctv", "zh": "联网电视", "en": "Connected TV", "added": 2026}
+    )
+    q["media_intent"]["items"][1]["labels"] = {
+        2025: {"zh": "户外大屏", "en": "Outdoor screens", "comparable": False}
+    }
+    q["confidence"]["text"][2026] = {"zh": "明年整体营销投资将", "en": "Next year total spend will"}
+    q["budget_split"]["items"].append({"code": "other", "zh": "其他", "en": "Other", "added": 2026})
+    return Codebook.from_dict(raw)
+
+
+def test_options_items_and_columns_follow_their_editions() -> None:
+    cb = _history_codebook()
+    ch, media = cb["challenges"], cb["media_intent"]
+    assert ch.codes(2024) == ["measurement", "roi", "competition", "none"]
+    assert ch.codes(2025) == ["measurement", "roi", "competition", "ai", "none"]
+    assert ch.codes(2026) == ["measurement", "competition", "ai", "none"]
+    assert ch.codes() == ["measurement", "roi", "competition", "ai", "none"]
+    assert [o.code for o in ch.options_in(2026)] == ch.codes(2026)
+    assert media.item_codes(2025) == ["mobile", "outdoor"]
+    assert media.item_codes(2026) == ["mobile", "outdoor", "ctv"]
+    assert ch.columns(2024) == [
+        "challenges__measurement",
+        "challenges__roi",
+        "challenges__competition",
+        "challenges__none",
+    ]
+    assert ch.not_asked_columns(2024) == ["challenges__ai"]
+    assert cb.not_asked_columns(2025) == ["media_intent__ctv", "budget_split__other"]
+    # what a delivery must have vs. the typed wave's schema (nulls for what was not asked)
+    assert "challenges__ai" not in cb.columns(2024)
+    dtypes = cb.column_dtypes(2024)
+    assert dtypes["challenges__ai"] == pl.Boolean and dtypes["media_intent__ctv"] == pl.Enum(
+        ["increase", "flat", "decrease", "not_invest"]
+    )
+    assert cb.columns(2026)[-6:] == [
+        "media_intent__mobile",
+        "media_intent__outdoor",
+        "media_intent__ctv",
+        "budget_split__brand",
+        "budget_split__performance",
+        "budget_split__other",
+    ]
+    assert cb["industry"].enum() == pl.Enum(["food_bev", "beauty", "auto"])  # same every edition
+
+
+def test_labels_and_wording_by_edition() -> None:
+    cb = _history_codebook()
+    ind, media, conf = cb["industry"], cb["media_intent"], cb["confidence"]
+    assert ind.label("auto", "zh", 2025) == "汽车"
+    assert ind.label("auto", "zh", 2026) == "汽车出行"
+    assert ind.label("auto", "en") == "Auto & mobility"  # newest by default
+    assert ind.option("auto").zh == "汽车"  # the first wording
+    assert media.label("outdoor", "en", 2024) == "Outdoor"
+    assert media.label("outdoor", "en", 2025) == "Outdoor screens"
+    assert conf.text("en", 2025) == "Next year China's marketing investment will"
+    assert conf.text("en", 2026) == conf.text("en") == "Next year total spend will"
+
+
+def test_comparability_per_option_net_and_item() -> None:
+    cb = _history_codebook()
+    ch, media, ind, split = (
+        cb[k] for k in ("challenges", "media_intent", "industry", "budget_split")
+    )
+    # a new option is not compared; the other options still are
+    assert ch.comparable_codes(2024, 2025) == ["measurement", "roi", "competition", "none"]
+    assert ch.comparable_codes(2025, 2026) == ["measurement", "competition", "ai", "none"]
+    # the net's members asked changed between the two editions: not comparable
+    assert "net_money" not in ch.comparable_codes(2024, 2025)
+    assert "net_money" not in ch.comparable_codes(2025, 2026)
+    assert ch.net_members("net_money", 2024) == ("roi",)
+    # a relabel that changes the meaning breaks only that item's series
+    assert media.comparable_items(2024, 2025) == ["mobile"]
+    assert media.comparable_items(2025, 2026) == ["mobile", "outdoor"]
+    # a plain relabel keeps the option comparable
+    assert "auto" in ind.comparable_codes(2025, 2026)
+    # a constant sum whose parts changed: no part is compared
+    assert split.comparable_items(2024, 2025) == ["brand", "performance"]
+    assert split.comparable_items(2025, 2026) == []
+    assert ch.code_asked_in("ai", 2024) is False and ch.code_asked_in("net_money", 2024)
+    assert media.code_asked_in("ctv:increase", 2025) is False
+    assert media.code_asked_in("mobile:increase", 2025)
+
+
+def test_questions_and_sections_in_an_edition() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["editions"] = [2024, 2025]
+    for r in raw["questions"]:
+        if r["section"] == "main":
+            r["editions"] = [2025]
+    cb = Codebook.from_dict(raw)
+    assert [q.id for q in cb.questions_in(2024)] == ["industry"]
+    assert [s.id for s in cb.sections_in(2024)] == ["profile"]
+    assert [s.id for s in cb.sections_in(2025)] == ["profile", "main"]
+    assert len(cb.questions_in(None)) == len(cb)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda q: q[3]["options"][0].update(added=2026, dropped=2025),
+            "dropped \\(2025\\) no later than it is added \\(2026\\)",
+        ),
+        (lambda q: q[3]["options"][0].update(added="next"), "has added 'next'"),
+        (
+            lambda q: q[3]["options"][0].update(
+                dropped=2025, labels={2026: {"zh": "x", "en": "x"}}
+            ),
+            "labels for edition\\(s\\) \\[2026\\] that do not ask it",
+        ),
+        (
+            lambda q: q[3]["options"][0].update(lables={2026: {}}),
+            "unknown key\\(s\\) \\['lables'\\]",
+        ),
+        (
+            lambda q: q[3]["options"][0].update(labels={2026: {"zh": "只有中文"}}),
+            "with both 'zh' and 'en'",
+        ),
+        (
+            lambda q: q[0]["options"][0].update(exclusive=True),
+            "'industry' \\(single\\): option 'food_bev' is exclusive",
+        ),
+        (lambda q: q[3].update(history=[{"edition": 2026, "change": "renamed"}]), "history entry"),
+        (
+            lambda q: (
+                [o.update(added=2026) for o in q[3]["options"]] and q[3].update(editions=[2025])
+            ),
+            "asked in 2025 but none of its options is",
+        ),
+    ],
+)
+def test_bad_option_history_raises_clear_errors(tmp_path: Path, mutate, message: str) -> None:
+    def change(raw):
+        raw["editions"] = [2024, 2025]
+        mutate(raw["questions"])
+
+    with pytest.raises(CodebookError, match=message) as info:
+        Codebook.load(_broken(tmp_path, change))
+    assert info.value.file == str(tmp_path / "cb.yaml") and info.value.column
+
+
+def test_shipped_codebook_labels_are_whole() -> None:
+    """A flow-mapping label with an unquoted comma ("Cut brand spend, add …") became two keys."""
+    cb = Codebook.load()
+    assert cb["budget_cut_response"].label("brand_to_performance", "en") == (
+        "Cut brand spend, add performance spend"
+    )

@@ -54,7 +54,7 @@ def problems_of(tmp_path: Path, cb: Codebook, frame: pl.DataFrame, **kwargs) -> 
     report = validate_file(path, codebook=cb, **kwargs)
     assert report.n_rows == frame.height
     with pytest.raises(ValidationError) as info:
-        load_wave(path, codebook=cb, **kwargs)
+        load_wave(path, codebook=cb, strict=True, **kwargs)
     assert list(info.value.problems) == list(report.problems)
     return list(report.problems)
 
@@ -278,7 +278,7 @@ def test_zip_that_is_not_xlsx(tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("hello.txt", "hi")
     (tmp_path / "wave.xlsx").write_bytes(buf.getvalue())
-    with pytest.raises(WaveFormatError, match="without a workbook"):
+    with pytest.raises(WaveFormatError, match="workbook"):
         read_table(tmp_path / "wave.xlsx")
 
 
@@ -336,13 +336,14 @@ def test_unsupported_and_missing_files(tmp_path):
 def test_ragged_and_badly_headed_csv(tmp_path):
     path = tmp_path / "wave.csv"
     path.write_text("resp_id,industry\nr1,auto,extra\n", encoding="utf-8")
-    with pytest.raises(WaveFormatError, match="row 2 has 3 cells") as info:
+    with pytest.raises(WaveFormatError, match="row 2: 3 cells; expected 2") as info:
         read_table(path)
     assert info.value.row == 2
-    path.write_text("resp_id,industry\nr1\n", encoding="utf-8")  # short rows are padded
-    assert read_table(path)["industry"].to_list() == [None]
+    path.write_text("resp_id,industry\nr1\n", encoding="utf-8")  # a truncated line
+    with pytest.raises(WaveFormatError, match="row 2: 1 cell; expected 2"):
+        read_table(path)
     path.write_text("resp_id,resp_id\nr1,r2\n", encoding="utf-8")
-    with pytest.raises(WaveFormatError, match="appears twice"):
+    with pytest.raises(WaveFormatError, match="in columns 1 and 2"):
         read_table(path)
     path.write_text("resp_id,\nr1,x\n", encoding="utf-8")
     with pytest.raises(WaveFormatError, match="no name"):
@@ -353,7 +354,7 @@ def test_damaged_utf8_is_reported_not_read_as_gbk(tmp_path):
     data = write_table(clean(), tmp_path / "wave.csv", encoding="utf-8").read_bytes()
     at = data.index("美".encode())
     (tmp_path / "bad.csv").write_bytes(data[:at] + b"\xff" + data[at:])
-    with pytest.raises(WaveFormatError, match=f"byte {at} "):
+    with pytest.raises(WaveFormatError, match="line 3 is not UTF-8"):
         read_table(tmp_path / "bad.csv")
 
 
@@ -551,3 +552,205 @@ def test_binary_without_nul_bytes_named_csv(tmp_path):
     # a few stray control characters in real text are cells, not a sign of binary data
     path.write_bytes("resp_id,industry\nr1,汽车\x0b\nr2,auto\x1a\n".encode("gb18030"))
     assert read_table(path)["industry"].to_list() == ["汽车\x0b", "auto\x1a"]
+
+
+# -- editions: options and items not asked ----------------------------------------------------------
+def history_cb(**extra) -> Codebook:
+    """The mini codebook where 2025 adds a challenge and a grid item, drops a constant-sum part's
+    companion and relabels an industry; ``extra`` adds options to ``challenges``."""
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["editions"] = [2024, 2025]
+    q = {r["id"]: r for r in raw["questions"]}
+    q["challenges"]["options"].append(
+        {"code": "ai", "zh": "AI能力", "en": "AI skills", "added": 2025}
+    )
+    q["challenges"]["options"] += extra.get("challenges", [])
+    q["media_intent"]["items"].append({"code": "ctv", "zh": "联网电视", "en": "CTV", "added": 2025})
+    q["industry"]["options"].append({"code": "pets", "zh": "宠物", "en": "Pets", "added": 2025})
+    q["industry"]["options"][2]["labels"] = {2025: {"zh": "汽车出行", "en": "Mobility"}}
+    q["budget_split"]["items"].append(
+        {"code": "other", "zh": "其他", "en": "Other", "dropped": 2025}
+    )
+    return Codebook.from_dict(raw)
+
+
+def test_option_added_later_is_null_in_an_earlier_wave(tmp_path):
+    cb = history_cb()
+    frame = clean().with_columns(budget_split__other=pl.Series(["0", "", "0", "0"]))
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb, edition=2024)
+    f = wave.frame
+    assert f["challenges__ai"].to_list() == [None] * 4  # not asked: null, never False
+    assert f["challenges__ai"].dtype == pl.Boolean
+    assert f["challenges__roi"].to_list() == [False, True, False, False]
+    assert f["media_intent__ctv"].to_list() == [None] * 4
+    assert f["budget_split__other"].to_list() == [0.0, None, 0.0, 0.0]  # asked in 2024
+    assert dict(f.schema) == dict(cb.column_dtypes(2024))
+
+
+def test_not_asked_columns_with_not_selected_marks_load_as_null(tmp_path):
+    cb = history_cb()
+    frame = clean().with_columns(
+        challenges__ai=pl.Series(["0", "", "否", "false"]),
+        media_intent__ctv=pl.lit(None, pl.String),
+    )
+    frame = frame.with_columns(budget_split__other=pl.Series(["0", "", "0", "0"]))
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb, edition=2024)
+    assert wave.frame["challenges__ai"].null_count() == 4
+
+
+def test_selected_not_asked_option_is_a_problem(tmp_path, cb):
+    cb = history_cb()
+    frame = clean().with_columns(
+        challenges__ai=pl.Series(["", "1", "", ""]),
+        budget_split__other=pl.Series(["0", "", "0", "0"]),
+    )
+    p = only(problems_of(tmp_path, cb, frame, edition=2024))
+    assert (p.kind, p.row, p.column, p.value) == ("not_asked", 3, "challenges__ai", "1")
+    assert "not asked in edition 2024 (added in 2025)" in p.expected
+
+
+def test_code_of_an_option_not_asked_is_a_problem(tmp_path):
+    cb = history_cb()
+    frame = with_cell(clean(), "industry", 1, "宠物").with_columns(
+        budget_split__other=pl.Series(["0", "", "0", "0"])
+    )
+    p = only(problems_of(tmp_path, cb, frame, edition=2024))
+    assert (p.kind, p.row, p.column, p.value) == ("not_asked", 3, "industry", "宠物")
+    assert "not asked in 2024: pets" in p.expected
+
+
+def test_filled_grid_item_and_part_not_asked_are_problems(tmp_path):
+    cb = history_cb()
+    frame = clean().with_columns(
+        challenges__ai=pl.lit(""),
+        media_intent__ctv=pl.Series(["", "", "increase", ""]),
+        budget_split__other=pl.Series(["", "", "", "5"]),
+    )
+    problems = problems_of(tmp_path, cb, frame, edition=2025)
+    assert [(p.kind, p.row, p.column, p.value) for p in problems] == [
+        ("not_asked", 5, "budget_split__other", "5"),
+    ]
+    problems = problems_of(
+        tmp_path, cb, frame.drop("budget_split__other", "challenges__ai"), edition=2024
+    )
+    assert [(p.kind, p.row, p.column, p.value) for p in problems] == [
+        ("missing_column", None, "budget_split__other", None),
+        ("not_asked", 4, "media_intent__ctv", "increase"),
+    ]
+
+
+def test_new_option_column_is_required_in_its_edition(tmp_path):
+    cb = history_cb()
+    problems = problems_of(tmp_path, cb, clean(), edition=2025)
+    assert [(p.kind, p.column) for p in problems] == [
+        ("missing_column", "challenges__ai"),
+        ("missing_column", "media_intent__ctv"),
+    ]
+    assert "'ai' asked in edition 2025" in problems[0].expected
+
+
+def test_relabelled_option_is_read_by_either_label(tmp_path):
+    cb = history_cb()
+    frame = clean().with_columns(
+        industry=pl.Series(["汽车出行", "Mobility", "汽车", "pets"]),
+        challenges__ai=pl.lit(""),
+        media_intent__ctv=pl.lit(""),
+    )
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb, edition=2025)
+    assert wave.frame["industry"].to_list() == ["auto", "auto", "auto", "pets"]
+    assert "budget_split__other" not in cb.columns(2025)
+    assert wave.frame["budget_split__other"].to_list() == [None] * 4
+
+
+def test_blank_columns_of_a_question_not_asked_are_accepted(tmp_path):
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    for q in raw["questions"]:
+        if q["id"] == "budget_split":
+            q["editions"] = [2024]
+    cb = Codebook.from_dict(raw)
+    frame = clean().with_columns(
+        budget_split__brand=pl.lit(""), budget_split__performance=pl.lit(None, pl.String)
+    )
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb, edition=2023)
+    assert "budget_split__brand" not in wave.frame.columns
+
+
+# -- issue 12: exclusive options, NFKC ids, weight bounds -------------------------------------------
+NONE_OPTION = [{"code": "none", "zh": "以上都没有", "en": "None of these", "exclusive": True}]
+
+
+def test_exclusive_option_with_another_option_is_a_problem(tmp_path):
+    cb = history_cb(challenges=NONE_OPTION)
+    frame = clean().with_columns(
+        challenges__none=pl.Series(["1", "", "", "1"]),  # row 2: with measurement+competition
+        challenges__ai=pl.lit(""),
+        media_intent__ctv=pl.lit(""),
+    )
+    p = only(problems_of(tmp_path, cb, frame, edition=2025))
+    assert (p.kind, p.row, p.column) == ("exclusive_conflict", 2, "challenges__none")
+    assert p.value == "none + measurement, competition"
+    assert "selected alone" in p.expected
+    ok = frame.with_columns(
+        challenges__none=pl.Series(["", "", "", "1"])
+    )  # row 5 selects none only
+    assert validate_file(write_table(ok, tmp_path / "ok.csv"), codebook=cb, edition=2025).ok
+
+
+def test_exclusive_is_checked_only_against_options_asked(tmp_path):
+    """A stale selection in a not-asked column is its own problem, not an exclusive conflict."""
+    cb = history_cb(challenges=NONE_OPTION)
+    frame = clean().with_columns(
+        challenges__measurement=pl.lit(""),
+        challenges__roi=pl.lit(""),
+        challenges__competition=pl.lit(""),
+        challenges__none=pl.lit("1"),
+        challenges__ai=pl.Series(["1", "", "", ""]),
+        budget_split__other=pl.Series(["0", "", "0", "0"]),
+    )
+    problems = problems_of(tmp_path, cb, frame, edition=2024)
+    assert [(p.kind, p.row, p.column) for p in problems] == [("not_asked", 2, "challenges__ai")]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("R1", "Ｒ１"),
+        ("r1", "r\u200b1"),
+        ("r1", "\ufeffr1"),
+        ("r-1", "r\uff0d1"),
+        ("r1", "r1\u3000"),
+    ],
+)
+def test_ids_differing_only_in_width_or_invisible_characters_are_duplicates(
+    tmp_path, cb, first, second
+):
+    frame = with_cell(with_cell(clean(), "resp_id", 0, first), "resp_id", 2, second)
+    p = only(problems_of(tmp_path, cb, frame))
+    assert (p.kind, p.row, p.column) == ("duplicate_id", 4, "resp_id")
+    assert p.value.strip() == second.strip() or p.value == second
+    assert "row 2" in p.expected
+
+
+def test_ids_differing_in_case_are_distinct(tmp_path, cb):
+    frame = with_cell(clean(), "resp_id", 2, "R1")
+    assert validate_file(write_table(frame, tmp_path / "wave.csv"), codebook=cb).ok
+
+
+def test_id_made_of_invisible_characters_is_missing(tmp_path, cb):
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "resp_id", 1, "\u200b")))
+    assert (p.kind, p.row) == ("missing_id", 3)
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e13", "inf", "-inf", "2e6"])
+def test_weight_above_the_bound_is_a_problem(tmp_path, cb, value):
+    # median of (1, 0.5, x, 1) is 1: the bound is min(1e6 x 1, 1e12) = 1e6
+    p = only(problems_of(tmp_path, cb, with_cell(clean(), "weight", 2, value)))
+    assert (p.kind, p.row, p.column, p.value) == ("bad_weight", 4, "weight", value)
+    if value not in ("inf", "-inf"):
+        assert "at most 1000000 (1e+06 × the median weight 1" in p.expected
+
+
+def test_large_expansion_weights_within_the_bound_are_fine(tmp_path, cb):
+    frame = clean().with_columns(weight=pl.Series(["25000", "1200", "900000", "31000"]))
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb)
+    assert wave.frame["weight"].to_list() == [25000.0, 1200.0, 900000.0, 31000.0]
