@@ -229,10 +229,10 @@ def grouped_bars(
 # --------------------------------------------------------------------------------------------
 # Deck charts: one visual language (survey.present.palette), sorted bars, data labels, no error
 # bars (the page footer states the base and the method page the margin of error). Sizes follow
-# the deck: "full" 10 x 4.4 in, "half" 4.9 x 4.4 in, "mini" 2.4 x 1.1 in.
+# the deck: "full" 8.6 x 4.4 in, "half" 5.6 x 3.6 in, "mini" 2.3 x 1.1 in.
 
 #: figure sizes (inches) of the deck's slots
-SIZES = {"full": (10.0, 4.4), "half": (4.9, 4.4), "mini": (2.4, 1.1)}
+SIZES = {"full": (8.6, 4.4), "half": (5.6, 3.6), "mini": (2.3, 1.1)}
 
 
 def _deck_axes(size: str = "full", height: float | None = None) -> tuple[Figure, Axes]:
@@ -449,7 +449,7 @@ def mini_bars(values: Sequence[float], highlight: int = 0) -> Figure:
     Example:
         >>> fig = mini_bars([0.54, 0.22, 0.24])
         >>> tuple(round(float(v), 1) for v in fig.get_size_inches())
-        (2.4, 1.1)
+        (2.3, 1.1)
     """
     from survey.present import palette as pal
 
