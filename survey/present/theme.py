@@ -34,8 +34,8 @@ _SHIPPED = {"regular": "SurveySansSC-Regular.otf", "bold": "SurveySansSC-Bold.ot
 #: CSS font stack used by HTML output and great-tables.
 #: ("Survey CJK" is the glyph subset survey.render embeds in its HTML output.)
 CJK_CSS_STACK = (
-    '"Survey CJK", "Survey Sans SC", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
-    '"PingFang SC", "Microsoft YaHei", "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif'
+    '"Survey CJK", "Survey CJK Fallback", "Survey Sans SC", "Noto Sans CJK SC", "Noto Sans SC", '
+    '"Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Hiragino Sans GB", "WenQuanYi Micro Hei", sans-serif'
 )
 
 _MPLFONTS_NAME = "NotoSansCJKsc-Regular.otf"

@@ -17,6 +17,7 @@ import yaml
 
 from survey.errors import RenderError
 from survey.present.theme import CJK_CSS_STACK
+from survey.render.web import TEMPLATE, css
 from survey.render.webfont import embed_cjk_font
 
 #: markdown as Quarto reads it, but without "smart" punctuation: the CJK font draws ’ and “ as
@@ -26,38 +27,7 @@ from survey.render.webfont import embed_cjk_font
 #: (tables and images are spliced into the pandoc document by the engine instead).
 PANDOC_EXTENSIONS = "markdown+east_asian_line_breaks-smart-raw_html-raw_attribute-raw_tex"
 
-CSS = f"""\
-html {{ font-family: {CJK_CSS_STACK}; color: #222; background: #fff; }}
-body {{ max-width: 52em; margin: 0 auto; padding: 2em 1.5em 4em; line-height: 1.75;
-        font-size: 16px; hyphens: none; }}
-h1, h2, h3, h4 {{ font-family: {CJK_CSS_STACK}; line-height: 1.35; color: #1b2a41; }}
-h1 {{ font-size: 1.7em; margin-top: 2.2em; padding-bottom: .3em;
-      border-bottom: 2px solid #1b2a41; }}
-h2 {{ font-size: 1.3em; margin-top: 1.6em; }}
-header#title-block-header {{ margin-bottom: 2.5em; text-align: left; }}
-header#title-block-header h1.title {{ border: 0; font-size: 2.1em; margin-top: .5em; }}
-p.subtitle {{ font-size: 1.2em; color: #555; }}
-p.author, p.date {{ color: #555; margin: .2em 0; }}
-nav#TOC {{ background: #f6f7f9; border: 1px solid #e3e6ea; border-radius: 6px;
-           padding: .8em 1.6em; margin-bottom: 2.5em; }}
-nav#TOC > ul {{ padding-left: 0; }}
-nav#TOC ul {{ list-style: none; }}
-nav#TOC a {{ text-decoration: none; color: #1b2a41; }}
-.toc-section-number, .header-section-number {{ margin-right: .6em; }}
-a {{ color: #1f5fa8; }}
-figure {{ margin: 1.8em 0; text-align: center; }}
-figure img, figure svg {{ max-width: 100%; height: auto; }}
-figcaption, .table-caption {{ font-size: .92em; color: #444; margin: .5em 0; }}
-.survey-table {{ margin: 1.8em 0; overflow-x: auto; }}
-.survey-table .table-caption {{ text-align: center; margin-bottom: 0; }}
-pre {{ background: #f6f8fa; padding: .8em 1em; border-radius: 4px; overflow-x: auto;
-       font-size: .85em; line-height: 1.45; }}
-code {{ font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace; }}
-pre.cell-output {{ background: #fff; border-left: 3px solid #d0d7de; }}
-table:not(.gt_table) {{ border-collapse: collapse; margin: 1em auto; }}
-table:not(.gt_table) th, table:not(.gt_table) td {{ padding: .3em .8em;
-       border-bottom: 1px solid #ddd; }}
-"""
+CSS = css(CJK_CSS_STACK)
 
 
 @cache
@@ -127,10 +97,12 @@ def render_html(
     ``embed_font`` the CJK glyphs the page uses are embedded too (see
     :mod:`survey.render.webfont`), so Chinese text shows on machines without a CJK font.
     """
-    css = build_dir / "survey-report.css"
-    css.write_text(CSS, "utf-8")
+    css_file = build_dir / "survey-report.css"
+    css_file.write_text(CSS, "utf-8")
+    template = build_dir / "survey-page.html"
+    template.write_text(TEMPLATE, "utf-8")
     meta_file = write_metadata(
-        {**meta, "pagetitle": meta.get("title", "")}, build_dir / "meta.yaml"
+        {"pagetitle": meta.get("title", ""), **meta}, build_dir / "meta.yaml"
     )
     import json
 
@@ -146,11 +118,14 @@ def render_html(
         "--metadata-file",
         str(meta_file),
         "--css",
-        str(css),
+        str(css_file),
+        "--template",
+        str(template),
+        "--section-divs",
         "--resource-path",
         str(build_dir),
         "--wrap=none",
-        "--toc-depth=2",
+        "--toc-depth=1",
         "-o",
         str(output),
     ]

@@ -30,6 +30,8 @@ import yaml
 
 from survey.errors import RenderError
 from survey.render.assemble import assemble, number_labels
+from survey.render.cover import cover_meta
+from survey.render.emit import escape_md
 from survey.render.execute import SETUP_CODE, SOURCE_DATE_EPOCH, Job, execute_many
 from survey.render.htmltable import splice_fragments
 from survey.render.pandoc import markdown_to_json, render_html
@@ -156,6 +158,58 @@ def _log(quiet: bool) -> Callable[[str], None]:
     return log
 
 
+def _typst_options(project: Project) -> tuple[list[Path], str]:
+    """Template partials (paths relative to the project) and the PDF layout of the project."""
+    typ = project.extra.get("typst") or {}
+    raw = typ.get("template-partials") or []
+    partials = [project.root / str(p) for p in (raw if isinstance(raw, list) else [raw])]
+    for path in partials:
+        if not path.is_file():
+            raise RenderError(f"{project.root / '_quarto.yml'}: template partial {path} not found")
+    survey_cfg = (project.extra.get("config") or {}).get("survey") or {}
+    layout = str(survey_cfg.get("pdf-layout") or "document")
+    if layout not in ("document", "deck"):
+        raise RenderError(f"survey: pdf-layout: {layout!r}; expected 'document' or 'deck'")
+    return partials, layout
+
+
+def output_names(project: Project, lang: str, formats: Sequence[str]) -> dict[str, str]:
+    """File name per format: ``<output-file>.<lang>.<ext>`` (``report.zh.html``).
+
+    Example:
+        >>> output_names(Project(Path("."), [], {}, {}, {}), "en", ["html", "pdf"])
+        {'html': 'report.en.html', 'pdf': 'report.en.pdf'}
+    """
+    return {fmt: f"{project.output_name}.{lang}.{fmt}" for fmt in formats}
+
+
+def _publish(outputs: Mapping[str, Path], target_dir: Path, names: Mapping[str, str]) -> dict:
+    """Copy every staged output next to its destination, then rename them all into place.
+
+    Nothing half-written is left behind: a failure (full disk, no permission) removes the
+    copies made so far and names the folder.
+    """
+    copies: dict[str, tuple[Path, Path]] = {}
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for fmt, staged in outputs.items():
+            dest = target_dir / names[fmt]
+            tmp_dest = target_dir / f".{dest.name}.partial"
+            copies[fmt] = (tmp_dest, dest)
+            shutil.copyfile(staged, tmp_dest)
+        for tmp_dest, dest in copies.values():
+            os.replace(tmp_dest, dest)
+    except OSError as exc:
+        for tmp_dest, _dest in copies.values():
+            tmp_dest.unlink(missing_ok=True)
+        raise RenderError(
+            f"cannot write the report to {target_dir}: {exc.strerror or exc}; "
+            "free some space or choose another folder with --out",
+            file=str(target_dir),
+        ) from exc
+    return {fmt: dest for fmt, (_tmp, dest) in copies.items()}
+
+
 def render_report(
     project_dir: str | Path,
     *,
@@ -165,8 +219,14 @@ def render_report(
     quiet: bool = False,
     workers: int | None = None,
     timeout: int = 600,
+    meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Render the Quarto project in ``project_dir``; return ``{"html": path, "pdf": path}``.
+
+    Outputs are named ``<output-file>.<lang>.<ext>`` (``report.zh.html``, ``report.en.pdf``),
+    so the languages never overwrite each other. A chapter whose cells show nothing is left
+    out (also from the contents). With ``survey: pdf-layout: deck`` and typst
+    ``template-partials`` in ``_quarto.yml`` the PDF is a 16:9 deck (:mod:`survey.render.deck`).
 
     Args:
         project_dir: folder holding ``_quarto.yml`` and the chapter ``.qmd`` files.
@@ -178,11 +238,13 @@ def render_report(
         quiet: no progress lines on stderr.
         workers: kernels running at once (default: CPU count, at most the chapter count).
         timeout: seconds allowed per cell.
+        meta: extra template metadata (e.g. ``{"synthetic": True}``); the cover fields of the
+            ``report:`` block are resolved for ``params["edition"]`` and the language.
 
     Raises:
         RenderError: a cell fails (the message names chapter file, cell label, line and the
-            traceback), pandoc/typst fail, or the project is malformed. No output file is
-            written or replaced when anything fails.
+            traceback), pandoc/typst fail, the output folder cannot be written, or the
+            project is malformed. No output file is written or replaced when anything fails.
     """
     unknown = set(formats) - {"html", "pdf"}
     if unknown:
@@ -190,6 +252,7 @@ def render_report(
     log = _log(quiet)
     t0 = time.perf_counter()
     project = load_project(project_dir)
+    partials, layout = _typst_options(project)
     effective = {**project.params, **(params if params is not None else DEFAULT_PARAMS)}
     lang = str(effective.get("lang") or project.meta.get("lang") or "zh")
     target_dir = Path(out_dir) if out_dir else project.root / project.output_dir
@@ -227,18 +290,11 @@ def render_report(
     n_workers = workers or max(1, min(n, os.cpu_count() or 1))
     notebooks = execute_many(jobs, timeout=timeout, workers=n_workers, on_done=on_done)
 
-    meta: dict[str, Any] = {"lang": lang}
-    first = docs[0].front_matter if docs else {}
-    for key in ("title", "subtitle", "author", "date"):
-        # a book's metadata comes from _quarto.yml; a single document's from its front matter
-        value = project.meta.get(key, first.get(key)) if project.is_book else first.get(key)
-        value = project.meta.get(key) if value is None else value
-        if key == "date":
-            value = _resolve_date(value)
-        if value is not None:
-            meta[key] = value
-    meta["title"] = meta.get("title") or project.root.name
-    meta = translator.meta(meta)
+    doc_meta = _document_meta(project, docs, lang, effective, meta or {})
+    doc_meta = translator.meta(doc_meta)
+    for key in ("title", "subtitle", "author"):  # pandoc reads metadata as markdown
+        if isinstance(doc_meta.get(key), str):
+            doc_meta[key] = escape_md(doc_meta[key])
     for text in translator.missing:
         log(f"  warning: no {lang} text for '{text}' in the translations catalog")
 
@@ -266,40 +322,70 @@ def render_report(
                     lang=lang,
                     defaults=defaults,
                 )
-                parts.append(chapter.markdown)
-                fragments.update(chapter.fragments)
                 if target == formats[0]:
                     for warning in chapter.warnings:
                         log(f"  warning: {warning}")
+                if not chapter.markdown.strip():
+                    if target == formats[0]:
+                        log(f"  {job.name} shows nothing: left out")
+                    continue
+                parts.append(chapter.markdown)
+                fragments.update(chapter.fragments)
             markdown = "\n\n".join(parts)
             (build / f"report-{target}.md").write_text(markdown, "utf-8")
             staged = build / f"{project.output_name}.{target}"
             doc_json = splice_fragments(markdown_to_json(markdown), fragments, target)
             if target == "html":
+                names = output_names(project, lang, ["pdf"])
                 render_html(
                     doc_json,
                     build_dir=build,
                     output=staged,
-                    meta=meta,
+                    meta={"pdf-link": names["pdf"], **doc_meta},
                     toc=project.toc,
                     number_sections=project.number_sections,
                 )
             else:
-                pdf_meta = dict(meta)
+                pdf_meta = dict(doc_meta)
                 if project.number_sections:
                     pdf_meta.setdefault("section-numbering", "1.1")
                 if project.toc:
                     pdf_meta["toc"] = True
-                render_pdf(doc_json, build_dir=build, output=staged, meta=pdf_meta)
+                render_pdf(doc_json, build_dir=build, output=staged, meta=pdf_meta,
+                           partials=partials, layout=layout)
             log(f"  wrote {target} ({time.perf_counter() - t1:.1f} s)")
             outputs[target] = staged
-        target_dir.mkdir(parents=True, exist_ok=True)
-        final: dict[str, Path] = {}
-        for target, staged in outputs.items():
-            dest = target_dir / staged.name
-            tmp_dest = target_dir / f".{staged.name}.partial"
-            shutil.copyfile(staged, tmp_dest)
-            os.replace(tmp_dest, dest)
-            final[target] = dest
+        final = _publish(outputs, target_dir, output_names(project, lang, formats))
     log(f"done in {time.perf_counter() - t0:.1f} s: " + ", ".join(map(str, final.values())))
     return final
+
+
+def _document_meta(
+    project: Project,
+    docs: list[QmdDocument],
+    lang: str,
+    params: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Title, author, date… of the book (or first document), plus the ``report:`` fields."""
+    meta: dict[str, Any] = {"lang": lang}
+    first = docs[0].front_matter if docs else {}
+    for key in ("title", "subtitle", "author", "date"):
+        # a book's metadata comes from _quarto.yml; a single document's from its front matter
+        value = project.meta.get(key, first.get(key)) if project.is_book else first.get(key)
+        value = project.meta.get(key) if value is None else value
+        if key == "date":
+            value = _resolve_date(value)
+        if value is not None:
+            meta[key] = value
+    meta["title"] = meta.get("title") or project.root.name
+    edition = extra.get("edition", params.get("edition"))
+    cover = cover_meta(
+        project.extra.get("config") or {},
+        lang=lang,
+        edition=int(edition) if isinstance(edition, int) else None,
+        synthetic=bool(extra.get("synthetic")),
+    )
+    meta.update(cover)
+    meta.update({k: v for k, v in extra.items() if k not in ("synthetic", "edition")})
+    return meta

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from survey.errors import RenderError
-from survey.present.theme import CJK_FAMILY, cjk_font_path
+from survey.present.theme import CJK_FAMILY, FALLBACK_FAMILY, font_paths
+from survey.render.deck import deck_blocks
 from survey.render.execute import SOURCE_DATE_EPOCH
 from survey.render.pandoc import run_pandoc, write_metadata
 
@@ -41,11 +43,23 @@ $endif$
 #set document(title: [$title$]$if(date-iso)$, date: datetime(year: $date-year$, month: $date-month$, day: $date-day$)$endif$)
 #set page(paper: "a4", margin: (x: 2.2cm, y: 2.4cm),
   numbering: "1", number-align: center)
-#set text(font: ("$cjk-font$",), size: 10.5pt, lang: "$lang$"$if(region)$, region: "$region$"$endif$)
+#set text(font: ("$cjk-font$", "$fallback-font$"), size: 10.5pt, lang: "$lang$"$if(region)$, region: "$region$"$endif$)
 #set par(justify: true, leading: 0.85em, spacing: 1.3em)
-#show raw: set text(font: ("DejaVu Sans Mono", "$cjk-font$"), size: 8.5pt)
+#show raw: set text(font: ("DejaVu Sans Mono", "$cjk-font$", "$fallback-font$"), size: 8.5pt)
+#set strong(delta: 300)
+#show strong: set text(weight: "bold")
 #set heading(numbering: $if(section-numbering)$"$section-numbering$"$else$none$endif$)
-#show heading: set text(font: ("$cjk-font$",), fill: rgb("#1b2a41"))
+#show heading: set text(font: ("$cjk-font$", "$fallback-font$"), weight: "bold", fill: rgb("#1b2a41"))
+#set page(header: context {
+  let p = here().page()
+  let before = query(heading.where(level: 1).before(here()))
+  if p > 2 and before.len() > 0 {
+    set text(size: 8.5pt, fill: rgb("#5b6573"))
+    grid(columns: (1fr, auto), [$title$], before.last().body)
+    v(-0.4em)
+    line(length: 100%, stroke: 0.4pt + rgb("#c9d3dd"))
+  }
+})
 #show heading.where(level: 1): it => { pagebreak(weak: true); v(0.6em); text(size: 17pt, it); v(0.4em) }
 #show heading.where(level: 2): set text(size: 13pt)
 #show link: set text(fill: rgb("#1f5fa8"))
@@ -90,7 +104,11 @@ $body$
 
 
 def _meta_extras(meta: Mapping[str, Any]) -> dict[str, Any]:
-    extras: dict[str, Any] = {"cjk-font": CJK_FAMILY, "wide-table": WIDE_TABLE}
+    extras: dict[str, Any] = {
+        "cjk-font": CJK_FAMILY,
+        "fallback-font": FALLBACK_FAMILY,
+        "wide-table": WIDE_TABLE,
+    }
     date = meta.get("date")
     try:
         when = datetime.fromisoformat(str(date)) if date else None
@@ -143,10 +161,52 @@ def drop_dangling_links(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def typst_source(doc: dict[str, Any], *, build_dir: Path, meta: Mapping[str, Any]) -> str:
-    """Typst markup for a pandoc JSON document, using the survey template."""
+#: typst definitions pandoc's own typst template starts with (used with template partials)
+DEFINITIONS = TEMPLATE[: TEMPLATE.index("#set document")]
+#: Quarto's typst template partials, in the order its template.typ includes them
+PARTIAL_ORDER = ("typst-template.typ", "page.typ", "typst-show.typ")
+
+
+def partials_template(partials: list[Path]) -> str:
+    """A pandoc template made of the definitions and Quarto-style partials, then ``$body$``.
+
+    Example:
+        >>> "$body$" in partials_template([])
+        True
+    """
+    by_name = {p.name: p for p in partials}
+    unknown = sorted(set(by_name) - set(PARTIAL_ORDER))
+    if unknown:
+        raise RenderError(
+            f"typst template partial(s) {unknown} are not supported; "
+            f"expected any of {list(PARTIAL_ORDER)}"
+        )
+    parts = [DEFINITIONS]
+    for name in PARTIAL_ORDER:
+        if name in by_name:
+            try:
+                parts.append(by_name[name].read_text("utf-8"))
+            except OSError as exc:
+                raise RenderError(f"cannot read template partial {by_name[name]}: {exc}") from exc
+    return "\n".join(parts) + "\n$body$\n"
+
+
+def typst_source(
+    doc: dict[str, Any],
+    *,
+    build_dir: Path,
+    meta: Mapping[str, Any],
+    partials: list[Path] | None = None,
+    layout: str = "document",
+) -> str:
+    """Typst markup for a pandoc JSON document, using the survey template or ``partials``.
+
+    ``layout="deck"`` lays the sections out as 16:9 deck pages (:mod:`survey.render.deck`).
+    """
     template = build_dir / "survey-template.typ"
-    template.write_text(TEMPLATE, "utf-8")
+    template.write_text(partials_template(partials) if partials else TEMPLATE, "utf-8")
+    if layout == "deck":
+        doc = {**doc, "blocks": deck_blocks(doc["blocks"])}
     meta_file = write_metadata({**meta, **_meta_extras(meta)}, build_dir / "meta-typst.yaml")
     args = ["-f", "json", "-t", "typst", "--template", str(template), "--wrap=preserve"]
     args += ["--metadata-file", str(meta_file)]
@@ -210,14 +270,24 @@ def compile_typst(source: Path, output: Path, *, root: Path) -> Path:
     """Compile ``source`` to PDF with only the bundled CJK font and typst's own fonts."""
     import typst
 
-    font_dir = cjk_font_path().parent
+    # only the fonts the report uses (a folder of links): typst reads every font it is given
+    font_dir = root / "fonts"
+    font_dir.mkdir(exist_ok=True)
+    for path in font_paths():
+        link = font_dir / path.name
+        if not link.exists():
+            try:
+                link.symlink_to(path)
+            except OSError:
+                shutil.copyfile(path, link)
+    font_dirs = [str(font_dir)]
     stamp = int(SOURCE_DATE_EPOCH)
     try:
         typst.compile(
             str(source),
             output=str(output),
             root=str(root),
-            font_paths=[str(font_dir)],
+            font_paths=font_dirs,
             ignore_system_fonts=True,
             timestamp=stamp,
         )
@@ -227,12 +297,19 @@ def compile_typst(source: Path, output: Path, *, root: Path) -> Path:
 
 
 def render_pdf(
-    doc: dict[str, Any], *, build_dir: Path, output: Path, meta: Mapping[str, Any]
+    doc: dict[str, Any],
+    *,
+    build_dir: Path,
+    output: Path,
+    meta: Mapping[str, Any],
+    partials: list[Path] | None = None,
+    layout: str = "document",
 ) -> Path:
     """Render a pandoc JSON document (media relative to ``build_dir``) to ``output`` PDF."""
     lang = str(meta.get("lang", "zh"))
     toc_title = "目录" if lang.startswith("zh") else "Contents"
     meta = {"lang": "zh", "toc-title": toc_title, "toc-depth": 2, **meta}
     source = build_dir / "report.typ"
-    source.write_text(typst_source(doc, build_dir=build_dir, meta=meta), "utf-8")
+    text = typst_source(doc, build_dir=build_dir, meta=meta, partials=partials, layout=layout)
+    source.write_text(text, "utf-8")
     return compile_typst(source, output, root=build_dir)
