@@ -294,8 +294,10 @@ def standard_design(
         >>> none = pathlib.Path(tempfile.mkdtemp()) / "weighting.yaml"
         >>> _ = none.write_text("2025: none", encoding="utf-8")
         >>> d = standard_design(survey.load_wave(2025), path=none)
-        >>> d.n, float(d.weights.min()) == float(d.weights.max()) == 1.0
-        (228, True)
+        >>> d.n, float(d.weights.min()) == float(d.weights.max()) == 1.0, d.weighting
+        (228, True, 'none')
+        >>> d.weighting_note("en")
+        "The 2025 edition's results are unweighted: its weighting is set to none, so every respondent counts equally."
     """
     from survey.design import Design
 
@@ -322,11 +324,8 @@ def standard_design(
             variance=variance,
             edition=wave.edition,
         )
-    mark = getattr(design, "with_weighting", None)
-    if mark is None:  # the design engine does not carry the weighting yet
-        return design
     notes = {lang: how.note(lang, wave.codebook) for lang in ("zh", "en")}
-    return mark(how.kind, notes)
+    return design.with_weighting(how.kind, notes)
 
 
 def _unequal(frame: pl.DataFrame, column: str | None) -> bool:

@@ -51,6 +51,8 @@ def test_edition_with_margins_is_raked(tmp_path, cb, wave):
     shares = d.proportion("brand_type")
     got = dict(zip(shares["level"], shares["estimate"], strict=True))
     assert got == pytest.approx({"mature": 0.70, "emerging": 0.30}, abs=1e-9)
+    assert d.weighting == "raked" and d.weighting_note("en") == how.note("en", cb)
+    assert d.with_columns(x=pl.lit(1)).weighting == "raked"  # kept by copies
     assert how.note("en", cb) == (
         "The 2025 edition's results are weighted (raked) to the population shares of "
         "Brand type, Budget size."
@@ -68,6 +70,7 @@ def test_edition_declared_none_is_unweighted(tmp_path, cb, wave, entry):
     assert margin_editions(path=p) == []
     d = standard_design(wave, path=p)
     assert np.all(d.weights == 1.0) and d.n == wave.n
+    assert d.weighting == "none" and d.weighting_note("zh") == how.note("zh")
     # unweighted estimate = the plain share of the respondents
     plain = wave.frame["brand_type"].cast(pl.String).value_counts(normalize=True)
     want = dict(plain.iter_rows())
@@ -84,9 +87,12 @@ def test_edition_without_an_entry_is_unweighted_not_an_error(tmp_path, cb, wave)
     # the synthetic wave brings (unequal) weights: without margins they are used as they are
     d = standard_design(wave, path=p)
     assert np.allclose(d.weights, wave.frame["weight"].to_numpy())
+    assert d.weighting == "given" and "weights delivered with the data" in d.weighting_note("en")
     # without a weight column: equal weights
     bare = Wave(frame=wave.frame.drop("weight"), edition=2025, codebook=cb, source=None)
-    assert np.all(standard_design(bare, path=p).weights == 1.0)
+    plain = standard_design(bare, path=p)
+    assert np.all(plain.weights == 1.0) and plain.weighting == "none"
+    assert "no population shares are available" in plain.weighting_note("en")
     # the explicit API still says that margins are missing
     with pytest.raises(WeightingError, match="has no margins for edition 2025"):
         load_margins(2025, cb, path=p)
