@@ -1,107 +1,77 @@
 """Take a wave as a fieldwork agency delivers it into ``data/waves/YEAR.parquet``.
 
-An agency delivers Excel with Chinese question headers and Chinese answer labels, SPSS ``.sav``
-with value labels, or CSV. :func:`ingest` maps the headers onto the codebook's columns (by the
-codebook's own wording and labels, plus an optional mapping file for renamed questions and
-options), suggests matches for whatever it cannot map, validates the result and writes the wave and
-a validation log. It refuses to overwrite an existing wave without ``force`` and never leaves a
-half-written file.
+An agency delivers Excel with Chinese question headers and Chinese answer labels (often numbered:
+``Q1. 贵公司所属行业【单选】``), SPSS ``.sav`` with variable and value labels, or CSV (UTF-8, GBK or
+UTF-16). :func:`ingest` reads it (:func:`survey.io.delivery.read_delivery`: data sheet, headers
+matched by the codebook's wording and labels plus an optional mapping file, multi-select markers
+such as 选中/未选中), validates it against the edition's questions, and only when there is no
+problem publishes the wave and its validation log together. It holds a lock per edition (a second
+ingest of the same edition refuses, or waits ``wait`` seconds), refuses to overwrite an existing
+wave without ``force``, never leaves a half-written file and, when the delivery has problems,
+writes its log to ``YEAR.rejected.log`` (the existing wave's log stays as it is).
+:func:`write_draft` saves the matches and best suggestions as an editable mapping file.
 
 Mapping file (YAML)::
 
-    columns:                      # delivered header -> codebook column (or "ignore")
+    columns:                      # delivered header -> codebook column, "ignore" or "keep"
       "Q1 贵公司所属行业": industry
       "提交时间": ignore
     options:                      # question id -> {delivered label: option code}
       industry: {"美妆": beauty}
 
 Example:
-    >>> from survey.ingest import ingest
-    >>> result = ingest("交付/2026年广告主调研.xlsx", edition=2026)       # doctest: +SKIP
-    >>> print(result.to_text())                                          # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> from survey.io import load_wave, write_table
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> wave = load_wave(2025)
+    >>> src = write_table(delivery_frame(wave.frame, wave.codebook), tmp / "delivery_2026.xlsx")
+    >>> result = ingest(src, edition=2026, out_dir=tmp / "waves")
+    >>> result.ok, result.wave_path.name, result.log_path.name
+    (True, '2026.parquet', '2026.validation.log')
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import os
 import re
-import tempfile
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from survey.codebook import Codebook, Question
-from survey.errors import CodebookError, Problem, SurveyError
-from survey.io.write import FILE_MODE
+from survey.errors import Problem, SurveyError
+from survey.io.headers import (
+    IGNORE,
+    KEEP,
+    HeaderMatch,
+    Suggestion,
+    closest_many,
+    header_forms,
+    map_headers,
+    normalize,
+    shown,
+)
+from survey.io.mapping import load_mapping, relabel_options, write_mapping_draft
 from survey.paths import waves_dir
 
-IGNORE = "ignore"
-_PUNCT = re.compile(r"[\s\-_:：|/\\()（）【】\[\]<>《》.,，。、?？!！\"'“”‘’·—–]+")
+__all__ = [
+    "IGNORE",
+    "KEEP",
+    "IngestResult",
+    "Suggestion",
+    "delivery_frame",
+    "header_forms",
+    "ingest",
+    "load_mapping",
+    "map_headers",
+    "normalize",
+    "relabel_options",
+    "write_draft",
+]
 
-
-def normalize(text: str) -> str:
-    """Fold a header or label for matching: NFKC, lower case, no spaces or punctuation.
-
-    >>> normalize("Q1. 行业 - 美妆（个护）") == normalize("q1行业美妆(个护)")
-    True
-    """
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", str(text)).lower())
-
-
-def header_forms(codebook: Codebook) -> dict[str, str]:
-    """Every header under which a codebook column may be delivered, normalized -> column.
-
-    A column is recognised by its own name, by its question's wording or short label (single and
-    numeric questions), or by wording/short label joined to the option or item label (multi, grid
-    and constant-sum questions), in Chinese or English.
-    """
-    forms: dict[str, str] = {}
-
-    def add(text: str, column: str) -> None:
-        key = normalize(text)
-        if key:
-            forms.setdefault(key, column)
-
-    for column in (codebook.id_column, codebook.weight_column):
-        add(column, column)
-    add(codebook.id_label_zh, codebook.id_column)
-    add(codebook.id_label_en, codebook.id_column)
-    for q in codebook:
-        stems = [s for s in (q.text_zh, q.short_zh, q.text_en, q.short_en) if s]
-        parts = q.options if q.type == "multi" else q.items
-        for column in q.columns():
-            add(column, column)
-        if q.type in ("single", "numeric"):
-            for stem in stems:
-                add(stem, q.id)
-            continue
-        for part in parts:
-            column = f"{q.id}__{part.code}"
-            for stem in stems:
-                add(stem + part.zh, column)
-                add(stem + part.en, column)
-    return forms
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A likely match for something the ingest could not map."""
-
-    what: str  # "header" or "label"
-    found: str
-    question: str | None
-    candidates: tuple[tuple[str, float], ...]
-
-    def __str__(self) -> str:
-        cands = ", ".join(f"{c} ({s:.0%})" for c, s in self.candidates) or "no close match"
-        where = f" of question '{self.question}'" if self.question else ""
-        return f"{self.what}{where} {self.found!r}: did you mean {cands}?"
+_ID_YEAR = re.compile(r"(?:^|\D)((?:19|20)\d\d)(?:\D|$)")
 
 
 @dataclass(frozen=True)
@@ -118,6 +88,9 @@ class IngestResult:
     log_path: Path | None = None
     ignored: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
+    kept: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = field(default=())
+    report: object = None  # the ValidationReport of the delivery
 
     @property
     def ok(self) -> bool:
@@ -129,197 +102,158 @@ class IngestResult:
         rows = [(h, c) for h, c in self.mapping.items() if h != c]
         return pl.DataFrame(rows, schema=["header", "column"], orient="row")
 
-    def to_text(self) -> str:
-        """A readable log: summary, mapping, suggestions and every problem."""
+    def to_text(self, lang: str = "en") -> str:
+        """A readable log: summary, mapping, then the problems grouped as ``survey validate``
+        groups them (count per kind, then by kind and column), suggestions and warnings."""
         lines = [
             f"ingest {self.file.name} as edition {self.edition}: {self.n_rows} respondents, "
-            f"{len(self.mapping)} columns mapped, {len(self.ignored)} ignored, "
-            f"{len(self.problems)} problem(s)",
+            f"{len(self.mapping)} columns mapped, {len(self.kept)} kept as text, "
+            f"{len(self.ignored)} ignored, {len(self.problems)} problem(s)",
         ]
         if self.wave_path:
-            lines.append(f"wrote {self.wave_path}")
+            lines.append(f"wrote {self.wave_path} and {self.log_path}")
+        elif self.problems:
+            lines.append("no wave written: fix the problems below (or the mapping) and run again")
         renamed = [(h, c) for h, c in self.mapping.items() if h != c]
         if renamed:
             lines.append("\nmapped headers:")
-            lines += [f"  {h!r} -> {c}" for h, c in renamed]
+            lines += [f"  {shown(h)} -> {c}" for h, c in renamed]
+        if self.kept:
+            lines.append("\nkept as text columns (open answers, mapping 'keep'):")
+            lines += [f"  {shown(h)} -> {c}" for h, c in self.kept.items()]
         if self.ignored:
-            lines.append("\nignored headers (mapping file): " + ", ".join(map(repr, self.ignored)))
-        if self.suggestions:
+            lines.append("\nignored headers (mapping file): " + ", ".join(map(shown, self.ignored)))
+        if self.report is not None and self.problems:
+            lines += ["", self.report.to_text(lang)]  # type: ignore[attr-defined]
+        elif self.notes:
+            lines.append("\nnotes:")
+            lines += [f"  - {n}" for n in self.notes]
+        labels = [s for s in self.suggestions if s.what == "label"]
+        headers = [s for s in self.suggestions if s.what == "header"]
+        if (headers and self.report is None) or labels:
             lines.append("\nsuggestions:")
-            lines += [f"  {s}" for s in self.suggestions]
-        if self.problems:
-            lines.append("\nproblems:")
-            lines += [f"  - {p}" for p in self.problems]
+            lines += [f"  {s}" for s in (headers if self.report is None else []) + labels]
         if self.warnings:
             lines.append("\nwarnings:")
             lines += [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def _warnings(raw: pl.DataFrame, codebook: Codebook, edition: int) -> list[str]:
-    """What will stop the report or looks like a mix-up, though the wave itself is valid."""
-    from survey.weighting import load_margins
+def edition_warnings(raw: pl.DataFrame, codebook: Codebook, edition: int, file: Path) -> list[str]:
+    """Signs that ``--edition`` may be wrong: the file name or most respondent ids name another
+    year (a year in an id or a name that is part of a date does not count).
+
+    >>> cb = Codebook.load()
+    >>> ids = pl.DataFrame({"resp_id": ["BJ2025-001", "SH2025-002", "GZ2025-003"]})
+    >>> for w in edition_warnings(ids, cb, 2026, Path("delivery_2025_revised_2024-12-15.xlsx")):
+    ...     print(w)
+    the file name delivery_2025_revised_2024-12-15.xlsx names the edition 2025, not 2026: is --edition right?
+    3 of 3 respondent ids name the year 2025 (e.g. 'BJ2025-001'), not 2026: is --edition right?
+    """
+    from survey.io import edition_from_name
 
     out = []
-    try:
-        load_margins(edition, codebook)
-    except SurveyError as e:
+    named = edition_from_name(file)
+    if named is not None and named != edition:
         out.append(
-            f"{e} — add the edition's margins to data/weighting.yaml before `survey report`"
+            f"the file name {file.name} names the edition {named}, not {edition}: "
+            "is --edition right?"
         )
-    ids = raw[codebook.id_column].cast(pl.String) if codebook.id_column in raw.columns else None
-    if ids is not None:
-        years = ids.str.extract(r"((?:19|20)\d\d)").drop_nulls()
-        other = years.filter(years != str(edition))
-        if other.len() and other.len() > ids.len() / 2:
+    if codebook.id_column in raw.columns:
+        ids = raw[codebook.id_column].cast(pl.String).drop_nulls()
+        years = ids.str.extract(_ID_YEAR.pattern, 1)
+        counted = years.drop_nulls()
+        other = counted.filter(counted != str(edition))
+        if other.len() and other.len() > ids.len() / 2 and (counted == str(edition)).sum() == 0:
             year = other.mode().sort()[0]
+            example = ids.filter(years == year)[0]
             out.append(
-                f"most respondent ids name the year {year}, not {edition}: is --edition right?"
+                f"{other.len()} of {ids.len()} respondent ids name the year {year} "
+                f"(e.g. {example!r}), not {edition}: is --edition right?"
             )
     return out
 
 
-def load_mapping(path: str | Path | None) -> dict:
-    """Read a mapping file (``columns`` and ``options`` sections); ``{}`` when ``path`` is None."""
-    if path is None:
-        return {}
-    p = Path(path)
+def _margin_warnings(codebook: Codebook, edition: int) -> list[str]:
+    from survey.weighting import load_margins
+
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise CodebookError(f"cannot read mapping file {p}: {e}", file=str(p)) from None
-    if not isinstance(raw, dict) or set(raw) - {"columns", "options"}:
-        raise CodebookError(
-            f"mapping file {p} has unexpected keys {sorted(set(raw) - {'columns', 'options'})}",
-            file=str(p),
-            expected="top-level keys 'columns' and 'options'",
-        )
-    return raw
+        load_margins(edition, codebook)
+    except SurveyError as e:
+        return [f"{e} — add the edition's margins to data/weighting.yaml before `survey report`"]
+    except Exception:  # a weighting module in flux must not stop an ingest
+        return []
+    return []
 
 
-def map_headers(
-    headers: list[str], codebook: Codebook, mapping: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], list[str], list[Suggestion]]:
-    """Map delivered headers to codebook columns.
-
-    Returns ``(header -> column, ignored headers, suggestions for unmapped headers)``. Unmapped
-    headers stay unmapped (validation then reports them as unknown columns); nothing is dropped
-    unless the mapping file says ``ignore``.
-    """
-    mapping = dict(mapping or {})
-    forms = header_forms(codebook)
-    known = set(codebook.columns()) | {codebook.weight_column}
-    out: dict[str, str] = {}
-    ignored: list[str] = []
-    suggestions: list[Suggestion] = []
-    for h in headers:
-        target = mapping.get(h)
-        if target == IGNORE:
-            ignored.append(h)
-            continue
-        if target is not None:
-            if target not in known:
-                raise CodebookError(
-                    f"mapping sends header {h!r} to unknown column {target!r}",
-                    column=h,
-                    value=target,
-                    expected="a codebook column or 'ignore'",
-                )
-            out[h] = target
-            continue
-        column = forms.get(normalize(h))
-        if column is not None:
-            out[h] = column
-        else:
-            suggestions.append(Suggestion("header", h, None, _closest(h, forms)))
-    taken: dict[str, list[str]] = {}
-    for h, c in out.items():
-        taken.setdefault(c, []).append(h)
-    clashes = {c: hs for c, hs in taken.items() if len(hs) > 1}
-    if clashes:
-        c, hs = next(iter(clashes.items()))
-        raise SurveyError(
-            f"headers {hs} all map to column '{c}'",
-            column=c,
-            value=hs,
-            expected="one header per codebook column (fix the mapping file)",
-        )
-    return out, ignored, suggestions
-
-
-def _closest(found: str, forms: Mapping[str, str], k: int = 3) -> tuple[tuple[str, float], ...]:
-    key = normalize(found)
-    scored: dict[str, float] = {}
-    for form, column in forms.items():
-        score = difflib.SequenceMatcher(None, key, form).ratio()
-        if score > scored.get(column, 0.0):
-            scored[column] = score
-    best = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-    return tuple((c, round(s, 2)) for c, s in best if s >= 0.4)
-
-
-def relabel_options(
-    raw: pl.DataFrame, codebook: Codebook, options: Mapping[str, Mapping[str, str]]
-) -> pl.DataFrame:
-    """Replace delivered answer labels by option codes as the mapping file says.
-
-    ``options`` maps a question id to ``{delivered label: option code}``; it applies to every
-    column of that question (for multi-select questions a delivered label marks "selected").
-    """
-    exprs = []
-    for qid, table in options.items():
-        q = codebook[qid]
-        unknown = [code for code in table.values() if code not in q.codes()]
-        if unknown:
-            raise CodebookError(
-                f"mapping gives question '{qid}' unknown option codes {unknown}",
-                column=qid,
-                value=unknown,
-                expected=f"codes among {q.codes()}",
-            )
-        for column in q.columns():
-            if column in raw.columns:
-                exprs.append(pl.col(column).replace(dict(table)))
-    return raw.with_columns(exprs) if exprs else raw
-
-
-def _label_suggestions(
-    raw: pl.DataFrame, codebook: Codebook, problems: list[Problem]
-) -> list[Suggestion]:
-    seen: set[tuple[str, str]] = set()
-    out = []
+def _label_suggestions(codebook: Codebook, problems: list[Problem]) -> list[Suggestion]:
+    seen: dict[tuple[str, str], None] = {}
     for p in problems:
         if p.kind != "unknown_code" or p.column is None or not codebook.is_column(p.column):
             continue
         q, _ = codebook.owner(p.column)
-        key = (q.id, str(p.value))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(
-            Suggestion("label", str(p.value), q.id, _closest(str(p.value), _option_forms(q)))
-        )
+        seen.setdefault((q.id, str(p.value)), None)
+    out = []
+    by_question: dict[str, list[str]] = {}
+    for qid, value in seen:
+        by_question.setdefault(qid, []).append(value)
+    for qid, values in by_question.items():
+        found = closest_many(values, _option_forms(codebook[qid]))
+        out += [Suggestion("label", v, qid, c) for v, c in zip(values, found, strict=True)]
     return out
 
 
-def _option_forms(q: Question) -> dict[str, str]:
-    forms: dict[str, str] = {}
+def _option_forms(q: Question) -> dict[str, list[str]]:
+    forms: dict[str, list[str]] = {}
     for o in q.options:
-        for text in (o.code, o.zh, o.en):
-            forms.setdefault(normalize(text), o.code)
+        forms[o.code] = [normalize(t) for t in (o.code, o.zh, o.en) if normalize(t)]
     return forms
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _out_folder(out_dir: str | Path | None) -> Path:
+    out = Path(out_dir) if out_dir is not None else waves_dir()
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SurveyError(
+                    f"cannot use {out} as the output folder: {parent} is a file",
+                    file=str(out),
+                    expected="--out naming a folder (or a path below a folder)",
+                )
+            break
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SurveyError(
+            f"cannot create the output folder {out} ({e.strerror or e})",
+            file=str(out),
+            expected="a writable folder (check its permissions, or pass --out)",
+        ) from None
+    return out
+
+
+def _read_and_check(
+    path: Path, codebook: Codebook, edition: int, spec: Mapping, sheet: str | int | None
+) -> tuple:
+    from survey.io import ValidationReport, validate
+    from survey.io.delivery import read_delivery
+    from survey.io.read import ROW_COLUMN, row_convention
+
+    delivery = read_delivery(path, codebook, sheet=sheet, mapping=spec)
+    frame, problems = validate(delivery.frame, codebook, edition=edition, file=str(path))
+    header_row = delivery.info.header_row
+    report = ValidationReport(
+        file=str(path),
+        n_rows=delivery.frame.height,
+        problems=tuple(problems),
+        rows=row_convention(path, header_row=header_row),
+        edition=edition,
+        notes=delivery.notes,
+        suggestions=tuple(delivery.match.suggestions),
+        header_row=header_row,
+    )
+    del ROW_COLUMN
+    return delivery, frame, problems, report
 
 
 def ingest(
@@ -331,60 +265,141 @@ def ingest(
     out_dir: str | Path | None = None,
     force: bool = False,
     sheet: str | int | None = None,
+    wait: float = 0.0,
 ) -> IngestResult:
-    """Map, validate and store one delivered wave; see the module docstring.
+    """Map, validate and publish one delivered wave; see the module docstring.
 
-    Writes ``<out_dir>/<edition>.parquet`` (only when there is no problem) and always
-    ``<out_dir>/<edition>.validation.log``. Raises :class:`SurveyError` when the wave exists and
-    ``force`` is false.
+    Writes ``<out_dir>/<edition>.parquet`` and ``<edition>.validation.log`` together (only when
+    there is no problem), else ``<edition>.rejected.log``. Raises :class:`SurveyError` when the
+    wave exists and ``force`` is false, when another ingest of the edition holds the lock, and
+    for an unusable output folder (with the problems of the delivery, when there are any, in
+    :attr:`IngestResult` form: they are never lost).
     """
-    from survey.io import read_table, validate, write_wave
-    from survey.io.read import ROW_COLUMN
+    from survey.io._publish import clean_stale, edition_lock, publish
+    from survey.io.write import write_wave
 
     path = Path(file)
     codebook = codebook or Codebook.load()
-    out = Path(out_dir) if out_dir is not None else waves_dir()
+    spec = load_mapping(mapping)
+    out = _out_folder(out_dir)
     wave_path = out / f"{edition}.parquet"
     log_path = out / f"{edition}.validation.log"
-    if wave_path.exists() and not force:
+    rejected = out / f"{edition}.rejected.log"
+    try:
+        lock = edition_lock(out, edition, wait)
+        lock.__enter__()
+    except OSError as e:
         raise SurveyError(
-            f"{wave_path} exists; pass --force to replace it",
-            file=str(wave_path),
-            expected="a new edition, or --force",
-        )
-    spec = load_mapping(mapping)
-    raw = read_table(path, sheet=sheet)
-    headers = [c for c in raw.columns if c != ROW_COLUMN]
-    header_map, ignored, suggestions = map_headers(headers, codebook, spec.get("columns"))
-    renamed = raw.drop(ignored).rename(header_map)
-    renamed = relabel_options(renamed, codebook, spec.get("options") or {})
-    frame, problems = validate(renamed, codebook, edition=edition, file=str(path))
-    suggestions += _label_suggestions(renamed, codebook, problems)
-
-    written = None
-    out.mkdir(parents=True, exist_ok=True)
-    if frame is not None and not problems:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        written = write_wave(
-            frame,
-            wave_path,
+            f"cannot write in the output folder {out} ({e.strerror or e})",
+            file=str(out),
+            expected="a writable folder (check its permissions, or pass --out)",
+        ) from None
+    try:
+        if wave_path.exists() and not force:
+            raise SurveyError(
+                f"{wave_path} exists; pass --force to replace it",
+                file=str(wave_path),
+                expected="a new edition, or --force",
+            )
+        clean_stale(out, [wave_path.name, log_path.name, rejected.name])
+        delivery, frame, problems, report = _read_and_check(path, codebook, edition, spec, sheet)
+        suggestions = [*delivery.match.suggestions, *_label_suggestions(codebook, problems)]
+        warnings = [
+            *edition_warnings(delivery.frame, codebook, edition, path),
+            *_margin_warnings(codebook, edition),
+        ]
+        base = dict(
+            file=path,
             edition=edition,
-            metadata={"synthetic": "false", "source_file": path.name, "source_sha256": digest},
+            mapping=delivery.match.mapping,
+            problems=tuple(problems),
+            suggestions=tuple(suggestions),
+            n_rows=delivery.frame.height,
+            ignored=tuple(delivery.match.ignored),
+            kept=dict(delivery.match.kept),
+            notes=delivery.notes,
+            report=report,
         )
-    result = IngestResult(
-        warnings=tuple(_warnings(raw, codebook, edition)),
-        file=path,
-        edition=edition,
-        mapping=header_map,
-        problems=tuple(problems),
-        suggestions=tuple(suggestions),
-        n_rows=raw.height,
-        wave_path=written,
-        log_path=log_path,
-        ignored=tuple(ignored),
-    )
-    _atomic_write_text(log_path, result.to_text() + "\n")
-    return result
+        if frame is None or problems:
+            result = IngestResult(**base, warnings=tuple(warnings), log_path=rejected)
+            try:
+                publish(
+                    {rejected: lambda p: p.write_text(result.to_text() + "\n", encoding="utf-8")}
+                )
+            except OSError as e:
+                result = IngestResult(
+                    **base,
+                    warnings=(*warnings, f"could not write {rejected} ({e.strerror or e})"),
+                )
+            return result
+        if delivery.extras.width:
+            frame = pl.concat([frame, delivery.extras], how="horizontal")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        result = IngestResult(
+            **base, warnings=tuple(warnings), wave_path=wave_path, log_path=log_path
+        )
+        log_text = result.to_text() + "\n"
+        meta = {
+            "synthetic": "false",
+            "ingested": "true",
+            "source_file": path.name,
+            "source_sha256": digest,
+            "validation_log_sha256": hashlib.sha256(log_text.encode("utf-8")).hexdigest(),
+            "kept_columns": "\t".join(delivery.extras.columns),
+        }
+        try:
+            publish(
+                {
+                    wave_path: lambda p: write_wave(frame, p, edition=edition, metadata=meta),
+                    log_path: lambda p: p.write_text(log_text, encoding="utf-8"),
+                }
+            )
+        except OSError as e:
+            raise SurveyError(
+                f"could not write the wave into {out} ({e.strerror or e}); nothing was replaced",
+                file=str(wave_path),
+                expected="a writable output folder with free disk space",
+            ) from None
+        rejected.unlink(missing_ok=True)
+        return result
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def write_draft(
+    file: str | Path,
+    draft: str | Path,
+    *,
+    edition: int | None = None,
+    mapping: str | Path | None = None,
+    codebook: Codebook | None = None,
+    sheet: str | int | None = None,
+) -> Path:
+    """Save the current matches and best suggestions of a delivery as an editable mapping file.
+
+    Starts from ``mapping`` when given (its entries are kept). Nothing else is written.
+
+    >>> import tempfile, pathlib
+    >>> from survey.io import load_wave, write_table
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> wave = load_wave(2025)
+    >>> d = delivery_frame(wave.frame.head(5), wave.codebook).rename({"贵公司所属行业": "所属行业类别"})
+    >>> src = write_table(d, tmp / "d.csv")
+    >>> text = write_draft(src, tmp / "m.yaml").read_text(encoding="utf-8")
+    >>> print(next(line for line in text.splitlines() if "所属行业类别" in line))
+      "所属行业类别": industry  # SUGGESTED ...
+    """
+    from survey.io.delivery import read_delivery
+    from survey.io.validate import validate
+
+    path = Path(file)
+    codebook = codebook or Codebook.load()
+    spec = load_mapping(mapping)
+    delivery = read_delivery(path, codebook, sheet=sheet, mapping=spec)
+    _, problems = validate(delivery.frame, codebook, edition=edition, file=str(path))
+    labels = _label_suggestions(codebook, problems)
+    match: HeaderMatch = delivery.match
+    return write_mapping_draft(draft, match, source=path.name, labels=labels)
 
 
 def delivery_frame(frame: pl.DataFrame, codebook: Codebook, lang: str = "zh") -> pl.DataFrame:

@@ -102,7 +102,8 @@ def test_unmapped_header_and_label_get_suggestions_and_no_wave(tmp_path: Path, c
     assert header.found == "所属行业类别" and header.candidates[0][0] == "industry"
     label = next(s for s in result.suggestions if s.what == "label")
     assert (label.question, label.found, label.candidates[0][0]) == ("confidence", "基本持平", "flat")
-    log = (tmp_path / "2026.validation.log").read_text(encoding="utf-8")
+    assert not (tmp_path / "2026.validation.log").exists()  # the log of a published wave only
+    log = (tmp_path / "2026.rejected.log").read_text(encoding="utf-8")
     assert "did you mean industry" in log and "row 2" in log
 
 

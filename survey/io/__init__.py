@@ -2,29 +2,37 @@
 
 * :func:`load_wave` — a file (CSV/xlsx/Parquet/sav) or an edition → a typed :class:`~survey.Wave`,
   raising :class:`~survey.errors.ValidationError` with *all* problems, or
-  :class:`~survey.errors.WaveFormatError` when the file cannot be read at all.
+  :class:`~survey.errors.WaveFormatError` when the file cannot be read at all. A file with only
+  some of the codebook's questions loads with a :class:`PartialWaveWarning` naming the missing
+  ones (their columns are null: not asked); extra columns are kept as unlabelled variables.
 * :func:`validate_file` — the same checks as a :class:`ValidationReport` (what ``survey validate``
-  prints).
+  prints), strict about every column.
 * :func:`write_wave` / :func:`write_table` — deterministic Parquet waves; CSV/xlsx/sav tables.
 
 Example:
-    >>> from survey.io import load_wave, validate_file
-    >>> wave = load_wave("wave_2025.xlsx", sheet="data")  # doctest: +SKIP
-    >>> print(validate_file("wave_2025.csv").to_text())  # doctest: +SKIP
-    wave_2025.csv: 228 rows, no problems
+    >>> from survey.io import load_wave
+    >>> load_wave(2025).edition
+    2025
+    >>> edition_from_name("delivery_2025_revised_2024-12-15.csv")
+    2025
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 
 import polars as pl
 
 from survey.codebook import Codebook
 from survey.errors import Problem, ValidationError, WaveFormatError
+from survey.io.delivery import read_delivery
+from survey.io.headers import shown
+from survey.io.mapping import load_mapping
 from survey.io.read import ROW_COLUMN, read_metadata, read_table, row_convention
+from survey.io.report import LIMIT, ValidationReport
 from survey.io.validate import KINDS, validate
 from survey.io.write import write_table, write_wave
 from survey.paths import waves_dir
@@ -32,8 +40,11 @@ from survey.wave import Wave
 
 __all__ = [
     "KINDS",
+    "LIMIT",
     "ROW_COLUMN",
+    "PartialWaveWarning",
     "ValidationReport",
+    "edition_from_name",
     "load_wave",
     "read_metadata",
     "read_table",
@@ -45,6 +56,35 @@ __all__ = [
 ]
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_DATE = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}(?:[-_.年/]?(?:0[1-9]|1[0-2])(?:[-_.月/]?(?:0[1-9]|[12]\d|3[01]))?)(?!\d)"
+)
+
+
+class PartialWaveWarning(UserWarning):
+    """A wave loaded without some of its edition's questions, or with extra columns."""
+
+
+def edition_from_name(name: str | Path) -> int | None:
+    """The edition a file name states: its first year that is not part of a date.
+
+    Editions are named by the year they forecast and fieldwork ends the year before, so a file
+    carries dates of the previous year (``delivery_2025_revised_2024-12-15.csv`` is the 2025
+    edition, revised on 2024-12-15). A year followed by a month (``2024-12``, ``202412``,
+    ``2024年12月``) is a date; of the other years the first one counts. ``None`` when there is
+    none.
+
+    >>> edition_from_name("delivery_2025_revised_2024-12-15.csv"), edition_from_name("wave_2024.xlsx")
+    (2025, 2024)
+    >>> edition_from_name("export_20241215.csv") is None
+    True
+    """
+    stem = Path(name).stem
+    dates = [m.span() for m in _DATE.finditer(stem) if m.end() - m.start() > 4]
+    for m in _YEAR.finditer(stem):
+        if not any(a <= m.start() < b for a, b in dates):
+            return int(m.group(1))
+    return None
 
 
 def _resolve(path_or_edition: int | str | Path, edition: int | None) -> tuple[Path, int | None]:
@@ -61,35 +101,41 @@ def _infer_edition(path: Path, edition: int | None, meta: dict[str, str]) -> int
         return int(edition)
     if meta.get("edition", "").strip().isdigit():
         return int(meta["edition"])
-    years = _YEAR.findall(path.stem)
-    return int(years[-1]) if years else None
+    return edition_from_name(path)
 
 
 def worded_headers(raw: pl.DataFrame, codebook: Codebook) -> pl.DataFrame:
-    """Headers written as the questionnaire words them (``贵公司所属行业``, ``营销挑战-流量成本上升``,
-    or the English wording) renamed to their codebook columns; other headers are kept as they are
-    (validation names them). Only exact forms are used here; ``survey ingest`` also takes a
-    mapping file and suggests matches for the rest.
+    """Headers written as the questionnaire words them (``贵公司所属行业``, ``Q1. 行业``, the
+    English wording) renamed to their codebook columns; other headers are kept as they are.
 
     Example:
         >>> cb = Codebook.load()
-        >>> worded_headers(pl.DataFrame({cb["industry"].text("zh"): ["汽车"]}), cb).columns
+        >>> worded_headers(pl.DataFrame({"Q1. " + cb["industry"].text("zh"): ["汽车"]}), cb).columns
         ['industry']
     """
-    from survey.ingest import map_headers
+    from survey.io.headers import match_headers
 
-    known = {*codebook.columns(), codebook.id_column, codebook.weight_column, ROW_COLUMN}
+    known = {*codebook.columns(), codebook.weight_column, ROW_COLUMN}
     headers = [c for c in raw.columns if c not in known]
-    if not headers:  # the usual case (waves written by the package): nothing to look up
+    if not headers:
         return raw
-    header_map, _, _ = map_headers(headers, codebook)
-    targets = list(header_map.values())
-    renames = {
-        h: c
-        for h, c in header_map.items()
-        if h != c and c not in raw.columns and targets.count(c) == 1
-    }
+    m = match_headers(headers, codebook, suggest=False)
+    renames = {h: c for h, c in m.mapping.items() if h != c and c not in raw.columns}
     return raw.rename(renames) if renames else raw
+
+
+def _infer_types(extras: pl.DataFrame) -> pl.DataFrame:
+    """Extra (unlabelled) columns: Float64 when every filled cell is a number, else String."""
+    exprs = []
+    for c in extras.columns:
+        col = extras[c]
+        number = col.str.strip_chars().cast(pl.Float64, strict=False)
+        filled = col.is_not_null() & (col.str.strip_chars() != "")
+        if filled.any() and (number.is_not_null() == filled).all():
+            exprs.append(number.alias(c))
+        else:
+            exprs.append(col.alias(c))
+    return extras.select(exprs) if exprs else extras
 
 
 def load_wave(
@@ -98,214 +144,86 @@ def load_wave(
     codebook: Codebook | None = None,
     edition: int | None = None,
     sheet: str | int | None = None,
+    mapping: str | Path | None = None,
+    strict: bool = False,
 ) -> Wave:
     """Read, validate and type a wave.
 
     ``path_or_edition``: an edition (``2025`` or ``"2025"``) loads ``waves_dir()/2025.parquet``;
-    a path loads any supported format. The edition is ``edition`` when given, else the file's
-    metadata, else a 4-digit year in the file name, else ``None`` (all questions expected).
+    a path loads any supported format (headers matched as :mod:`survey.io.headers` says,
+    ``mapping`` as for ``survey ingest``). The edition is ``edition`` when given, else the file's
+    metadata, else the file name (:func:`edition_from_name`), else ``None`` (all questions).
+
+    Bring your own data: a question of the edition with no column in the file is left out of
+    the checks, its columns are null ("not asked") and a :class:`PartialWaveWarning` names it;
+    a column the codebook does not know is kept as an unlabelled variable (Float64 when all its
+    cells are numbers, else String), also named in the warning. ``strict=True`` refuses both, as
+    :func:`validate_file` does. Cells that break the codebook always raise
+    :class:`ValidationError`.
 
     Example:
-        >>> load_wave("survey_2024.csv").edition  # doctest: +SKIP
-        2024
+        >>> wave = load_wave(2025)
+        >>> wave.n, wave.is_synthetic
+        (228, True)
     """
     cb = codebook if codebook is not None else Codebook.load()
     path, edition = _resolve(path_or_edition, edition)
-    raw = worded_headers(read_table(path, sheet=sheet), cb)
+    spec = load_mapping(mapping)
+    delivery = read_delivery(path, cb, sheet=sheet, mapping=spec, suggest=False)
+    raw = delivery.frame
     meta = read_metadata(path)
     ed = _infer_edition(path, edition, meta)
-    frame, problems = validate(raw, cb, edition=ed, file=str(path))
+    known = {*cb.columns(), cb.weight_column, ROW_COLUMN}
+    unknown = [c for c in raw.columns if c not in known]
+    extras = delivery.extras
+    absent: list[str] = []
+    check = cb
+    if not strict:
+        if unknown:
+            extras = (
+                pl.concat([extras, raw.select(unknown)], how="horizontal")
+                if extras.width
+                else raw.select(unknown)
+            )
+            raw = raw.drop(unknown)
+        present = set(raw.columns)
+        asked = [q for q in cb if ed is None or q.asked_in(ed)]
+        absent = [q.id for q in asked if not any(c in present for c in q.columns())]
+        if absent:
+            keep = {qid: q for qid, q in cb.questions.items() if qid not in absent}
+            check = dataclasses.replace(cb, questions=keep)
+    frame, problems = validate(raw, check, edition=ed, file=str(path))
     if problems or frame is None:
         raise ValidationError(problems, file=str(path))
+    if absent:
+        dtypes = cb.column_dtypes(ed)
+        nulls = [
+            pl.lit(None, dtypes[c]).alias(c)
+            for qid in absent
+            for c in cb[qid].columns()
+            if c in dtypes
+        ]
+        frame = frame.with_columns(nulls).select(
+            [c for c in cb.columns(ed) if c in frame.columns or c in dtypes]
+            + [c for c in frame.columns if c not in set(cb.columns(ed))]
+        )
+    declared = set(filter(None, meta.get("kept_columns", "").split("\t")))
+    if extras.width:
+        frame = pl.concat([frame, _infer_types(extras)], how="horizontal")
+    surprising = [c for c in extras.columns if c not in declared]
+    if absent or surprising:
+        parts = []
+        if absent:
+            parts.append(f"questions not in the file (left null, 'not asked'): {', '.join(absent)}")
+        if surprising:
+            parts.append(
+                "columns not in the codebook (kept as unlabelled variables): "
+                + ", ".join(map(shown, surprising))
+            )
+        warnings.warn(f"{path}: " + "; ".join(parts), PartialWaveWarning, stacklevel=2)
     if ed is not None:
         meta["edition"] = str(ed)
     return Wave(frame=frame, edition=ed, codebook=cb, source=path, metadata=meta)
-
-
-LIMIT = 20
-"""Problems listed one by one per (kind, column) in :meth:`ValidationReport.to_text`."""
-
-_WORDS = {
-    "en": {
-        "ok": "{file}: {n} rows, no problems",
-        "head": "{file}: {n} rows, {k} problem(s)",
-        "edition": "checked against the questions of edition {edition}",
-        "no_edition": "checked against every question of the codebook (edition unknown)",
-        "skipped": "note: {k} blank row(s) between respondents skipped (not respondents): {rows}",
-        "kind": "[{kind}] {k} problem(s)",
-        "column": "column '{column}'",
-        "file_level": "the file",
-        "expected": "expected {expected}",
-        "row": "row {row}",
-        "found": "found {value}",
-        "in_rows": "{value} in {k} row(s): {rows}",
-        "more_values": "… and {k} more distinct value(s) in {r} row(s)",
-    },
-    "zh": {
-        "ok": "{file}: {n} 行，未发现问题",
-        "head": "{file}: {n} 行，发现 {k} 个问题",
-        "edition": "按 {edition} 年版问卷检查",
-        "no_edition": "按问卷全部题目检查（未知年份）",
-        "skipped": "注意：受访者之间的 {k} 个空行已跳过（不是受访者）：{rows}",
-        "kind": "[{kind}] {k} 个问题",
-        "column": "列 '{column}'",
-        "file_level": "文件",
-        "expected": "应为 {expected}",
-        "row": "第 {row} 行",
-        "found": "发现 {value}",
-        "in_rows": "{value} 出现在 {k} 行：{rows}",
-        "more_values": "… 另有 {k} 个不同取值，共 {r} 行",
-    },
-}
-
-
-def _shown(value: object, width: int = 60) -> str:
-    text = repr(value)
-    return (
-        text if len(text) <= width else f"{text[: width - 6]}…{text[-4:]} ({len(str(value))} chars)"
-    )
-
-
-def _rows_text(rows: list[int], limit: int = 8) -> str:
-    shown = ", ".join(map(str, rows[:limit]))
-    return shown + (f", … (+{len(rows) - limit})" if len(rows) > limit else "")
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """What :func:`validate_file` found in one file.
-
-    ``skipped_rows`` are the blank rows between respondents that were not read (they are not
-    respondents); ``rows`` says how row numbers are counted in this file's format; ``edition`` is
-    the edition whose questions were expected (``None``: every question of the codebook).
-    """
-
-    file: str
-    n_rows: int
-    problems: tuple[Problem, ...]
-    skipped_rows: tuple[int, ...] = ()
-    rows: str = ""
-    edition: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no problem at all."""
-        return not self.problems
-
-    def to_polars(self) -> pl.DataFrame:
-        """One row per problem: ``kind, file, row, column, value, expected``."""
-        return pl.DataFrame(
-            {
-                "kind": [p.kind for p in self.problems],
-                "file": [p.file for p in self.problems],
-                "row": [p.row for p in self.problems],
-                "column": [p.column for p in self.problems],
-                "value": [None if p.value is None else str(p.value) for p in self.problems],
-                "expected": [p.expected for p in self.problems],
-            },
-            schema={
-                "kind": pl.String,
-                "file": pl.String,
-                "row": pl.Int64,
-                "column": pl.String,
-                "value": pl.String,
-                "expected": pl.String,
-            },
-        )
-
-    def to_text(self, lang: str = "en", limit: int | None = LIMIT) -> str:
-        """A readable report: a count per kind, then the problems grouped by kind and column.
-
-        A group of at most ``limit`` problems is listed row by row; a larger one is summarised by
-        distinct value (count and first rows), so 10,000 problems stay readable while every
-        problem is counted. ``limit=None`` lists every problem.
-
-        Example:
-            >>> print(validate_file("w.csv").to_text())  # doctest: +SKIP
-            w.csv: 4 rows, 1 problem(s)
-            rows as numbered in the spreadsheet (header = row 1)
-            <BLANKLINE>
-              unknown_code  1
-            <BLANKLINE>
-            [unknown_code] 1 problem(s)
-              column 'industry': expected a code or label of 'industry': …
-                row 4: found '汽车行业'
-        """
-        w = _WORDS["zh" if lang == "zh" else "en"]
-        lines: list[str] = []
-        if self.ok:
-            lines.append(w["ok"].format(file=self.file, n=self.n_rows))
-        else:
-            lines.append(w["head"].format(file=self.file, n=self.n_rows, k=len(self.problems)))
-        if not self.ok:
-            if self.edition is not None:
-                lines.append(w["edition"].format(edition=self.edition))
-            elif any(p.kind == "missing_column" for p in self.problems):
-                lines.append(w["no_edition"])
-        if self.rows and (not self.ok or self.skipped_rows):
-            lines.append(row_convention(self.file, "zh") if lang == "zh" else self.rows)
-        if self.skipped_rows:
-            rows = _rows_text(list(self.skipped_rows))
-            lines.append(w["skipped"].format(k=len(self.skipped_rows), rows=rows))
-        if self.ok:
-            return "\n".join(lines)
-        by_kind: dict[str, list[Problem]] = {}
-        for p in self.problems:
-            by_kind.setdefault(p.kind, []).append(p)
-        order = [k for k in dict.fromkeys((*KINDS, *sorted(by_kind))) if k in by_kind]
-        width = max(len(k) for k in order)
-        lines.append("")
-        lines += [f"  {k:<{width}}  {len(by_kind[k])}" for k in order]
-        for kind in order:
-            lines += ["", w["kind"].format(kind=kind, k=len(by_kind[kind]))]
-            by_column: dict[str | None, list[Problem]] = {}
-            for p in by_kind[kind]:
-                by_column.setdefault(p.column, []).append(p)
-            for column, group in by_column.items():
-                lines += _group_lines(w, column, group, limit)
-        return "\n".join(lines)
-
-
-def _group_lines(
-    w: dict[str, str], column: str | None, group: list[Problem], limit: int | None
-) -> list[str]:
-    """Lines for the problems of one kind in one column (one expectation stated once if shared)."""
-    where = w["column"].format(column=column) if column else w["file_level"]
-    expectations = list(dict.fromkeys(p.expected for p in group))
-    shared = len(expectations) == 1
-    head = (
-        f"  {where}: {w['expected'].format(expected=expectations[0])}" if shared else f"  {where}:"
-    )
-    out = [head]
-
-    def found(p: Problem) -> str:
-        return "" if p.value is None else w["found"].format(value=_shown(p.value))
-
-    if limit is None or len(group) <= limit:
-        for p in group:
-            text = found(p)
-            if not shared:
-                text = "; ".join(t for t in (text, w["expected"].format(expected=p.expected)) if t)
-            if p.row is not None:
-                text = w["row"].format(row=p.row) + (f": {text}" if text else "")
-            if text:
-                out.append("    " + text)
-        return out
-    by_value: dict[str, list[Problem]] = {}
-    for p in group:
-        by_value.setdefault(_shown(p.value), []).append(p)
-    values = sorted(by_value.items(), key=lambda kv: -len(kv[1]))
-    for value, ps in values[:limit]:
-        rows = [p.row for p in ps if p.row is not None]
-        line = w["in_rows"].format(value=value, k=len(ps), rows=_rows_text(rows))
-        if not shared:
-            line += "; " + w["expected"].format(expected=ps[0].expected)
-        out.append("    " + line)
-    rest = values[limit:]
-    if rest:
-        n_rest = sum(len(ps) for _, ps in rest)
-        out.append("    " + w["more_values"].format(k=len(rest), r=n_rest))
-    return out
 
 
 def validate_file(
@@ -314,44 +232,60 @@ def validate_file(
     codebook: Codebook | None = None,
     edition: int | None = None,
     sheet: str | int | None = None,
+    mapping: str | Path | dict | None = None,
 ) -> ValidationReport:
     """Check a wave file and report every problem (never raises for bad content).
 
-    A file that cannot be read at all gives a report with one problem of kind ``unreadable``.
+    ``mapping``: a mapping file (or its loaded content) as for ``survey ingest``, so a delivery
+    can be checked before it is ingested. A file that cannot be read at all gives a report with
+    its problems of kind ``unreadable``. Headers that match no column get suggestions.
 
     Example:
-        >>> report = validate_file("wave_2025.csv")  # doctest: +SKIP
-        >>> report.ok, report.to_polars().columns[:2]  # doctest: +SKIP
-        (False, ['kind', 'file'])
+        >>> report = validate_file("data/waves/2025.parquet")
+        >>> report.ok, report.n_rows
+        (True, 228)
     """
     cb = codebook if codebook is not None else Codebook.load()
     p, edition = _resolve(path, edition)
     try:
-        raw = worded_headers(read_table(p, sheet=sheet), cb)
+        spec = mapping if isinstance(mapping, dict) else load_mapping(mapping)
+        delivery = read_delivery(p, cb, sheet=sheet, mapping=spec)
         meta = read_metadata(p)
     except WaveFormatError as e:
-        problem = Problem(
-            expected=e.expected or "a readable wave file",
-            file=str(p),
-            row=e.row,
-            column=e.column,
-            value=str(e).removeprefix(f"{p}: "),
-            kind="unreadable",
+        found = getattr(e, "problems", None)
+        problems = (
+            tuple(dataclasses.replace(q, kind="unreadable") for q in found)
+            if found
+            else (
+                Problem(
+                    expected=e.expected or "a readable wave file",
+                    file=str(p),
+                    row=e.row,
+                    column=e.column,
+                    value=str(e).removeprefix(f"{p}: "),
+                    kind="unreadable",
+                ),
+            )
         )
-        return ValidationReport(file=str(p), n_rows=0, problems=(problem,), rows=row_convention(p))
+        return ValidationReport(file=str(p), n_rows=0, problems=problems, rows=row_convention(p))
+    raw = delivery.frame
     ed = _infer_edition(p, edition, meta)
     _, problems = validate(raw, cb, edition=ed, file=str(p))
+    header_row = delivery.info.header_row
     return ValidationReport(
         file=str(p),
         n_rows=raw.height,
         problems=tuple(problems),
-        skipped_rows=_gaps(raw[ROW_COLUMN]),
-        rows=row_convention(p),
+        skipped_rows=_gaps(raw[ROW_COLUMN], header_row),
+        rows=row_convention(p, header_row=header_row),
         edition=ed,
+        notes=delivery.notes,
+        suggestions=tuple(delivery.match.suggestions),
+        header_row=header_row,
     )
 
 
-def _gaps(rows: pl.Series) -> tuple[int, ...]:
+def _gaps(rows: pl.Series, header_row: int = 1) -> tuple[int, ...]:
     """Row numbers between the first and the last respondent that were not read (blank rows)."""
     if rows.is_empty():
         return ()

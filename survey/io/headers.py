@@ -398,8 +398,8 @@ def map_headers(
 
     Returns ``(header -> column, ignored headers, suggestions for unmapped headers)``.
 
-    >>> map_headers(["industry", "1、贵公司所属行业"], Codebook.load())[0]
-    {'industry': 'industry'}
+    >>> map_headers(["1、贵公司所属行业", "提交时间"], Codebook.load())[0]
+    {'1、贵公司所属行业': 'industry'}
     """
     m = match_headers(headers, codebook, mapping)
     return m.mapping, m.ignored, m.suggestions

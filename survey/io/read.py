@@ -246,6 +246,17 @@ def _check_signature(p: Path, ext: str, data: bytes) -> None:
     if ext in (".csv", ".tsv", ".txt"):
         if kind != "text or an unknown format":
             raise _err(p, f"named {ext} but contains {kind}", "a delimited text file")
+        from survey.io._text import _utf16
+
+        nul = data.find(b"\x00", 0, 65536)
+        if nul >= 0 and _utf16(data) is None:
+            line = data[:nul].count(b"\n") + 1
+            raise _err(
+                p,
+                f"named {ext} but contains binary data (NUL bytes, first at byte {nul}, line {line})",
+                "a delimited text file",
+                row=line,
+            )
     elif ext in (".xlsx", ".xlsm"):
         if data.startswith(_OLE):
             if kind == "a password-protected Office file":

@@ -1,18 +1,28 @@
 """Write waves and tables: deterministic, atomic Parquet for waves; CSV/xlsx/sav for people.
 
+CSV and TSV files are written safe to open in a spreadsheet: a text cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return (that a spreadsheet would run as a formula, such as an
+agency id ``=HYPERLINK(...)``) is written with a leading ``'`` (plain numbers such as ``-5`` are
+left alone), and a :class:`FormulaCellsWarning` says how many cells were changed.
+
 Example:
-    >>> from survey.io.write import write_wave, write_table
-    >>> write_wave(wave, "data/waves/2025.parquet", edition=2025)  # doctest: +SKIP
-    PosixPath('data/waves/2025.parquet')
-    >>> write_table(wave.frame, "wave_2025.sav", codebook=wave.codebook)  # doctest: +SKIP
-    PosixPath('wave_2025.sav')
+    >>> import pathlib, tempfile
+    >>> from survey.io import load_wave
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> wave = load_wave(2025)
+    >>> write_wave(wave, tmp / "2025.parquet", edition=2025).name
+    '2025.parquet'
+    >>> write_table(wave.frame, tmp / "wave_2025.sav", codebook=wave.codebook).name
+    'wave_2025.sav'
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -47,7 +57,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temp file next to ``path`` then move it into place.
 
     No partial file is left behind when ``write`` fails. Example:
-        >>> atomic_write("x.txt", lambda p: p.write_text("hi"))  # doctest: +SKIP
+        >>> import pathlib, tempfile
+        >>> atomic_write(pathlib.Path(tempfile.mkdtemp()) / "x.txt", lambda p: p.write_text("hi")).read_text()
+        'hi'
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +92,13 @@ def write_wave(
     metadata is the base and ``metadata`` overrides it.
 
     Example:
-        >>> write_wave(frame, "2025.parquet", edition=2025, metadata={"synthetic": True, "seed": 1})  # doctest: +SKIP
+        >>> import pathlib, tempfile
+        >>> frame = pl.DataFrame({"resp_id": ["a"]})
+        >>> out = write_wave(frame, pathlib.Path(tempfile.mkdtemp()) / "2025.parquet", edition=2025,
+        ...                  metadata={"synthetic": True, "seed": 1})
+        >>> from survey.io.read import read_metadata
+        >>> read_metadata(out)["seed"], read_metadata(out)["synthetic"]
+        ('1', 'true')
     """
     import pyarrow.parquet as pq
 
@@ -127,14 +145,26 @@ def write_table(
     (from ``codebook``; the codes themselves without one) as value labels, booleans as 0/1.
     Parquet here is a plain file without wave metadata (see :func:`write_wave`).
 
+    CSV/TSV text cells that a spreadsheet would run as a formula get a leading ``'`` (see the
+    module docstring).
+
     Example:
-        >>> write_table(wave.frame, "wave.csv", encoding="gb18030")  # doctest: +SKIP
+        >>> import pathlib, tempfile, warnings
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "w.csv"
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = write_table(pl.DataFrame({"id": ["=HYPERLINK(1)", "-5"]}), out, encoding="utf-8")
+        >>> out.read_text(encoding="utf-8").splitlines(), str(caught[0].message)[:40]
+        (['id', "'=HYPERLINK(1)", '-5'], '1 cell(s) starting with = + - @ (which a')
     """
     p = Path(path)
     ext = p.suffix.lower()
     if ext in (".csv", ".tsv", ".txt"):
         sep = "\t" if ext == ".tsv" else ","
-        text = _text_frame(frame).write_csv(separator=sep, null_value="")
+        safe, n = neutralize_formulas(_text_frame(frame))
+        if n:
+            warnings.warn(formula_note(n, p), FormulaCellsWarning, stacklevel=2)
+        text = safe.write_csv(separator=sep, null_value="")
         data = text.encode(encoding)
         return atomic_write(p, lambda tmp: tmp.write_bytes(data))
     if ext == ".xlsx":
@@ -144,6 +174,44 @@ def write_table(
     if ext == ".parquet":
         return atomic_write(p, lambda tmp: frame.write_parquet(tmp))
     raise ValueError(f"cannot write '{p.suffix}' files; use .csv, .tsv, .xlsx, .sav or .parquet")
+
+
+class FormulaCellsWarning(UserWarning):
+    """Text cells were prefixed with ``'`` so that spreadsheets do not run them as formulas."""
+
+
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%?$"
+
+
+def neutralize_formulas(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Text cells starting with ``= + - @``, tab or CR (not plain numbers) prefixed with ``'``.
+
+    Returns the frame and the number of cells changed.
+
+    >>> neutralize_formulas(pl.DataFrame({"a": ["=1+1", "@SUM(A1)", "-3.5", "+86 10", None]}))[0]["a"].to_list()
+    ["'=1+1", "'@SUM(A1)", '-3.5', "'+86 10", None]
+    """
+    exprs, counts = [], []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        c = pl.col(name)
+        risky = c.str.contains(_FORMULA.pattern) & ~c.str.contains(_NUMBER)
+        exprs.append(pl.when(risky).then(pl.lit("'") + c).otherwise(c).alias(name))
+        counts.append(risky.sum().alias(name))
+    if not exprs:
+        return frame, 0
+    n = int(sum(frame.select(counts).row(0)))
+    return (frame.with_columns(exprs), n) if n else (frame, 0)
+
+
+def formula_note(n: int, where: object) -> str:
+    """The sentence that says cells were neutralised (for warnings and the CLI)."""
+    return (
+        f"{n} cell(s) starting with = + - @ (which a spreadsheet would run as a formula) were "
+        f"written with a leading ' in {where}"
+    )
 
 
 def _text_frame(frame: pl.DataFrame) -> pl.DataFrame:
