@@ -397,15 +397,18 @@ def _option_keys(o: Option) -> list[str]:
     return [key(n) for n in names]
 
 
-def _lookup(q: Question) -> dict[str, str]:
+def _lookup(q: Question, edition: int | None = None) -> dict[str, str]:
+    """Key of a code or label -> option code: labels of every edition, those of ``edition``
+    winning over other editions' (a label reused by another option), codes winning over all."""
     table: dict[str, str] = {}
-    for attr in ("en", "zh", "code"):  # later wins: a code beats a label
-        for o in q.options:
-            names = [getattr(o, attr)]
-            if attr != "code":
-                names += [getattr(w, attr) for w in o.relabels]
-            for n in names:
-                table[key(n)] = o.code
+    for o in q.options:
+        for w in (o.en, o.zh, *(w.en for w in o.relabels), *(w.zh for w in o.relabels)):
+            table[key(w)] = o.code
+    for o in q.options:
+        for lang in ("en", "zh"):
+            table[key(o.label(lang, edition))] = o.code
+    for o in q.options:
+        table[key(o.code)] = o.code
     return table
 
 
@@ -431,7 +434,7 @@ def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
             f"a blank cell: {_not_asked_text(q, _sub(q, column), ed, 'item')}",
         )
         return
-    lookup = _lookup(q)
+    lookup = _lookup(q, ed)
     mapping = {u: lookup.get(key(u)) for u in plan.uniques.get(column, [])}
     mapping = {u: c for u, c in mapping.items() if c is not None}
     codes = plan.derive(f"code#{column}", _mapped(plan, column, mapping, pl.String()))
