@@ -17,7 +17,15 @@ from polars.testing import assert_frame_equal
 
 from survey.codebook import Codebook
 from survey.errors import ValidationError, WaveFormatError
-from survey.io import KINDS, PartialWaveWarning, load_wave, validate, validate_file, write_table, write_wave
+from survey.io import (
+    KINDS,
+    PartialWaveWarning,
+    load_wave,
+    validate,
+    validate_file,
+    write_table,
+    write_wave,
+)
 from survey.io import read as reader
 from survey.wave import Wave
 
