@@ -741,12 +741,12 @@ def test_id_made_of_invisible_characters_is_missing(tmp_path, cb):
     assert (p.kind, p.row) == ("missing_id", 3)
 
 
-@pytest.mark.parametrize("value", ["1e308", "1e13", "inf", "-inf", "2e6"])
+@pytest.mark.parametrize("value", ["1e308", "1e13", "inf", "1e400", "2e6"])
 def test_weight_above_the_bound_is_a_problem(tmp_path, cb, value):
     # median of (1, 0.5, x, 1) is 1: the bound is min(1e6 x 1, 1e12) = 1e6
     p = only(problems_of(tmp_path, cb, with_cell(clean(), "weight", 2, value)))
     assert (p.kind, p.row, p.column, p.value) == ("bad_weight", 4, "weight", value)
-    if value not in ("inf", "-inf"):
+    if value not in ("inf", "1e400"):
         assert "at most 1000000 (1e+06 × the median weight 1" in p.expected
 
 
