@@ -173,3 +173,6 @@ class Codebook:
     def is_column(self, column: str) -> bool:
         """Whether ``column`` is a question column of this codebook (of any edition)."""
         return column in self._columns
+
+from survey._codebook_browse import search as _search, to_polars as _to_polars  # noqa: E402, I001
+Codebook.to_polars, Codebook.search = _to_polars, _search  # type: ignore[attr-defined]
