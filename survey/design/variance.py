@@ -330,9 +330,10 @@ def column_influence(col: Column, gd: np.ndarray, n_dom: int, w: np.ndarray, kin
     """Domain sums (nobs, W, sum w y, dev2, estimate) of one column and its influence per row.
 
     Influence of row i for its own domain: ``a w (y - ybar) / W`` (mean) or ``a w y`` (total).
-    Binary columns take one weighted count per (domain, answer); others are centred at their
-    domain mean in two passes (the mean refined by the mean of the first deviations), so
-    ``dev2`` and the influence keep their digits whatever the level of ``y``.
+    Binary columns take one weighted count per (domain, answer); others are centred in two
+    passes: at one of the domain's own values first (so a constant gives exactly 0), then at
+    the mean of those deviations, so ``dev2`` and the influence keep their digits whatever
+    the level of ``y``.
     """
     d1 = n_dom + 1
     if col.binary:
@@ -360,10 +361,12 @@ def column_influence(col: Column, gd: np.ndarray, n_dom: int, w: np.ndarray, kin
     wsum = wsum_all[:n_dom]
     num = np.bincount(gd, weights=aw * col.y, minlength=d1)[:n_dom]
     safe = np.where(wsum_all > 0, wsum_all, 1.0)
-    mu = np.append(num, 0.0) / safe
-    e = col.y - mu[gd]
+    pos = np.flatnonzero(a)[::-1]
+    pivot = np.zeros(d1)
+    pivot[gd[pos]] = col.y[pos]  # a value of each domain (the first): constants centre to 0
+    e = col.y - pivot[gd]
     delta = np.bincount(gd, weights=aw * e, minlength=d1) / safe
-    mu += delta
+    mu = pivot + delta
     e -= delta[gd]
     ae = aw * e
     dev2 = np.bincount(gd, weights=ae * e, minlength=d1)[:n_dom]
