@@ -754,3 +754,27 @@ def test_large_expansion_weights_within_the_bound_are_fine(tmp_path, cb):
     frame = clean().with_columns(weight=pl.Series(["25000", "1200", "900000", "31000"]))
     wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb)
     assert wave.frame["weight"].to_list() == [25000.0, 1200.0, 900000.0, 31000.0]
+
+
+def test_stale_synthetic_columns_can_be_read_as_not_asked(tmp_path):
+    """A wave generated before the codebook said an option was not asked: not_asked="null"."""
+    cb = history_cb()
+    frame = clean().with_columns(
+        challenges__ai=pl.Series(["1", "x", "0", "garbage"]),
+        media_intent__ctv=pl.Series(["increase", "", "", ""]),
+        budget_split__other=pl.Series(["0", "", "0", "0"]),
+    )
+    typed, problems = validate(frame, cb, edition=2024, not_asked="null")
+    assert problems == []
+    assert typed["challenges__ai"].to_list() == [None] * 4
+    assert typed["media_intent__ctv"].to_list() == [None] * 4
+    _, problems = validate(frame, cb, edition=2024)
+    assert sorted({(p.kind, p.column) for p in problems}) == [
+        ("bad_multi_cell", "challenges__ai"),
+        ("not_asked", "challenges__ai"),
+        ("not_asked", "media_intent__ctv"),
+    ]
+    # a single-select code of an option not asked is an answer that would change: always an error
+    single = with_cell(frame, "industry", 0, "pets")
+    _, problems = validate(single, cb, edition=2024, not_asked="null")
+    assert [(p.kind, p.column, p.value) for p in problems] == [("not_asked", "industry", "pets")]

@@ -52,6 +52,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -120,10 +121,13 @@ class _Plan:
         uniques: dict[str, list[str]],
         odd_numbers: dict[str, list[str]],
         edition: int | None = None,
+        *,
+        stale_ok: bool = False,
     ) -> None:
         self.uniques = uniques
         self.odd_numbers = odd_numbers
         self.edition = edition
+        self.stale_ok = stale_ok
         self.derived: dict[str, pl.Expr] = {}
         self.typed: dict[str, pl.Expr] = {}
         self.checks: list[_Check] = []
@@ -144,6 +148,13 @@ class _Plan:
         raw = pl.col(column).fill_null("") if value is None else value
         self.checks.append(_Check(kind, column, flag, raw, expected))
 
+    def not_asked(self, column: str, dtype: pl.DataType, flag: pl.Expr, expected: str) -> None:
+        """``column`` belongs to an option or item the edition did not ask: typed as nulls, and
+        a ``not_asked`` problem where ``flag`` (an answer) unless stale columns are accepted."""
+        self.typed[column] = pl.lit(None, dtype)
+        if not self.stale_ok:
+            self.check("not_asked", column, flag, expected)
+
 
 def validate(
     raw: pl.DataFrame,
@@ -151,12 +162,18 @@ def validate(
     *,
     edition: int | None = None,
     file: str | Path | None = None,
+    not_asked: Literal["error", "null"] = "error",
 ) -> tuple[pl.DataFrame | None, list[Problem]]:
     """Type ``raw`` (from :func:`~survey.io.read.read_table`) and list *every* problem.
 
     Returns ``(typed_frame, [])`` when the table is clean, else ``(None, problems)``, problems
     sorted by row (file-level problems first). Row numbers come from ``raw[ROW_COLUMN]`` (header =
     row 1); without that column, row ``i`` (0-based) is row ``i + 2``.
+
+    ``not_asked="null"`` reads the columns of options and items the edition did not ask as null
+    whatever they hold, without a problem: for a synthetic wave generated before the codebook
+    recorded that the option was not asked (``survey synth`` regenerates it). A delivery is
+    checked with the default, ``"error"``: answers there are ``not_asked`` problems.
 
     Example:
         >>> cb = Codebook.load()
@@ -215,6 +232,7 @@ def validate(
         {c: found[c] for c in lookup_cols},
         {c: found[f"#{c}"] for c in number_cols},
         edition,
+        stale_ok=not_asked == "null",
     )
     if codebook.id_column in present:
         _plan_ids(plan, codebook.id_column)
@@ -426,13 +444,8 @@ def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
     ed = plan.edition
     blank = plan.derive(f"blank#{column}", _blank(column))
     if q.type == "grid" and not q.item(_sub(q, column)).asked_in(ed):
-        plan.typed[column] = pl.lit(None, q.enum())
-        plan.check(
-            "not_asked",
-            column,
-            ~blank,
-            f"a blank cell: {_not_asked_text(q, _sub(q, column), ed, 'item')}",
-        )
+        what = _not_asked_text(q, _sub(q, column), ed, "item")
+        plan.not_asked(column, q.enum(), ~blank, f"a blank cell: {what}")
         return
     lookup = _lookup(q, ed)
     mapping = {u: lookup.get(key(u)) for u in plan.uniques.get(column, [])}
@@ -463,6 +476,9 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
     flags: dict[str, pl.Expr] = {}
     for column in cols:
         option = q.option(_sub(q, column))
+        if plan.stale_ok and not option.asked_in(ed):
+            plan.not_asked(column, pl.Boolean(), pl.lit(False), "")
+            continue
         selected = SELECTED | set(_option_keys(option))
         mapping: dict[str, bool] = {}
         for u in plan.uniques.get(column, []):
@@ -478,12 +494,9 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
             "blank/0/false/no/否 when not",
         )
         if not option.asked_in(ed):
-            plan.typed[column] = pl.lit(None, pl.Boolean())
-            plan.check(
-                "not_asked",
-                column,
-                flag.fill_null(False),
-                f"blank or 'not selected': {_not_asked_text(q, option.code, ed)}",
+            what = _not_asked_text(q, option.code, ed)
+            plan.not_asked(
+                column, pl.Boolean(), flag.fill_null(False), f"blank or 'not selected': {what}"
             )
             continue
         plan.typed[column] = flag.fill_null(False)
@@ -582,13 +595,9 @@ def _plan_constant_sum(plan: _Plan, q: Question, cols: list[str]) -> None:
         value, blank, nan = _number(plan, column)
         part = _sub(q, column)
         if not q.item(part).asked_in(ed):
-            plan.typed[column] = pl.lit(None, pl.Float64())
-            plan.check(
-                "not_asked",
-                column,
-                ~blank & (nan | (value != 0)).fill_null(True),
-                f"blank or 0: {_not_asked_text(q, part, ed, 'item')}",
-            )
+            filled = ~blank & (nan | (value != 0)).fill_null(True)
+            what = _not_asked_text(q, part, ed, "item")
+            plan.not_asked(column, pl.Float64(), filled, f"blank or 0: {what}")
             continue
         negative = (value < 0).fill_null(False)
         plan.typed[column] = value
