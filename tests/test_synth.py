@@ -103,6 +103,58 @@ def test_published_orders_hold(waves):
         assert 1 + sum(v > comp for v in ch.values()) == rank
 
 
+def test_ai_use_cases_follow_the_published_order(waves):
+    """EP.36: 智能投放 > 用户洞察 > 产品创新 > 内容分发, then the assumed options (AIGC among them),
+    unweighted and with the standard weights."""
+    w = waves[2025]
+    weights = standard_design(w).weights
+    published = ["ad_optimization", "user_insight", "product_innovation", "content_distribution"]
+    for wt in (None, weights):
+        shares = {
+            c: float(np.average(w.frame[f"ai_use_cases__{c}"].to_numpy(), weights=wt))
+            for c in w.codebook["ai_use_cases"].codes()
+        }
+        order = sorted(shares, key=shares.get, reverse=True)
+        assert order[:4] == published
+        assert shares["content_distribution"] > shares["content_generation"]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_assumed_options_never_outrank_published_ones(waves, published, edition):
+    """In every multi-select, an option without a published figure stays below every option
+    with a published share, and above an option with a published rank r only as far as the
+    r - 1 places above it are not already taken by published options."""
+    figures = published[0].filter(
+        (pl.col("edition") == edition)
+        & pl.col("segment").is_null()
+        & pl.col("measure").is_in(["share", "rank"])
+    )
+    w = waves[edition]
+    checked = 0
+    for q in w.codebook.questions_in(edition):
+        if q.type != "multi":
+            continue
+        fq = figures.filter(pl.col("question_id") == q.id)
+        shared = set(fq.filter(pl.col("measure") == "share")["option_code"]) & set(q.codes())
+        ranks = {
+            r["option_code"]: int(r["value"])
+            for r in fq.filter(pl.col("measure") == "rank").iter_rows(named=True)
+        }
+        pub = shared | set(ranks)
+        if not pub:
+            continue
+        share = {c: w.frame[f"{q.id}__{c}"].mean() for c in q.codes(edition)}
+        assumed = [c for c in share if c not in pub]
+        for p in shared:
+            assert all(share[a] < share[p] for a in assumed), (q.id, p)
+        for p, r in ranks.items():
+            above_pub = sum(share[o] > share[p] for o in pub if o != p)
+            above_assumed = sum(share[a] > share[p] for a in assumed)
+            assert above_assumed <= max(r - 1 - above_pub, 0), (q.id, p, r)
+        checked += 1
+    assert checked >= {2025: 9, 2024: 1, 2023: 0, 2022: 2}[edition]
+
+
 def test_contrasts_hold_and_are_significant(reports):
     cons = reports[2025].filter(pl.col("kind") == "contrast")
     assert cons.height >= 10
@@ -149,22 +201,26 @@ def test_weekly_ai_users_plan_and_use_ai_marketing(waves):
     )
 
 
-def test_market_share_change_is_an_inverted_u_in_brand_share(waves, codebook):
+def test_share_gain_curve_has_a_plausible_height_and_slope(waves):
+    """The share of advertisers gaining market share over the brand share of the budget: a
+    gentle inverted U peaking near the published 53%, as marketing science reports it (Binet &
+    Field, Effectiveness in Context, IPA 2018: all-activation budgets lose about 56% of the
+    effectiveness at the optimum, all-brand ones about 20%; docs/methods-synthetic.md), never a
+    caricature going from 0% at 10% brand spend to half the sample at the peak."""
     f = waves[2025].frame
-    y = _scores(f, codebook, "market_share_change")
+    gain = (f["market_share_change"].cast(pl.String) == "increase").to_numpy()
     s = f["budget_split__brand"].to_numpy() / 100
-    x = np.column_stack([np.ones_like(s), s, s**2])
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ beta
-    cov = resid @ resid / (len(y) - 3) * np.linalg.inv(x.T @ x)
-    b1, b2 = beta[1], beta[2]
-    opt = -b1 / (2 * b2)
-    grad = np.array([0.0, -1 / (2 * b2), b1 / (2 * b2**2)])
-    se = float(np.sqrt(grad @ cov @ grad))
-    assert b2 < 0 and b2 / np.sqrt(cov[2, 2]) < -2
-    assert 0.45 <= opt <= 0.61
-    assert 0.002 < se < 0.1  # an honest, non-degenerate interval
-    assert abs(opt - 0.53) < 2.6 * se + 0.01
+    low, mid, high = gain[s < 0.3].mean(), gain[(s >= 0.45) & (s < 0.6)].mean(), gain[s >= 0.7]
+    assert 0.25 <= mid <= 0.5  # 38% around the optimum on the shipped wave
+    assert 0.35 <= low / mid <= 0.95  # 0.44 below 30% brand
+    assert 0.35 <= high.mean() / mid <= 1.3  # 1.16: 19 advertisers at 70% or more
+    res = brand_split.fit(None, design=standard_design(waves[2025]), bootstrap=0)
+    share, est = res.curve["brand_share"].to_numpy(), res.curve["estimate"].to_numpy()
+    peak = est.max()
+    at10, at90 = np.interp(0.10, share, est), np.interp(0.90, share, est)
+    assert 0.25 <= peak <= 0.5  # 37% on the shipped wave
+    assert 0.35 <= at10 / peak <= 0.9  # 0.44: 16% at 10% brand
+    assert 0.35 <= at90 / peak <= 0.95  # 0.52
 
 
 def test_brand_split_model_recovers_the_optimum_with_an_honest_interval(waves):
@@ -173,10 +229,11 @@ def test_brand_split_model_recovers_the_optimum_with_an_honest_interval(waves):
     res = brand_split.fit(None, design=standard_design(waves[2025]), bootstrap=0)
     published = brand_split.published_optimum()
     lo, hi = res.ci_delta
-    assert res.interior and 0.45 <= res.optimum <= 0.61  # 54.7% on the shipped wave
+    assert res.interior and 0.45 <= res.optimum <= 0.61  # 52% on the shipped wave
     assert abs(res.optimum - published) > 0.005  # recovered, not copied
-    assert lo < published < hi  # 49.8%-59.7% on the shipped wave
-    assert 0.04 < hi - lo < 0.3  # an honest width for n = 228
+    assert lo < published < hi  # 35%-69% on the shipped wave
+    # an honest width for n = 228 and a curve as flat as the literature's
+    assert 0.04 < hi - lo < 0.4
 
 
 def test_2023_budget_split_matches_the_observed_47_53(waves):

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from survey.codebook import Question
 from survey.synth._contrasts import QUADRATIC
@@ -34,6 +35,11 @@ from survey.synth._latent import (
     _mask,
 )
 from survey.synth.targets import QuestionTarget, Share, stream
+
+RESPONSE_DRAWS = 120  # noise draws of an outcome over a share tried for the published peak
+RESPONSE_TOL = 0.02  # scale (share) of a fitted peak's miss of the published optimum
+RESPONSE_CURVE_TOL = 0.02  # scale (probability) of the fitted curve's miss of the prior curve
+RESPONSE_HALF_WIDTH = 0.15  # widest 95% half-interval (share) of the peak that names an optimum
 
 
 def _assemble(ctx: _Ctx, cache: dict[str, dict[str, np.ndarray]] | None = None) -> pl.DataFrame:
@@ -125,11 +131,12 @@ def _single(
         rest = np.maximum(dist * ctx.n - soft[0] * sizes[0], 1e-6)
         soft[1] = rest / rest.sum()
     counts = solve_counts(sizes, soft, hard_parts, whole, part_weights=_part_weights(ctx, masks))
-    quad = _quadratic_term(ctx, q)
-    if q.ordered or quad is not None:
+    quad = _response_term(ctx, q, float(sum(c[-1] for c in counts)) / ctx.n)
+    if quad is not None:  # an outcome over a share: the draw whose fitted peak is the published
+        y, ans = _response_draw(ctx, q, key, rng, quad, counts, masks)
+        score = y
+    elif q.ordered:
         y = _latent(ctx, q.id, key, rng)
-        if quad is not None:
-            y = y + quad
         ans = np.empty(ctx.n, dtype=np.int64)
         for p, m in enumerate(masks):
             ans[m] = _assign_ordered(y[m], counts[p])
@@ -165,7 +172,105 @@ def _conditional(dist: np.ndarray, dom_hard: Sequence[tuple[np.ndarray, float]])
     return out / out.sum()
 
 
-def _quadratic_term(ctx: _Ctx, q: Question) -> np.ndarray | None:
+def relative_response(s: np.ndarray, peak: float, loss_low: float, loss_high: float) -> np.ndarray:
+    """The prior response curve ``E(s)``: 1 at ``peak``, ``1 - loss_low`` at 0 and
+    ``1 - loss_high`` at 1, quadratic on either side (``priors.yaml``, ``curves``).
+
+    Example:
+        >>> relative_response(np.array([0.0, 0.53, 1.0]), 0.53, 0.56, 0.20).round(2).tolist()
+        [0.44, 1.0, 0.8]
+    """
+    s = np.clip(np.asarray(s, float), 0.0, 1.0)
+    low = 1 - loss_low * ((peak - s) / max(peak, 1e-9)) ** 2
+    high = 1 - loss_high * ((s - peak) / max(1 - peak, 1e-9)) ** 2
+    return np.where(s <= peak, low, high)
+
+
+def quadratic_fit(
+    s: np.ndarray, y: np.ndarray, iterations: int = 25
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients ``(b0, b1, b2)`` of a logistic regression of ``y`` (0/1) on ``s``, ``s²``,
+    and their (model-based) covariance.
+
+    Example:
+        >>> s = np.linspace(0, 1, 400)
+        >>> y = (np.random.default_rng(0).random(400) < 0.6 - 1.5 * (s - 0.5) ** 2).astype(float)
+        >>> b, cov = quadratic_fit(s, y)
+        >>> bool(b[2] < 0), round(float(-b[1] / (2 * b[2])), 1), cov.shape
+        (True, 0.5, (3, 3))
+    """
+    X = np.column_stack([np.ones_like(s), s, s**2])
+    b = np.zeros(3)
+    H = np.eye(3)
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(X @ b, -30, 30)))
+        H = X.T @ (X * (p * (1 - p))[:, None]) + 1e-9 * np.eye(3)
+        step = np.linalg.solve(H, X.T @ (y - p))
+        b += step
+        if np.abs(step).max() < 1e-8:
+            break
+    return b, np.linalg.inv(H)
+
+
+def _response_draw(
+    ctx: _Ctx,
+    q: Question,
+    key: str,
+    rng: np.random.Generator,
+    quad: np.ndarray,
+    counts: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Propensity and answers of an outcome over a share: of :data:`RESPONSE_DRAWS` noise draws,
+    the one whose fitted curve (:func:`quadratic_fit`, logistic in the share and its square, as
+    the report's model) is nearest the published optimum and the prior curve
+    ``p_top E(s) / mean E`` at the respondents' shares, with a peak the data locate to within
+    :data:`RESPONSE_HALF_WIDTH` (the publisher found an optimum in its data). A sample of a few
+    hundred rarely shows all three by chance; the choice keeps the prior's height and slope in
+    what the report fits."""
+    src = QUADRATIC[q.id]
+    qid, _, item = src.partition(":")
+    total = ctx.codebook[qid].total or 100.0
+    s = np.asarray(ctx.values[f"{qid}__{item}"], float) / total
+    peak = ctx.targets.optimum[(qid, item)] / total
+    p_top = float(sum(c[-1] for c in counts)) / ctx.n
+    target = stats.norm.cdf(quad + stats.norm.ppf(min(max(p_top, 1e-4), 1 - 1e-4)))
+    X = np.column_stack([np.ones_like(s), s, s**2])
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for k in range(RESPONSE_DRAWS):
+        r = rng if k == 0 else stream(ctx.seed, ctx.targets.edition, "response", q.id, key, k)
+        y = _latent(ctx, q.id, key, r) + quad
+        ans = np.empty(ctx.n, dtype=np.int64)
+        for p, m in enumerate(masks):
+            ans[m] = _assign_ordered(y[m], counts[p])
+        b, cov = quadratic_fit(s, (ans == len(q.codes()) - 1).astype(float))
+        if not np.all(np.isfinite(b)) or b[2] >= 0:
+            continue
+        fitted = 1 / (1 + np.exp(-np.clip(X @ b, -30, 30)))
+        grad = np.array([0.0, -1 / (2 * b[2]), b[1] / (2 * b[2] ** 2)])
+        half = 1.96 * math.sqrt(max(float(grad @ cov @ grad), 0.0))
+        miss = (
+            ((-b[1] / (2 * b[2]) - peak) / RESPONSE_TOL) ** 2
+            + float(np.mean((fitted - target) ** 2)) / RESPONSE_CURVE_TOL**2
+            + (max(half - RESPONSE_HALF_WIDTH, 0.0) / RESPONSE_TOL) ** 2
+        )
+        if best is None or miss < best[0]:
+            best = (miss, y, ans)
+    if best is None:  # no draw gives a concave fit: keep the first
+        y = _latent(ctx, q.id, key, rng) + quad
+        ans = np.empty(ctx.n, dtype=np.int64)
+        for p, m in enumerate(masks):
+            ans[m] = _assign_ordered(y[m], counts[p])
+        return y, ans
+    return best[1], best[2]
+
+
+def _response_term(ctx: _Ctx, q: Question, p_top: float) -> np.ndarray | None:
+    """Latent shift that makes P(top answer | s) follow the prior response curve around the
+    published optimum: ``probit(p_top E(s) / mean E) - probit(p_top)`` on a unit-variance
+    propensity (top answers go to the highest propensities), so that the share of the top answer
+    stays ``p_top`` and its ratio between two shares ``s`` is the prior's. Without a curve prior
+    the older fixed curvature applies."""
     src = QUADRATIC.get(q.id)
     if not src:
         return None
@@ -176,7 +281,12 @@ def _quadratic_term(ctx: _Ctx, q: Question) -> np.ndarray | None:
         return None
     total = ctx.codebook[qid].total or 100.0
     x = np.asarray(ctx.values[col], float) / total
-    return -CURVATURE * (x - peak / total) ** 2
+    curve = ctx.targets.curves.get(q.id)
+    if not curve:
+        return -CURVATURE * (x - peak / total) ** 2
+    e = relative_response(x, peak / total, curve.get("loss_low", 0.0), curve.get("loss_high", 0.0))
+    p = np.clip(p_top * e / e.mean(), 1e-4, 1 - 1e-4)
+    return stats.norm.ppf(p) - stats.norm.ppf(min(max(p_top, 1e-4), 1 - 1e-4))
 
 
 def _multi(

@@ -82,6 +82,8 @@ class Targets:
     contrasts: pl.DataFrame
     margins: dict[str, dict[str, float]]
     optimum: dict[tuple[str, str], float]
+    #: outcome question -> response-curve prior (``loss_low``, ``loss_high``; priors file)
+    curves: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -191,6 +193,23 @@ def load_priors(path: str | Path | None = None) -> dict[str, Any]:
     """
     raw = yaml.safe_load(Path(path or priors_file()).read_text(encoding="utf-8")) or {}
     return dict(raw.get("questions") or {})
+
+
+def load_curves(path: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Response-curve priors ``{outcome: {"loss_low": .., "loss_high": ..}}`` of the priors file
+    (see its ``curves`` section: the relative probability of the outcome's top answer at the
+    ends of a constant-sum share, 1 at the published optimum).
+
+    Example:
+        >>> load_curves()["market_share_change"]
+        {'loss_low': 0.56, 'loss_high': 0.2}
+    """
+    raw = yaml.safe_load(Path(path or priors_file()).read_text(encoding="utf-8")) or {}
+    out = {}
+    for q, spec in (raw.get("curves") or {}).items():
+        if isinstance(spec, Mapping):
+            out[str(q)] = {k: float(spec[k]) for k in ("loss_low", "loss_high") if k in spec}
+    return out
 
 
 def _prior_values(q: Question, given: Mapping[str, Any] | None) -> dict[str, float]:
@@ -324,17 +343,24 @@ def order_fill(
 
     Each option wants its published share (``known``), else its ``soft`` value (another
     edition's figure or the prior), else a random draw. Options with a published rank take that
-    position in the order by share, the others fill the remaining positions by wanted value. A
-    ranked option without a published share gets the wanted value of its position (the r-th
-    largest); every unpublished option is then moved, only if needed, to stay at least ``_GAP``
-    away from the ranked options around it, so that the published order survives rounding and
-    weighting. Unranked options are not ordered among themselves.
+    position in the order by share; the remaining positions go first to the options with a
+    published share (by share: a report publishes the shares of its leading options), then to
+    the assumed ones (by wanted value), so that an assumed option never outranks a published
+    one. A ranked option without a published share gets the wanted value of its position (the
+    r-th largest); every unpublished option is then moved, only if needed, to stay at least
+    ``_GAP`` away from the published (ranked or shared) options around it, so that the
+    published order survives rounding and weighting. Assumed options are not ordered among
+    themselves.
 
     Example:
         >>> v = order_fill(["a", "b", "c"], {"a": 0.41}, {"a": 1}, {"b": 0.5, "c": 0.2},
         ...                np.random.default_rng(0))
         >>> v["a"], round(v["b"], 2), v["c"]
         (0.41, 0.38, 0.2)
+        >>> w = order_fill(["a", "b", "c"], {"a": 0.30}, {}, {"b": 0.5, "c": 0.2},
+        ...                np.random.default_rng(0))
+        >>> w["a"], round(w["b"], 2), w["c"]
+        (0.3, 0.27, 0.2)
     """
     want = {c: known.get(c, soft.get(c)) for c in pool}
     for c in pool:  # no figure and no prior: a plausible random share
@@ -344,11 +370,14 @@ def order_fill(
     for c, r in sorted(ranks.items(), key=lambda kv: kv[1]):
         if c in want and 1 <= r <= len(pool) and slots[r - 1] is None:
             slots[r - 1] = c
-    rest = sorted((c for c in pool if c not in slots), key=lambda c: -float(want[c]))  # type: ignore[arg-type]
+    rest = sorted(
+        (c for c in pool if c not in slots),
+        key=lambda c: (c not in known, -float(want[c])),  # type: ignore[arg-type]
+    )
     order = [s if s is not None else rest.pop(0) for s in slots]
     by_size = sorted((float(v) for v in want.values()), reverse=True)  # type: ignore[arg-type]
     vals = {c: float(want[c]) for c in order}  # type: ignore[arg-type]
-    ranked = [i for i, c in enumerate(order) if c in ranks]
+    ranked = [i for i, c in enumerate(order) if c in ranks or c in known]
     for i in ranked:  # a ranked option without a share: the wanted value of its position
         if order[i] not in known:
             vals[order[i]] = by_size[i]
@@ -402,16 +431,18 @@ def build_targets(
         questions[q.id] = _question_target(
             q, edition, here, figures, margins.get(q.id), rng, implied, priors.get(q.id)
         )
-    optimum = {
+    optimum = {  # the edition's own published optimum wins over another edition's
         (r["question_id"], r["option_code"] or ""): float(r["value"])
-        for r in figures.filter(pl.col("measure") == "optimum").iter_rows(named=True)
+        for r in figures.filter(pl.col("measure") == "optimum")
+        .sort(pl.col("edition") == edition, pl.col("edition"))
+        .iter_rows(named=True)
         if r["question_id"]
     }
     cons = contrasts if contrasts is not None else pl.DataFrame()
     if not cons.is_empty() and "edition" in cons.columns:
         cons = cons.filter(pl.col("edition").cast(pl.Int64, strict=False) == edition)
         cons = cons.filter(pl.col("question_id").is_in(list(questions)))
-    return Targets(edition, n or 0, questions, cons, margins, optimum)
+    return Targets(edition, n or 0, questions, cons, margins, optimum, load_curves())
 
 
 def implied_figures(figures: pl.DataFrame, edition: int) -> pl.DataFrame:
