@@ -32,7 +32,7 @@ Example:
     >>> from survey.design import Design
     >>> f = pl.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 3.0, 2.0, 6.0]})
     >>> d = Design(f).calibrate({"g": {"a": 10, "b": 30}})
-    >>> d.weights.tolist(), d.total("y")["estimate"][0]
+    >>> d.weights.round(9).tolist(), round(float(d.total("y")["estimate"][0]), 9)
     ([5.0, 5.0, 15.0, 15.0], 140.0)
 """
 
@@ -97,8 +97,6 @@ def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "line
         >>> round(float(d.total("x")["estimate"][0]), 9), round(float(d.weights.sum()), 9)
         (12.0, 5.0)
     """
-    from survey.design.design import Diagnostics
-
     if calfun not in CALFUNS:
         raise WeightingError(f"calfun={calfun!r}; expected one of {CALFUNS}")
     if design._cal is not None:
@@ -117,6 +115,13 @@ def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "line
         g, iterations = 1.0 + mm @ step, 1
     else:
         g, iterations = grake(mm, w0, calfun, lo, hi, pop, tol, max_iter, names)
+    return _calibrated(design, mm, w0, g, pop, iterations)
+
+
+def _calibrated(design: Design, mm: np.ndarray, w0: np.ndarray, g: np.ndarray,
+                pop: np.ndarray, iterations: int) -> Design:
+    from survey.design.design import Diagnostics
+
     w = w0 * g
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         bad = int(np.flatnonzero(~(w > 0))[0])
@@ -162,7 +167,15 @@ def post_stratify(design: Design, strata: str | Sequence[str],
     if partial:
         present = set(_joint_codes(design.frame, cols)[1])
         spec = {k: v for k, v in spec.items() if k in present}
-    return calibrate(design, {key: spec}, "linear")
+    if design._cal is not None:
+        raise WeightingError("the design is already raked or calibrated; expected one "
+                             "calibration: give all margins to a single calibrate() call")
+    w0 = np.asarray(design.weights, float)
+    mm, pop, _ = model_matrix(design, {key: spec}, None)
+    codes = _joint_codes(design.frame, cols)[0]
+    cell_pop = np.concatenate([[pop[0] - pop[1:].sum()], pop[1:]])
+    g = (cell_pop / np.bincount(codes, weights=w0))[codes]  # N_c / sum_c w, as R
+    return _calibrated(design, mm, w0, g, pop, 1)
 
 
 # ---------------------------------------------------------------------- model matrix
@@ -367,3 +380,71 @@ def greg_calibration(mm: np.ndarray, w0: np.ndarray, g: np.ndarray) -> GregCalib
     proj = xc @ (vt[keep].T / s[keep])
     return GregCalibration(cell, np.zeros((len(first), 0), np.int64), n_cell, (), (),
                            w=g * np.sqrt(w0), proj=proj)
+
+
+# ---------------------------------------------------------------------- replicate designs
+def calibrate_replicates(design: Any, population: Mapping[Any, Any], calfun: str = "linear",
+                         bounds: tuple[float, float] | None = None, *,
+                         total: float | None = None, max_iter: int = 50,
+                         tol: float = 1e-10) -> Any:
+    """Calibrate a :class:`~survey.design.replicate.ReplicateDesign`: the full-sample weights
+    and every replicate's weights separately (R's ``calibrate.svyrep.design``).
+
+    Example:
+        >>> import polars as pl
+        >>> from survey.design import Design
+        >>> f = pl.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 3.0, 2.0, 6.0]})
+        >>> r = Design(f).replicates("JK1").calibrate({"g": {"a": 10, "b": 30}})
+        >>> r.repweights.sum(0).round(9).tolist()
+        [40.0, 40.0, 40.0, 40.0]
+    """
+    if calfun not in CALFUNS:
+        raise WeightingError(f"calfun={calfun!r}; expected one of {CALFUNS}")
+    lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if calfun == "logit" and not (np.isfinite(lo) and np.isfinite(hi)):
+        raise WeightingError("logit calibration needs finite bounds=(lower, upper)")
+    mm, pop, names = model_matrix(design, population, total)
+    cols = []
+    for w0 in design.all_weights().T:
+        if calfun == "linear" and bounds is None:
+            x = mm * np.sqrt(w0)[:, None]
+            g = 1.0 + mm @ np.linalg.lstsq(x.T @ x, pop - w0 @ mm, rcond=None)[0]
+        else:
+            g = grake(mm, w0, calfun, lo, hi, pop, tol, max_iter, names)[0]
+        cols.append(w0 * g)
+    out = _new_weights(design, np.column_stack(cols))
+    out.degf = design.degf  # R's calibrate keeps the replicate design's degf
+    return out
+
+
+def post_stratify_replicates(design: Any, strata: str | Sequence[str],
+                             population: Mapping[Any, float]) -> Any:
+    """Post-stratify every replicate of a replicate design (R's ``postStratify.svyrep.design``).
+
+    Example:
+        >>> import polars as pl
+        >>> from survey.design import Design
+        >>> f = pl.DataFrame({"g": ["a", "b", "b", "a"], "y": [1.0, 2.0, 4.0, 3.0]})
+        >>> r = Design(f).replicates("JK1").post_stratify("g", {"a": 5, "b": 5})
+        >>> r.weights.tolist()
+        [2.5, 2.5, 2.5, 2.5]
+    """
+    cols = [strata] if isinstance(strata, str) else list(strata)
+    key: Any = tuple(cols) if len(cols) > 1 else cols[0]
+    spec = {(_label(k) if len(cols) == 1 else tuple(map(_label, k))): float(v)
+            for k, v in population.items()}
+    mm, pop, _ = model_matrix(design, {key: spec}, None)
+    codes = _joint_codes(design.frame, cols)[0]
+    cell_pop = np.concatenate([[pop[0] - pop[1:].sum()], pop[1:]])
+    out = []
+    for w0 in design.all_weights().T:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = cell_pop / np.bincount(codes, weights=w0, minlength=len(cell_pop))
+        out.append(w0 * np.where(np.isfinite(ratio), ratio, 0.0)[codes])
+    return _new_weights(design, np.column_stack(out))
+
+
+def _new_weights(design: Any, allw: np.ndarray) -> Any:
+    return type(design)._make(design.frame, allw[:, 0], allw[:, 1:], design.type,
+                              design.scale, design.rscales, design.mse, design.codebook,
+                              design.edition, design.rho)

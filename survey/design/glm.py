@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -51,6 +52,11 @@ class GlmResult:
     df_resid: int
     level: float = 0.95
     deviance: float | None = None  # ordinal: -2 log-likelihood / mean weight, as R's svyolr
+    terms: dict[str, tuple[str, ...]] | None = None  # model term -> its coefficients
+
+    def term_test(self, terms: str | Sequence[str], df: float | None = None) -> TermTest:
+        """Wald test that the coefficients of ``terms`` are 0 (R's ``regTermTest``)."""
+        return reg_term_test(self, terms, df)
 
     @property
     def se(self) -> pd.Series:
@@ -102,7 +108,8 @@ def svyglm(design: Design, formula: str, family: str = "gaussian") -> GlmResult:
     degf = len(np.unique(unit[keep])) - len(np.unique(st.stratum[keep]))
     names = list(model.exog_names)
     return GlmResult(formula, family, pd.Series(fit.params.to_numpy(), index=names),
-                     pd.DataFrame(vc, index=names, columns=names), degf + 1 - len(names))
+                     pd.DataFrame(vc, index=names, columns=names), degf + 1 - len(names),
+                     terms=_terms(model.data.model_spec))
 
 
 def svyolr(design: Design, formula: str, max_iter: int = 100, tol: float = 1e-12) -> GlmResult:
@@ -215,3 +222,126 @@ def _olr_terms(par: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, q: 
     hess = ((ea * (w * d2a / pr)[:, None]).T @ ea - (eb * (w * d2b / pr)[:, None]).T @ eb
             - (scores * w[:, None]).T @ scores)
     return ll, grad, hess, w[:, None] * scores
+
+
+# ---------------------------------------------------------------------- Wald tests of terms
+@dataclass(frozen=True)
+class TermTest:
+    """R's ``regTermTest`` (method "Wald"): ``F = b' V^-1 b / df`` on ``(df, ddf)``, or the
+    chi-squared ``b' V^-1 b`` on ``df`` when ``ddf`` is infinite."""
+
+    terms: tuple[str, ...]
+    statistic: float
+    df: int
+    ddf: float
+    p_value: float
+
+    @property
+    def method(self) -> str:
+        return "Chisq" if np.isinf(self.ddf) else "F"
+
+    def to_polars(self) -> pl.DataFrame:
+        return pl.DataFrame({"terms": [" + ".join(self.terms)], "method": [self.method],
+                             "statistic": [self.statistic], "df": [self.df],
+                             "ddf": [self.ddf], "p_value": [self.p_value]})
+
+
+def reg_term_test(fit: GlmResult, terms: str | Sequence[str], df: float | None = None
+                  ) -> TermTest:
+    """Wald test of model terms of a design-based GLM (R's ``regTermTest(model, ~terms)``).
+
+    ``terms``: ``"brand + seg2"`` (``~`` optional) or a list of term names as in the formula
+    (interactions ``a:b`` in any order). ``df``: denominator df (default the model's
+    ``df_resid``, as R; ``float("inf")`` for the chi-squared form).
+
+    Example:
+        >>> import polars as pl
+        >>> from survey.design import Design
+        >>> f = pl.DataFrame({"y": [1.0, 2.0, 2.5, 4.0, 5.5, 5.0], "x": [0.0, 1, 2, 3, 4, 5],
+        ...                   "g": list("ababab")})
+        >>> t = Design(f).glm("y ~ x + g").term_test("x")
+        >>> t.df, round(t.statistic, 3)
+        (1, 121.19)
+    """
+    if fit.terms is None:
+        raise EstimationError("the model has no term information; expected a fit of glm()")
+    wanted = [t.strip() for t in (terms.lstrip(" ~").split("+") if isinstance(terms, str)
+                                  else terms) if t.strip()]
+    canon = {_canon(k): k for k in fit.terms}
+    cols: list[str] = []
+    for t in wanted:
+        if _canon(t) not in canon:
+            raise EstimationError(f"term '{t}' is not in the model; expected one of "
+                                  f"{[k for k in fit.terms if k != 'Intercept']}", value=t)
+        cols.extend(fit.terms[canon[_canon(t)]])
+    b = fit.params[cols].to_numpy()
+    v = fit.vcov.loc[cols, cols].to_numpy()
+    chisq = float(b @ np.linalg.solve(v, b))
+    ddf = float(fit.df_resid if df is None else df)
+    k = len(cols)
+    if np.isinf(ddf):
+        return TermTest(tuple(wanted), chisq, k, ddf, float(stats.chi2.sf(chisq, k)))
+    return TermTest(tuple(wanted), chisq / k, k, ddf, float(stats.f.sf(chisq / k, k, ddf)))
+
+
+def _canon(term: str) -> str:
+    return ":".join(sorted(p.strip() for p in term.split(":")))
+
+
+def _terms(info) -> dict[str, tuple[str, ...]]:
+    names = info.column_names
+    return {name: tuple(names[sl]) for name, sl in info.term_name_slices.items()}
+
+
+# ---------------------------------------------------------------------- replicate designs
+def svyglm_replicate(design, formula: str, family: str = "gaussian") -> GlmResult:
+    """R's ``svyglm`` on a replicate design: the model refitted with each replicate's weights
+    (from the full-sample fit), covariance ``svrVar`` of the coefficients, ``df_resid =
+    degf + 1 - p``. Rows missing a model variable are left out."""
+    import patsy
+
+    if family not in FAMILIES:
+        raise EstimationError(f"family={family!r}; expected one of {sorted(FAMILIES)} for a "
+                              "replicate design")
+    frame = design.frame.with_columns(
+        [pl.col(c).cast(pl.Float64) for c, t in design.frame.schema.items() if t == pl.Boolean])
+    pdf = frame.to_pandas()
+    pdf["_row"] = np.arange(design.n)
+    try:
+        yd, xd = patsy.dmatrices(formula + " + _row", pdf, NA_action="drop",
+                                 return_type="dataframe")
+    except patsy.PatsyError as err:
+        raise EstimationError(f"formula {formula!r}: {err}") from err
+    rows = xd.pop("_row").to_numpy().astype(np.int64)
+    info = xd.design_info
+    x, y = xd.to_numpy(float), yd.to_numpy(float)[:, 0]
+    wall = design.all_weights()[rows]
+    betas = _irls(x, y, wall / wall.sum(0), family)
+    beta0, reps = betas[0], betas[1:]
+    names = list(xd.columns)
+    vc = design.svrvar(reps, beta0)
+    terms = {k: tuple(c for c in v if c != "_row") for k, v in _terms(info).items() if k != "_row"}
+    return GlmResult(formula, family, pd.Series(beta0, index=names),
+                     pd.DataFrame(vc, index=names, columns=names),
+                     design.degf + 1 - len(names), terms=terms)
+
+
+def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float = 1e-13,
+          max_iter: int = 100) -> np.ndarray:
+    """Weighted least squares / logistic Newton fits for every weight column of ``w`` (n, K)."""
+    k = w.shape[1]
+    xtw = np.einsum("nk,np->kpn", w, x)
+    if family == "gaussian":
+        return np.linalg.solve(xtw @ x, np.einsum("kpn,n->kp", xtw, y))
+    beta = np.zeros((k, x.shape[1]))
+    for _ in range(max_iter):
+        mu = special.expit(x @ beta.T)  # (n, K)
+        grad = np.einsum("kpn,nk->kp", xtw, y[:, None] - mu)
+        hess = np.einsum("kpn,nk,nq->kpq", xtw, mu * (1 - mu), x)
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        beta = beta + step
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
+            break
+    else:
+        raise EstimationError("logistic model did not converge on the replicate weights")
+    return beta

@@ -116,7 +116,7 @@ for (dn in names(edesigns)) {
     add(dn, "contrast_domains", "q1", names(coef(k)), coef(k), SE(k))
   }
   m <- svymean(~q1 + q2 + q3, d)
-  k <- svycontrast(m, list(d12 = c(q1 = 1, q2 = -1), s = c(1, 1, 1)))
+  k <- svycontrast(m, list(d12 = c(q1 = 1, q2 = -1), s = c(q1 = 1, q2 = 1, q3 = 1)))
   add(dn, "contrast_vars", "q1+q2+q3", names(coef(k)), coef(k), SE(k))
   k <- svycontrast(m, quote(q1 / q2))
   add(dn, "contrast_nonlinear", "q1/q2", "", coef(k), SE(k))
