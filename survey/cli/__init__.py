@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "synth": "survey.cli.synth",
     "ingest": "survey.cli.ingest",
     "report": "survey.cli.report",
+    "tabs": "survey.cli.tabs",
+    "deck": "survey.cli.deck",
+    "codebook": "survey.cli.codebook",
 }
 
 _DESCRIPTION = """\

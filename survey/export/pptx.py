@@ -105,6 +105,14 @@ class Deck:
         self.prs.slide_width, self.prs.slide_height = Inches(_W), Inches(_H)
 
     # -- slides ------------------------------------------------------------------------------
+    def add_cover(self, title: str, subtitle: str = "") -> Any:
+        """A cover slide: the title and, under it, a subtitle (base, source)."""
+        slide = self.prs.slides.add_slide(self.prs.slide_layouts[6])
+        _text(slide, 0.8, 2.4, _W - 1.6, 1.4, title, 32, bold=True, color=ACCENT)
+        if subtitle:
+            _text(slide, 0.8, 4.0, _W - 1.6, 1.0, subtitle, 14, color=GREY)
+        return slide
+
     def _slide(self, title: str, base: str | None, note: str | None = None) -> Any:
         slide = self.prs.slides.add_slide(self.prs.slide_layouts[6])  # blank
         _text(slide, 0.5, 0.3, _W - 1.0, 0.8, title, 22, bold=True, color=ACCENT)
@@ -114,6 +122,15 @@ class Deck:
             _text(slide, 0.5, _H - 1.05, _W - 1.0, 0.5, note, 8, color=GREY)
         if foot:
             _text(slide, 0.5, _H - 0.55, _W - 1.0, 0.35, foot, 9, color=GREY)
+        return slide
+
+    def add_kpi(self, title: str, value: str, caption: str = "", *, base: str | None = None
+                ) -> Any:
+        """A slide with one large number (a mean, a share) and a caption under it."""
+        slide = self._slide(title, base)
+        _text(slide, 0.8, 2.3, _W - 1.6, 1.6, value, 66, bold=True, color=ACCENT)
+        if caption:
+            _text(slide, 0.8, 4.1, _W - 1.6, 1.0, caption, 16, color=GREY)
         return slide
 
     def add_chart(self, title: str, categories: Sequence[str],
