@@ -778,3 +778,27 @@ def test_stale_synthetic_columns_can_be_read_as_not_asked(tmp_path):
     single = with_cell(frame, "industry", 0, "pets")
     _, problems = validate(single, cb, edition=2024, not_asked="null")
     assert [(p.kind, p.column, p.value) for p in problems] == [("not_asked", "industry", "pets")]
+
+
+def test_multi_select_row_left_blank_is_no_answer_not_false(tmp_path, cb):
+    """Issue 10: a blank multi-select cell was always False, never "not asked"."""
+    frame = clean().with_columns(
+        challenges__measurement=pl.Series(["1", "", "", "0"]),
+        challenges__roi=pl.Series(["", "", "", ""]),
+        challenges__competition=pl.Series(["", "", "", ""]),
+    )
+    wave = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb)
+    f = wave.frame
+    # r1 answered (measurement); r2, r3 left the whole question blank; r4 answered "0" (none)
+    assert f["challenges__measurement"].to_list() == [True, None, None, False]
+    assert f["challenges__roi"].to_list() == [False, None, None, False]
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    for q in raw["questions"]:
+        if q["id"] == "challenges":
+            q["required"] = True
+    problems = problems_of(tmp_path, Codebook.from_dict(raw), frame)
+    assert [(p.kind, p.row) for p in problems] == [
+        ("missing_required", 3),
+        ("missing_required", 4),
+        ("missing_required", 5),
+    ]

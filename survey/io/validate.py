@@ -33,8 +33,11 @@ option or item not asked is a column of nulls (never ``False`` or 0; a multi-sel
 only says "not selected" is read as not asked too). Answers in such columns are problems
 (``unknown_column`` for a question, ``not_asked`` for an option or item), never dropped silently.
 Matching of codes and labels ignores case, all whitespace (half- and full-width) and full-width
-forms (NFKC). Multi-select of a required question: at least one option must be selected, reported
-under the question id. Nothing is dropped: every raw row is in the typed frame.
+forms (NFKC). Multi-select: a respondent whose cells of the question are all blank did not answer
+it (routed past it, or skipped it): every option is null for them, so shares are of those who
+answered; once any cell of the row is filled (``1`` or ``0``), a blank is "not selected". Required
+multi-select: at least one option must be selected, reported under the question id. Nothing is
+dropped: every raw row is in the typed frame.
 
 Example:
     >>> import polars as pl
@@ -180,13 +183,16 @@ def validate(
         >>> raw = pl.DataFrame({c: ["", ""] for c in cb.columns(2025)}).with_columns(
         ...     resp_id=pl.lit("r1"), industry=pl.Series(["汽车", "auto"]),
         ...     job_level=pl.lit("管理层"), business_model=pl.lit("电商"), position=pl.lit("数据"),
-        ...     brand_type=pl.lit("成熟品牌"), budget_size=pl.lit("small"))
+        ...     brand_type=pl.lit("成熟品牌"), budget_size=pl.lit("small"),
+        ...     challenges__roi=pl.Series(["1", ""]))
         >>> frame, problems = validate(raw, cb, edition=2025)
         >>> frame is None, [(p.kind, p.row, p.column) for p in problems]
         (True, [('duplicate_id', 3, 'resp_id')])
         >>> frame, _ = validate(raw.with_columns(resp_id=pl.Series(["r1", "r2"])), cb, edition=2025)
         >>> frame["industry"].to_list(), frame["challenges__roi"].to_list()
-        (['auto', 'auto'], [False, False])
+        (['auto', 'auto'], [True, None])
+        >>> frame["challenges__measurement"].to_list()  # row 3 answered none of it: null
+        [False, None]
     """
     fname = None if file is None else str(file)
     if ROW_COLUMN in raw.columns:
@@ -474,6 +480,7 @@ def _plan_categorical(plan: _Plan, q: Question, column: str) -> None:
 def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
     ed = plan.edition
     flags: dict[str, pl.Expr] = {}
+    blanks: list[pl.Expr] = []
     for column in cols:
         option = q.option(_sub(q, column))
         if plan.stale_ok and not option.asked_in(ed):
@@ -499,8 +506,14 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
                 column, pl.Boolean(), flag.fill_null(False), f"blank or 'not selected': {what}"
             )
             continue
-        plan.typed[column] = flag.fill_null(False)
-        flags[option.code] = plan.typed[column]
+        flags[option.code] = flag.fill_null(False)
+        blanks.append(plan.derive(f"blank#{column}", _blank(column)))
+    # a respondent with every asked option blank did not answer (routed past it, skipped): null;
+    # once any cell is filled, a blank option is "not selected"
+    answered = plan.derive(f"answered#{q.id}", ~pl.all_horizontal(blanks)) if blanks else None
+    for code, flag in flags.items():
+        column = f"{q.id}{SEP}{code}"
+        plan.typed[column] = pl.when(answered).then(flag) if answered is not None else flag
     for code, flag in flags.items():
         if not q.option(code).exclusive:
             continue
