@@ -16,7 +16,7 @@ import yaml
 
 from survey.codebook import Codebook
 from survey.errors import CodebookError
-from survey.paths import data_dir
+from survey.paths import data_dir, published_dir
 from survey.published import (
     FIGURE_COLUMNS,
     FINDING_KINDS,
@@ -717,3 +717,174 @@ def test_format_findings_lines_fit_in_columns(findings: pl.DataFrame) -> None:
         for width in (60, 100):
             text = format_findings(findings, width=width, lang=lang)
             assert max(_columns(ln) for ln in text.splitlines()) <= width, (lang, width)
+
+
+# -- what an edition adds: options asked, ranks, contrasts (issue: refresh, item 8) ----------------
+def _history_codebook() -> Codebook:
+    """The shipped codebook where ``future_plans`` option ``podcast`` is new in 2025."""
+    cb = Codebook.load()
+    raw = yaml.safe_load(Path(cb.source).read_text(encoding="utf-8"))
+    for rq in raw["questions"]:
+        for o in rq.get("options") or []:
+            if (rq["id"], o.get("code")) == ("future_plans", "podcast"):
+                o["added"] = 2025
+    return Codebook.from_dict(raw, source=cb.source)
+
+
+def _figure(**kw: object) -> dict[str, object]:
+    base = dict.fromkeys(FIGURE_COLUMNS)
+    base.update(unit="pct_respondents", source_file="x.txt", quote="q", stated_edition=None)
+    base.update(kw)
+    return base
+
+
+def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=FIGURE_COLUMNS, orient="row")
+
+
+def test_rank_beyond_the_options_asked_is_flagged(cb: Codebook) -> None:
+    n = len(cb["ai_use_cases"].codes(2025))
+    rows = [
+        _figure(
+            edition=2025,
+            figure_id="ok",
+            question_id="ai_use_cases",
+            option_code="user_insight",
+            measure="rank",
+            value=float(n),
+            unit="rank",
+        ),
+        _figure(
+            edition=2025,
+            figure_id="too_far",
+            question_id="ai_use_cases",
+            option_code="user_insight",
+            measure="rank",
+            value=float(n + 1),
+            unit="rank",
+        ),
+        _figure(
+            edition=2025,
+            figure_id="grid_cell",
+            question_id="media_intent",
+            option_code="mobile:increase",
+            measure="rank",
+            value=float(len(cb["media_intent"].item_codes(2025)) + 1),
+            unit="rank",
+        ),
+    ]
+    r = check_figures(_frame(rows), cb)
+    flagged = r.filter(pl.col("kind") == "rank")
+    assert sorted(flagged["figure_id"]) == ["grid_cell", "too_far"]
+    msg = flagged.filter(pl.col("figure_id") == "too_far")["message_en"].item()
+    assert f"stated rank {n + 1}" in msg and f"only {n} options" in msg and "2025" in msg
+    assert "排名为第" in flagged.filter(pl.col("figure_id") == "too_far")["message_zh"].item()
+
+
+def test_change_against_an_option_the_previous_edition_did_not_ask() -> None:
+    cb = _history_codebook()
+    rows = [
+        _figure(
+            edition=2025,
+            figure_id="podcast_share",
+            question_id="future_plans",
+            option_code="podcast",
+            measure="share",
+            value=6.0,
+        ),
+        _figure(
+            edition=2025,
+            figure_id="podcast_change",
+            question_id="future_plans",
+            option_code="podcast",
+            measure="change",
+            value=1.0,
+            unit="pp",
+            compare_edition=2024,
+        ),
+        _figure(
+            edition=2025,
+            figure_id="ai_change",
+            question_id="future_plans",
+            option_code="ai_marketing",
+            measure="change",
+            value=3.0,
+            unit="pp",
+            compare_edition=2024,
+        ),
+        _figure(
+            edition=2024,
+            figure_id="podcast_2024",
+            question_id="future_plans",
+            option_code="podcast",
+            measure="share",
+            value=5.0,
+        ),
+    ]
+    r = check_figures(_frame(rows), cb)
+    change = r.filter(pl.col("kind") == "change")
+    assert change["figure_id"].to_list() == ["podcast_change"]
+    assert "'podcast' of 'future_plans' was not asked in 2024" in change["message_en"].item()
+    # a share told for an edition that did not ask the option
+    edition = r.filter(pl.col("kind") == "edition")
+    assert edition["figure_id"].to_list() == ["podcast_2024"]
+    assert "not asked in 2024" in edition["message_en"].item()
+    assert check_figures(_frame(rows[:1] + rows[2:3]), cb).is_empty()
+
+
+def test_contrasts_are_checked_against_their_edition(cb: Codebook) -> None:
+    good = load_contrasts().row(0, named=True)
+    rows = [
+        good,
+        {
+            **good,
+            "contrast_id": "no_option",
+            "option_code": "no_such_option",
+            "question_id": "future_plans",
+            "measure": "share",
+        },
+        {**good, "contrast_id": "no_level", "level": "martians"},
+        {
+            **good,
+            "contrast_id": "not_asked",
+            "edition": 2022,
+            "question_id": "ai_use_cases",
+            "option_code": "user_insight",
+            "measure": "share",
+        },
+    ]
+    contrasts = pl.DataFrame(rows, schema=load_contrasts().schema, orient="row")
+    r = check_figures(load_figures().head(0), cb, contrasts=contrasts)
+    kinds = dict(zip(r["figure_id"], r["kind"], strict=True))
+    assert kinds == {"no_option": "unresolved", "no_level": "unresolved", "not_asked": "edition"}
+    msg = r.filter(pl.col("figure_id") == "no_option")["message_en"].item()
+    assert msg.startswith("segment contrast: ") and "no_such_option" in msg
+    assert r.filter(pl.col("figure_id") == "not_asked")["edition"].item() == 2022
+
+
+def test_contrast_ids_are_scoped_by_edition(tmp_path: Path) -> None:
+    src = published_dir() / "contrasts.csv"
+    lines = src.read_text(encoding="utf-8-sig").splitlines()
+    header, first = lines[0], lines[1]
+    again = "2026" + first[first.index(",") :]  # the same contrast told by the next edition
+    (tmp_path / "contrasts.csv").write_text("\n".join([header, first, again]) + "\n", "utf-8")
+    c = load_contrasts(tmp_path / "contrasts.csv")
+    assert c["edition"].to_list() == [2025, 2026]
+    assert c["contrast_id"].n_unique() == 1
+    (tmp_path / "dup.csv").write_text("\n".join([header, first, first]) + "\n", "utf-8")
+    with pytest.raises(CodebookError) as e:
+        load_contrasts(tmp_path / "dup.csv")
+    assert e.value.row == 3 and e.value.column == "contrast_id"
+    assert "unique within edition 2025" in str(e.value) and "row 2" in str(e.value)
+
+
+def test_figures_check_loads_the_contrasts(capsys: pytest.CaptureFixture[str]) -> None:
+    from survey.cli import main
+
+    assert main(["figures", "--check", "--edition", "2025", "--format", "csv"]) == 0
+    out = pl.read_csv(io.StringIO(capsys.readouterr().out))
+    assert "unresolved" not in out["kind"].to_list()
+    # the rules that run include the contrast rule (the shipped contrasts all resolve)
+    from survey.published import RULES
+
+    assert {r.__name__ for r in RULES} >= {"rule_contrasts", "rule_rank_range", "rule_change_asked"}
