@@ -255,7 +255,7 @@ def render_report(
     partials, layout = _typst_options(project)
     effective = {**project.params, **(params if params is not None else DEFAULT_PARAMS)}
     lang = str(effective.get("lang") or project.meta.get("lang") or "zh")
-    target_dir = Path(out_dir) if out_dir else project.root / project.output_dir
+    target_dir = (Path(out_dir) if out_dir else project.root / project.output_dir).resolve()
 
     docs = [read_qmd(path) for path in project.chapters]
     if project.is_book:
