@@ -168,22 +168,56 @@ class Banner:
         return _to_gt(self, lang or self.lang, decimals)
 
     def to_html(self, lang: str | None = None, *, decimals: int = 0,
-                engine: Literal["fast", "great_tables"] = "fast") -> str:
-        """The HTML of :meth:`to_gt` (``to_gt(...).as_raw_html()``).
+                engine: Literal["fast", "great_tables"] = "fast",
+                path: str | Path | None = None, full: bool | None = None) -> str:
+        """The HTML of :meth:`to_gt` (``to_gt(...).as_raw_html()``), a fragment to embed.
+
+        With ``path`` (or ``full=True``) a complete document — doctype, ``<meta
+        charset="utf-8">``, ``lang`` and a title — is returned and, with ``path``, written
+        there (UTF-8, through a temporary file). Every label is escaped.
 
         ``engine="fast"`` (default) gives the same HTML, byte for byte, in a fraction of the
         time for a whole book: great-tables renders the styles, header and notes, and the body
         rows are written in its markup (see ``_fast_html``); ``"great_tables"`` renders it all
         through great-tables.
+
+        Example:
+            >>> doc = b.to_html(path=tmp / "book.html")
+            >>> doc.startswith("<!DOCTYPE html>"), (tmp / "book.html").exists()
+            (True, True)
         """
+        lg = lang or self.lang
         if engine == "great_tables":
-            return self.to_gt(lang, decimals=decimals).as_raw_html()
-        if engine != "fast":
+            html = self.to_gt(lg, decimals=decimals).as_raw_html()
+        elif engine == "fast":
+            from survey.export.html import _fast_html
+
+            html = _fast_html(self, lg, decimals)
+        else:
             raise EstimationError(f"unknown engine {engine!r}", value=engine,
                                   expected="'fast' or 'great_tables'")
-        from survey.export.html import _fast_html
+        if not (full or (full is None and path is not None)):
+            return html
+        from survey.export.html import html_document
 
-        return _fast_html(self, lang or self.lang, decimals)
+        first = self.cells["block_label_en" if lg == "en" else "block_label_zh"]
+        title = first[0] if first.len() else say("xlsx.title", lg)
+        doc = html_document(html, title=title, lang=lg)
+        if path is not None:
+            import os
+            import tempfile
+
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmpname = tempfile.mkstemp(suffix=".html", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(doc)
+                os.replace(tmpname, target)
+            finally:
+                if os.path.exists(tmpname):
+                    os.unlink(tmpname)
+        return doc
 
 
 # ---------------------------------------------------------------------------------------------

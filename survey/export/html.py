@@ -21,13 +21,17 @@ if TYPE_CHECKING:
 # Rendering
 # ---------------------------------------------------------------------------------------------
 def _fmt_cell(est: float | None, kind: str, sig: str, suppressed: bool, low: bool,
-              decimals: int) -> str:
+              decimals: int, vs_total: str = "", not_asked: bool = False, lang: str = "zh"
+              ) -> str:
+    if not_asked:
+        return say("not_asked", lang)
     if suppressed or est is None:
         return "*"
     val = f"{est * 100:.{decimals}f}%" if kind != "mean" else f"{est:.1f}"
     if low:
         val += "†"
-    return f"{val} {sig}" if sig else val
+    tail = sig + {"+": "▲", "-": "▼"}.get(vs_total or "", "")
+    return f"{val} {tail}" if tail else val
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,9 +83,11 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
     ids = [f"c{i}" for i in range(len(col_keys))]
     cid = {(v, lv): ids[i] for i, (v, lv, *_rest) in enumerate(col_keys)}
     est, kind = cells["estimate"].to_list(), cells["row_kind"].to_list()
-    text = [_fmt_cell(e, k, s, sup, low, decimals) for e, k, s, sup, low in zip(
-        est, kind, cells["sig_higher_than"].to_list(), cells["suppressed"].to_list(),
-        cells["low_base"].to_list(), strict=True)]
+    text = [_fmt_cell(e, k, s, sup, low, decimals, vt, na, lg)
+            for e, k, s, sup, low, vt, na in zip(
+                est, kind, cells["sig_higher_than"].to_list(), cells["suppressed"].to_list(),
+                cells["low_base"].to_list(), cells["vs_total"].to_list(),
+                cells["not_asked"].to_list(), strict=True)]
     col_id = [cid[k] for k in zip(cells["col_variable"].to_list(), cells["col_level"].to_list(),
                                    strict=True)]
     cells = cells.with_columns(pl.Series("text", text, dtype=pl.String),
@@ -116,7 +122,11 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
     adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
     note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
                sup=b.suppress_below, flag=b.flag_below)
+    if b.vs_total:
+        note += say("vs_total", lg, alpha=b.alpha)
     note += _missing_note(cells, lg)
+    if b.filtered:
+        note = f"{b.base_text(lg)}{say('and_sep', lg)}{note}"
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,
                  lg)
 
@@ -252,3 +262,19 @@ def _fast_html(b: Banner, lang: str, decimals: int) -> str:
                          f'class="gt_row gt_center">{html_escape("" if v is None else v)}</td>')
         out.append("\n".join(cells) + "\n  </tr>")
     return head + _GT_TBODY + "\n".join(out) + "\n</tbody>" + tail
+
+
+def html_document(fragment: str, *, title: str, lang: str) -> str:
+    """A complete HTML5 document (doctype, ``<meta charset="utf-8">``, ``lang``) around a
+    table fragment; ``title`` is escaped.
+
+    Example:
+        >>> doc = html_document("<table></table>", title="<b>x</b>", lang="zh")
+        >>> doc.startswith("<!DOCTYPE html>"), '<meta charset="utf-8">' in doc, "&lt;b&gt;" in doc
+        (True, True, True)
+    """
+    code = "en" if lang == "en" else "zh-CN"
+    return (f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html_escape(title)}</title>\n</head>\n<body>\n{fragment}\n</body>\n"
+            "</html>\n")
