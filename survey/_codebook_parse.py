@@ -372,7 +372,9 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         options = _parse_options(raw_options, where, qid, "options", qtype)
     if qtype in ("grid", "constant_sum"):
         items = _parse_options(rq.get("items"), where, qid, "items", qtype)
-    nets = _parse_nets(rq.get("nets", scale.get("nets")), options, where, qid)
+    nets = _parse_nets(
+        _merged_nets(scale.get("nets"), rq.get("nets"), where, qid), options, where, qid
+    )
 
     rng = rq.get("range")
     if qtype == "numeric" and (
@@ -419,6 +421,24 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         note=str(rq.get("note", "")),
         rewordings=rewordings,
     )
+
+
+def _merged_nets(scale_nets: Any, own: Any, where: str, qid: str) -> list[Any]:
+    """A question's nets extend its scale's: the scale's first, then the question's; a question
+    net with the code of a scale net replaces it in place."""
+    for name, raw in (("scale nets", scale_nets), ("nets", own)):
+        if raw is not None and not isinstance(raw, list):
+            raise CodebookError(
+                f"{where}: question '{qid}': {name} must be a list",
+                file=where,
+                column=qid,
+                value=raw,
+                expected="nets: [{code, zh, en, of: [option codes]}, …]",
+            )
+    merged: dict[Any, Any] = {}
+    for n in [*(scale_nets or []), *(own or [])]:
+        merged[n.get("code") if isinstance(n, dict) else id(n)] = n
+    return list(merged.values())
 
 
 def _parse_nets(raw: Any, options: tuple[Option, ...], where: str, qid: str) -> tuple[Net, ...]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from survey import _codebook_parse
+from survey import _codebook_browse, _codebook_parse
 from survey._codebook_model import (
     QUESTION_TYPES,
     RESIDUAL_CODES,
@@ -82,6 +82,10 @@ class Codebook:
     def from_dict(cls, raw: Any, *, source: Path | None = None) -> Codebook:
         """Build a codebook from already-parsed YAML (see :meth:`load`)."""
         return _codebook_parse.from_dict(cls, raw, source=source)
+
+    # -- browsing (survey/_codebook_browse.py) ---------------------------------------------------
+    to_polars = _codebook_browse.to_polars
+    search = _codebook_browse.search
 
     # -- lookup ---------------------------------------------------------------------------------
     def __getitem__(self, qid: str) -> Question:
@@ -173,6 +177,3 @@ class Codebook:
     def is_column(self, column: str) -> bool:
         """Whether ``column`` is a question column of this codebook (of any edition)."""
         return column in self._columns
-
-from survey._codebook_browse import search as _search, to_polars as _to_polars  # noqa: E402, I001
-Codebook.to_polars, Codebook.search = _to_polars, _search  # type: ignore[attr-defined]

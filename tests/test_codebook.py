@@ -324,3 +324,26 @@ def test_shipped_codebook_labels_are_whole() -> None:
     assert cb["budget_cut_response"].label("brand_to_performance", "en") == (
         "Cut brand spend, add performance spend"
     )
+
+
+def test_question_nets_extend_the_scale_nets() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    conf = next(q for q in raw["questions"] if q["id"] == "confidence")
+    conf["nets"] = [
+        {
+            "code": "net_not_down",
+            "zh": "不减少",
+            "en": "Not down",
+            "of": ["flat", "small_increase", "big_increase"],
+        },
+        {
+            "code": "net_decrease",
+            "zh": "大幅减少",
+            "en": "Large decrease only",
+            "of": ["big_decrease"],
+        },
+    ]
+    q = Codebook.from_dict(raw)["confidence"]
+    assert [n.code for n in q.nets] == ["net_decrease", "net_increase", "net_not_down"]
+    assert q.net_members("net_decrease") == ("big_decrease",)  # the question's net replaces it
+    assert q.net_members("net_increase") == ("small_increase", "big_increase")
