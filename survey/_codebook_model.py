@@ -408,7 +408,9 @@ class Question:
         """Option and net codes whose answers can be compared between the two editions.
 
         An option is comparable when the question is (:meth:`comparable`) and the option is
-        asked in both editions and not relabelled as non-comparable in between. A net is
+        asked in both editions and not relabelled as non-comparable in between; a catch-all
+        (:attr:`Option.residual`: other, none, don't know) only when the two editions asked the
+        same options (an option added or dropped moves answers into or out of "other"). A net is
         comparable when it has the same members in both editions and all of them are.
         Numeric and constant-sum questions have no codes: use :meth:`comparable` and
         :meth:`comparable_items`.
@@ -423,7 +425,12 @@ class Question:
         """
         if not self.comparable(earlier, later):
             return []
-        ok = [o.code for o in self.options if o.comparable_between(earlier, later)]
+        same_set = self.codes(earlier) == self.codes(later)
+        ok = [
+            o.code
+            for o in self.options
+            if o.comparable_between(earlier, later) and (same_set or not o.residual)
+        ]
         good = set(ok)
         for n in self.nets:
             a, b = self.net_members(n.code, earlier), self.net_members(n.code, later)
