@@ -1,19 +1,27 @@
 """Changes between editions: wave-to-wave differences, multi-edition trends, published series.
 
 Editions are independent samples, so the SE of a change is ``sqrt(se_a² + se_b²)`` and the test is
-``z = (est_b - est_a) / se``, two-sided against the normal. Shares are changes in percentage
-points (``unit = "pp"``); means are changes in the question's own unit (``unit = "mean"``).
-Questions that were not asked, or not asked comparably (codebook ``editions`` / ``history`` with
-``comparable: false``) are *kept* with null statistics and a ``note`` saying why.
+``z = (est_b - est_a) / se``, two-sided against the normal.
+
+Units: the package's convention is **0-1 shares** (``unit = "share"``: 0.54 is 54%, a change of
+0.05 is 5 points); means are in the question's own unit (``unit = "mean"``).
+``compare_waves(a, b)`` (every comparable question) and ``compare_waves(a, b, [ids])`` follow it.
+The one-question form ``compare_waves(a, b, "confidence")`` that the report uses still returns
+percentage points (``unit = "pp"``) unless ``unit="share"`` is given.
+
+Questions, options and items that were not asked, or not asked comparably (codebook
+``editions``, ``history``, per-option ``added``/``dropped``/``comparable: false``) are *kept*
+with null statistics and a ``note`` saying why.
 
 Example:
     >>> from survey.trends import compare_waves
-    >>> compare_waves(d2024, d2025, "confidence", editions=(2024, 2025))   # doctest: +SKIP
+    >>> ch = compare_waves(d24, d25, adjust="holm")
+    >>> ch.filter(pl.col("comparable")).select("unit").unique().sort("unit")["unit"].to_list()
+    ['mean', 'share']
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,17 +30,21 @@ import polars as pl
 from scipy import stats
 
 from survey.banners import banner
+from survey.banners._tabulate import _adjust
+from survey.banners._text import Adjust
+from survey.banners._where import Where
 from survey.codebook import Codebook, Question
 from survey.errors import EstimationError
 
 _CHANGE_SCHEMA = {
-    "question_id": pl.String, "row_code": pl.String, "row_label": pl.String,
+    "question_id": pl.String, "item": pl.String, "row_code": pl.String, "row_label": pl.String,
     "row_kind": pl.String, "edition_a": pl.Int64, "edition_b": pl.Int64,
     "estimate_a": pl.Float64, "se_a": pl.Float64, "n_a": pl.Int64,
     "estimate_b": pl.Float64, "se_b": pl.Float64, "n_b": pl.Int64,
     "change": pl.Float64, "unit": pl.String, "se": pl.Float64, "ci_low": pl.Float64,
-    "ci_high": pl.Float64, "z": pl.Float64, "p_value": pl.Float64, "comparable": pl.Boolean,
-    "note": pl.String,
+    "ci_high": pl.Float64, "z": pl.Float64, "p_value": pl.Float64, "p_adjusted": pl.Float64,
+    "significant": pl.Boolean, "comparable": pl.Boolean, "note": pl.String,
+    "base_a": pl.String, "base_b": pl.String,
 }
 
 
@@ -98,23 +110,40 @@ def _codebook(*designs: Any) -> Codebook | None:
 def compare_waves(
     design_a: Any,
     design_b: Any,
-    var: str,
+    var: str | Sequence[str] | None = None,
     *,
     level: str | None = None,
     lang: str = "zh",
     alpha: float = 0.05,
     editions: tuple[int, int] | None = None,
+    adjust: Adjust = None,
+    where: Where = None,
+    unit: str | None = None,
 ) -> pl.DataFrame:
-    """Change from edition A (earlier) to edition B for every option/net (pp) or mean of ``var``.
+    """Change from edition A (earlier) to edition B of every option, net and mean.
+
+    ``var``: one question id, a list, or ``None`` for every question both editions asked
+    (segment questions aside). Each row is an option/net (``row_kind``) of a question or of a
+    grid ``item``; options and items not comparable between the editions (new, dropped or
+    reworded: the codebook's ``comparable_codes``/``comparable_items``) are kept with
+    ``comparable = False`` and a ``note``, never compared.
 
     ``se = sqrt(se_a² + se_b²)`` (independent samples), ``ci = change ± z_{1-α/2} se``,
-    ``z = change / se``, two-sided normal p-value. Shares and their changes are in percentage
-    points; means in the question's unit. ``level`` keeps one row code. ``editions`` (else the
-    designs' ``edition`` attribute) lets the codebook say whether the editions are comparable.
+    ``z = change / se``, two-sided normal ``p_value``; ``p_adjusted`` over all the comparable
+    rows of the call with ``adjust`` ("bonferroni", "holm" or "BH"; else equal to
+    ``p_value``), ``significant`` at ``alpha``. ``where`` filters both waves (a domain of each
+    design, as ``banner(where=)``); ``base_a``/``base_b`` say the bases. Shares are 0-1
+    (``unit="share"``) except in the one-question form, which keeps points (``"pp"``) unless
+    ``unit="share"``. ``editions`` (else the designs' ``edition``) lets the codebook say what is
+    comparable.
 
     Example:
-        >>> ch = compare_waves(d24, d25, "confidence", editions=(2024, 2025))  # doctest: +SKIP
-        >>> ch.select("row_code", "estimate_a", "estimate_b", "change", "p_value")  # doctest: +SKIP
+        >>> ch = compare_waves(d24, d25, "confidence", editions=(2024, 2025), unit="share")
+        >>> ch.select("row_code", "unit").row(0)
+        ('big_decrease', 'share')
+        >>> grid = compare_waves(d24, d25, ["media_intent"], adjust="BH")
+        >>> grid["item"].drop_nulls().n_unique() > 3
+        True
     """
     ea, eb = editions if editions is not None else (_edition_of(design_a), _edition_of(design_b))
     if ea is not None and eb is not None and ea > eb:
@@ -123,71 +152,121 @@ def compare_waves(
             value=f"{ea}, {eb}",
             expected="the earlier edition first: compare_waves(earlier, later, var)",
         )
+    if unit not in (None, "share", "pp"):
+        raise EstimationError(f"unknown unit {unit!r}", value=str(unit),
+                              expected="'share' (0-1) or 'pp' (percentage points)")
+    if adjust not in (None, "bonferroni", "holm", "BH"):
+        raise EstimationError(f"unknown adjustment {adjust!r}", value=str(adjust),
+                              expected="None, 'bonferroni', 'holm' or 'BH'")
+    legacy = isinstance(var, str)
+    unit = unit or ("pp" if legacy else "share")
     cb = _codebook(design_a, design_b)
-    q = cb.questions.get(var) if cb is not None else None
-    note = comparability(q, ea, eb)
-    keys = ["question_id", "row_code", "row_label", "row_kind"]
-    if not note:
-        for d, e in ((design_a, ea), (design_b, eb)):
-            if var not in _columns_of(d, var):
-                note = f"'{var}' is not in the wave of {e if e is not None else 'one edition'}"
-    if note:
-        # still list the rows (from whichever wave has them) so nothing disappears silently
-        a = pl.DataFrame(schema={k: pl.String for k in keys})
-        for d in (design_a, design_b):
-            try:
-                a = estimates(d, var, lang=lang)
-                break
-            except EstimationError:
-                continue
-        if a.height == 0:
-            a = pl.DataFrame({"question_id": [var], "row_code": [None], "row_label": [None],
-                              "row_kind": [None]}, schema={k: pl.String for k in keys})
-        out = a.select(keys).with_columns(
-            pl.lit(ea, pl.Int64).alias("edition_a"), pl.lit(eb, pl.Int64).alias("edition_b"),
-            pl.lit(False).alias("comparable"), pl.lit(note).alias("note"),
-        )
+    if var is None:
+        if cb is None:
+            raise EstimationError("compare_waves of every question needs a codebook",
+                                  expected="designs with a codebook, or the question ids")
+        qids = [q.id for q in cb if not q.segment
+                and (ea is None or q.asked_in(ea) or eb is None or q.asked_in(eb))]
     else:
-        a = estimates(design_a, var, lang=lang).rename(
-            {"estimate": "estimate_a", "se": "se_a", "n": "n_a"})
-        b = estimates(design_b, var, lang=lang).rename(
-            {"estimate": "estimate_b", "se": "se_b", "n": "n_b"}).drop("row_label")
-        out = a.join(b, on=["question_id", "row_code", "row_kind"], how="full", coalesce=True,
-                     maintain_order="left")
-        scale = pl.when(pl.col("row_kind") == "mean").then(1.0).otherwise(100.0)
-        zc = float(stats.norm.ppf(1 - alpha / 2))
-        out = out.with_columns(
-            (pl.col("estimate_a") * scale).alias("estimate_a"),
-            (pl.col("se_a") * scale).alias("se_a"),
-            (pl.col("estimate_b") * scale).alias("estimate_b"),
-            (pl.col("se_b") * scale).alias("se_b"),
-        ).with_columns(
-            (pl.col("estimate_b") - pl.col("estimate_a")).alias("change"),
-            (pl.col("se_a") ** 2 + pl.col("se_b") ** 2).sqrt().alias("se"),
-        ).with_columns(
-            (pl.col("change") - zc * pl.col("se")).alias("ci_low"),
-            (pl.col("change") + zc * pl.col("se")).alias("ci_high"),
-            pl.when(pl.col("se") > 0).then(pl.col("change") / pl.col("se")).alias("z"),
-            pl.lit(ea, pl.Int64).alias("edition_a"),
-            pl.lit(eb, pl.Int64).alias("edition_b"),
-            pl.lit(True).alias("comparable"),
-            pl.when(pl.col("estimate_a").is_null() | pl.col("estimate_b").is_null())
-            .then(pl.lit("only in one edition")).otherwise(pl.lit("")).alias("note"),
-        )
-        pvals = [None if z is None or not math.isfinite(z) else float(2 * stats.norm.sf(abs(z)))
-                 for z in out["z"]]
-        out = out.with_columns(pl.Series("p_value", pvals, dtype=pl.Float64))
+        qids = [var] if legacy else list(var)
+    frames = [_compare_one(design_a, design_b, qid, cb, ea, eb, lang, where) for qid in qids]
+    out = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(
+        schema={k: v for k, v in _CHANGE_SCHEMA.items() if k not in _DERIVED})
+    scale = 100.0 if unit == "pp" else 1.0
+    share = pl.col("row_kind") != "mean"
+    zc = float(stats.norm.ppf(1 - alpha / 2))
     out = out.with_columns(
-        pl.when(pl.col("row_kind") == "mean").then(pl.lit("mean")).otherwise(pl.lit("pp"))
-        .alias("unit")
+        [pl.when(share).then(pl.col(c) * scale).otherwise(pl.col(c)).alias(c)
+         for c in ("estimate_a", "se_a", "estimate_b", "se_b")]
+    ).with_columns(
+        pl.when(pl.col("comparable")).then(pl.col("estimate_b") - pl.col("estimate_a"))
+        .alias("change"),
+        pl.when(pl.col("comparable")).then((pl.col("se_a") ** 2 + pl.col("se_b") ** 2).sqrt())
+        .alias("se"),
+    ).with_columns(
+        (pl.col("change") - zc * pl.col("se")).alias("ci_low"),
+        (pl.col("change") + zc * pl.col("se")).alias("ci_high"),
+        pl.when(pl.col("se") > 0).then(pl.col("change") / pl.col("se")).alias("z"),
+        pl.when(share).then(pl.lit(unit)).otherwise(pl.lit("mean")).alias("unit"),
     )
-    for c, t in _CHANGE_SCHEMA.items():
-        if c not in out.columns:
-            out = out.with_columns(pl.lit(None, t).alias(c))
+    z = out["z"].to_numpy().astype(float)
+    pv = np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(np.nan_to_num(z))), np.nan)
+    padj = _adjust(pv, adjust)
+    out = out.with_columns(
+        pl.Series("p_value", pv, dtype=pl.Float64).fill_nan(None),
+        pl.Series("p_adjusted", padj, dtype=pl.Float64).fill_nan(None),
+    ).with_columns((pl.col("p_adjusted") < alpha).fill_null(False).alias("significant"))
     out = out.select([pl.col(c).cast(t) for c, t in _CHANGE_SCHEMA.items()])
     if level is not None:
         out = out.filter(pl.col("row_code") == level)
     return out
+
+
+_DERIVED = ("change", "unit", "se", "ci_low", "ci_high", "z", "p_value", "p_adjusted",
+            "significant")
+
+
+def _compare_one(design_a: Any, design_b: Any, qid: str, cb: Codebook | None, ea: int | None,
+                 eb: int | None, lang: str, where: Where) -> pl.DataFrame:
+    """Estimates of both editions of one question, joined by (item, row), with
+    comparability per row; the change statistics are added by :func:`compare_waves`."""
+    q = cb.questions.get(qid) if cb is not None else None
+    note = comparability(q, ea, eb)
+    keys = ["question_id", "item", "row_code", "row_kind"]
+    got: list[pl.DataFrame | None] = []
+    bases: list[str | None] = []
+    for d, e in ((design_a, ea), (design_b, eb)):
+        if qid not in _columns_of(d, qid) or (q is not None and e is not None
+                                               and not q.asked_in(e)):
+            got.append(None)
+            bases.append(None)
+            note = note or f"'{qid}' is not in the wave of {e if e is not None else 'one edition'}"
+            continue
+        b = banner(d, [qid], [], test="design", suppress_below=0, flag_below=0, lang=lang,
+                   where=where)
+        got.append(b.to_polars(lang).select(*keys, "row_label", "estimate", "se", "n"))
+        bases.append(b.base_text(lang))
+    a, b_ = got
+    if a is None and b_ is None:
+        frame = pl.DataFrame({"question_id": [qid]}, schema={"question_id": pl.String})
+    elif a is None or b_ is None:
+        one = a if a is not None else b_
+        frame = one.select(*keys, "row_label")
+    else:
+        ra = a.rename({"estimate": "estimate_a", "se": "se_a", "n": "n_a"})
+        rb = b_.rename({"estimate": "estimate_b", "se": "se_b", "n": "n_b",
+                        "row_label": "_label_b"})
+        frame = ra.join(rb, on=keys, how="full", coalesce=True, maintain_order="left",
+                        nulls_equal=True)
+        frame = frame.with_columns(pl.col("row_label").fill_null(pl.col("_label_b"))).drop(
+            "_label_b")
+    for c, t in _CHANGE_SCHEMA.items():
+        if c not in frame.columns and c not in _DERIVED:
+            frame = frame.with_columns(pl.lit(None, t).alias(c))
+    ok = pl.lit(not note)
+    row_note = pl.lit(note or "")
+    if not note and q is not None and ea is not None and eb is not None:
+        codes = set(q.comparable_codes(ea, eb)) if q.type in ("single", "multi", "grid") else None
+        items = set(q.comparable_items(ea, eb)) if q.type in ("grid", "constant_sum") else None
+        code = pl.col("row_code").str.split(":").list.last()
+        item_ok = pl.lit(True) if items is None else (
+            pl.col("item").is_in(list(items)) if q.type == "grid"
+            else pl.col("row_code").is_in(list(items)))
+        code_ok = pl.lit(True) if codes is None else (
+            code.is_in(list(codes)) | (pl.col("row_kind") == "mean"))
+        ok = item_ok & code_ok
+        row_note = pl.when(ok).then(pl.lit("")).otherwise(pl.lit(
+            f"not asked comparably in {ea} and {eb}"))
+    both = pl.col("estimate_a").is_not_null() & pl.col("estimate_b").is_not_null()
+    frame = frame.with_columns(
+        pl.lit(ea, pl.Int64).alias("edition_a"), pl.lit(eb, pl.Int64).alias("edition_b"),
+        (ok & both).fill_null(False).alias("comparable"),
+        pl.when(ok & ~both & pl.lit(not note)).then(pl.lit("only in one edition"))
+        .otherwise(row_note).alias("note"),
+        pl.lit(bases[0], pl.String).alias("base_a"), pl.lit(bases[1], pl.String).alias("base_b"),
+    )
+    return frame.select([pl.col(c).cast(t) for c, t in _CHANGE_SCHEMA.items()
+                         if c not in _DERIVED])
 
 
 def trend(

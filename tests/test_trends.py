@@ -149,3 +149,85 @@ def test_designs_carry_their_edition_and_order_is_checked() -> None:
     assert set(ch["edition_a"]) == {2024} and set(ch["edition_b"]) == {2025}
     with pytest.raises(EstimationError, match="later than design_b"):
         survey.compare_waves(d25, d24, "confidence")
+
+
+# --- every comparable question in one call (issue 13, item 6) ------------------------------------
+@pytest.fixture(scope="module")
+def waves_2024_2025():
+    import warnings
+
+    import survey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (survey.standard_design(survey.load_wave(2024)),
+                survey.standard_design(survey.load_wave(2025)))
+
+
+def test_all_questions_in_one_call_equal_the_one_question_form(waves_2024_2025) -> None:
+    d24, d25 = waves_2024_2025
+    ch = compare_waves(d24, d25, adjust="holm")
+    cb = d25.codebook
+    asked = {q.id for q in cb if not q.segment and (q.asked_in(2024) or q.asked_in(2025))}
+    assert set(ch["question_id"]) == asked
+    one = compare_waves(d24, d25, "confidence")  # the report's call: points
+    mine = ch.filter(pl.col("question_id") == "confidence")
+    assert one["unit"].unique().to_list() == ["pp"]
+    assert set(mine["unit"]) == {"share"}
+    assert mine["change"].to_numpy() * 100 == pytest.approx(one["change"].to_numpy())
+    assert mine["p_value"].to_numpy() == pytest.approx(one["p_value"].to_numpy())
+    # Holm over every comparable row of the call (R: p.adjust(p, "holm"))
+    comp = ch.filter(pl.col("p_value").is_not_null())
+    p = comp["p_value"].to_numpy()
+    m = len(p)
+    order = np.argsort(p)
+    holm = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
+    expect = np.empty(m)
+    expect[order] = holm
+    assert comp["p_adjusted"].to_numpy() == pytest.approx(expect)
+    assert (comp["significant"] == (comp["p_adjusted"] < 0.05)).all()
+
+
+def test_grid_items_and_per_option_comparability(waves_2024_2025) -> None:
+    d24, d25 = waves_2024_2025
+    ch = compare_waves(d24, d25, ["media_intent", "internet_resources_increase"])
+    q = d25.codebook["media_intent"]
+    grid = ch.filter(pl.col("question_id") == "media_intent")
+    assert set(grid["item"]) == set(q.item_codes())
+    assert grid.filter(pl.col("comparable")).select(
+        pl.col("row_code").str.split(":").list.first() == pl.col("item")).to_series().all()
+    ok_items = set(q.comparable_items(2024, 2025))
+    assert set(grid.filter(pl.col("comparable"))["item"]) <= ok_items
+    # an option or question not comparable is listed, never compared
+    iri = ch.filter(pl.col("question_id") == "internet_resources_increase")
+    codes = set(d25.codebook["internet_resources_increase"].comparable_codes(2024, 2025))
+    bad = iri.filter(~pl.col("row_code").is_in(list(codes)))
+    assert bad.height > 0 and not bad["comparable"].any()
+    assert bad["change"].null_count() == bad.height and (bad["note"] != "").all()
+
+
+def test_where_filters_both_waves_and_states_the_bases(waves_2024_2025) -> None:
+    import survey
+
+    d24, d25 = waves_2024_2025
+    ch = compare_waves(d24, d25, ["confidence"], where={"brand_type": "mature"})
+    n24 = int((d24.frame["brand_type"].cast(pl.String) == "mature").sum())
+    n25 = int((d25.frame["brand_type"].cast(pl.String) == "mature").sum())
+    label = d25.codebook["brand_type"].label("mature", "zh")
+    assert ch["base_a"][0] == f"基数：{label}，n = {n24}"
+    assert ch["base_b"][0] == f"基数：{label}，n = {n25}"
+    b = survey.banner(d25, ["confidence"], [], where={"brand_type": "mature"})
+    est = b.to_polars()["estimate"].to_list()
+    assert ch["estimate_b"].to_list() == pytest.approx(est)
+
+
+def test_adjust_equals_r_p_adjust() -> None:
+    from survey.banners._tabulate import _adjust
+
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan, 0.2, 0.8])
+    # R 4.x: p.adjust(c(0.01, 0.04, 0.03, 0.005, NA, 0.2, 0.8), method)
+    r = {"holm": [0.05, 0.12, 0.12, 0.03, np.nan, 0.4, 0.8],
+         "BH": [0.03, 0.06, 0.06, 0.03, np.nan, 0.24, 0.8],
+         "bonferroni": [0.06, 0.24, 0.18, 0.03, np.nan, 1, 1]}
+    for method, expect in r.items():
+        assert _adjust(p, method) == pytest.approx(np.array(expect), nan_ok=True), method
