@@ -244,7 +244,13 @@ def test_comparability_per_option_net_and_item() -> None:
     # ("none", a catch-all, moves when options come and go: compared only between equal sets)
     assert ch.comparable_codes(2024, 2025) == ["measurement", "roi", "competition"]
     assert ch.comparable_codes(2025, 2026) == ["measurement", "competition", "ai"]
-    assert ch.comparable_codes(2026, 2027) == ["measurement", "competition", "ai", "none"]
+    assert ch.comparable_codes(2026, 2027) == [
+        "measurement",
+        "competition",
+        "ai",
+        "none",
+        "net_money",
+    ]
     # the net's members asked changed between the two editions: not comparable
     assert "net_money" not in ch.comparable_codes(2024, 2025)
     assert "net_money" not in ch.comparable_codes(2025, 2026)
