@@ -37,12 +37,10 @@ def jk1(psu: np.ndarray, f: float) -> tuple[np.ndarray, float, np.ndarray]:
     p = len(units)
     if p < 2:
         raise EstimationError("JK1 replicates need at least 2 PSUs")
-    col = np.searchsorted(np.sort(units), psu)
-    order = np.argsort(units)  # column of each unit in appearance order
-    pos = np.empty(p, np.int64)
-    pos[order] = np.arange(p)
+    order = np.argsort(units)  # sorted position -> column (appearance order)
+    col = order[np.searchsorted(units[order], psu)]
     m = np.full((len(psu), p), p / (p - 1.0))
-    m[np.arange(len(psu)), pos[col]] = 0.0
+    m[np.arange(len(psu)), col] = 0.0
     return m, f * (p - 1) / p, np.ones(p)
 
 
@@ -83,7 +81,7 @@ def bootstrap(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray, replicates:
         nh = len(units)
         n_h.append(nh)
         if f_h[h] < 1:  # without replacement from round(N_h) copies of the sample
-            pop = int(round(nh / (1 - f_h[h])))
+            pop = round(float(nh / (1 - f_h[h])))
             copies = np.resize(units, pop)
             for r in range(replicates):
                 draw = rng.choice(copies, size=nh, replace=False)

@@ -433,7 +433,7 @@ def post_stratify_replicates(design: Any, strata: str | Sequence[str],
     key: Any = tuple(cols) if len(cols) > 1 else cols[0]
     spec = {(_label(k) if len(cols) == 1 else tuple(map(_label, k))): float(v)
             for k, v in population.items()}
-    mm, pop, _ = model_matrix(design, {key: spec}, None)
+    _mm, pop, _ = model_matrix(design, {key: spec}, None)
     codes = _joint_codes(design.frame, cols)[0]
     cell_pop = np.concatenate([[pop[0] - pop[1:].sum()], pop[1:]])
     out = []

@@ -112,9 +112,13 @@ def estimates(obj: Any, stat: str, variables: str | Sequence[str],
 
 def contrast(est: Estimates, weights: Mapping[str, float] | Sequence[float]
              | Mapping[str, Mapping[str, float] | Sequence[float]] | Callable[..., float],
-             *, level: float = 0.95, df: float = np.inf, step: float = 1e-6) -> pl.DataFrame:
+             *, level: float = 0.95, df: float = np.inf, step: float = 1e-6,
+             replicates: bool = False) -> pl.DataFrame:
     """Contrasts of estimates (R's ``svycontrast``): columns ``contrast, estimate, se,
     ci_low, ci_high`` (t intervals with ``df``; normal by default, as R's ``confint``).
+    Nonlinear contrasts use the delta method (R's ``svycontrast`` of a ``svystat``);
+    ``replicates=True`` evaluates the function on every replicate instead (R's
+    ``return.replicates = TRUE`` path).
 
     Example:
         >>> import numpy as np
@@ -125,10 +129,10 @@ def contrast(est: Estimates, weights: Mapping[str, float] | Sequence[float]
         1.5
     """
     if callable(weights):
-        return _nonlinear({"contrast": weights}, est, level, df, step)
+        return _nonlinear({"contrast": weights}, est, level, df, step, replicates)
     if isinstance(weights, Mapping) and weights and all(
             callable(v) for v in weights.values()):
-        return _nonlinear(dict(weights), est, level, df, step)
+        return _nonlinear(dict(weights), est, level, df, step, replicates)
     if isinstance(weights, Mapping) and weights and all(
             isinstance(v, Mapping | Sequence) and not isinstance(v, str)
             for v in weights.values()):
@@ -160,14 +164,14 @@ def _row(est: Estimates, w: Any) -> np.ndarray:
 
 
 def _nonlinear(funcs: dict[str, Callable[..., float]], est: Estimates, level: float,
-               df: float, step: float) -> pl.DataFrame:
+               df: float, step: float, replicates: bool) -> pl.DataFrame:
     names = list(est.names)
 
     def ev(f, vals):
         return float(f(dict(zip(names, vals, strict=True))))
 
     value = np.array([ev(f, est.coef) for f in funcs.values()])
-    if est.replicates is not None and est.design is not None:
+    if replicates and est.replicates is not None and est.design is not None:
         th = np.array([[ev(f, r) for f in funcs.values()] for r in est.replicates])
         v = est.design.svrvar(th, value)
     else:

@@ -332,7 +332,7 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family: str, tol: float =
     k = w.shape[1]
     xtw = np.einsum("nk,np->kpn", w, x)
     if family == "gaussian":
-        return np.linalg.solve(xtw @ x, np.einsum("kpn,n->kp", xtw, y))
+        return np.linalg.solve(xtw @ x, np.einsum("kpn,n->kp", xtw, y)[..., None])[..., 0]
     beta = np.zeros((k, x.shape[1]))
     for _ in range(max_iter):
         mu = special.expit(x @ beta.T)  # (n, K)

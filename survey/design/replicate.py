@@ -52,7 +52,7 @@ TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay", "JK2", "ACS", "successive-diff
          "other")
 
 
-def replicates(design: Design, type: str = "auto", *, replicates: int = 50,  # noqa: A002
+def replicates(design: Design, type: str = "auto", *, replicates: int = 50,
                seed: int | None = 1, rho: float = 0.5, mse: bool = False) -> ReplicateDesign:
     """The design as replicate weights (R's ``as.svrepdesign``).
 
@@ -123,7 +123,7 @@ class ReplicateDesign:
     """
 
     def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None,
-                 repweights: str | Sequence[str], type: str = "other", *,  # noqa: A002
+                 repweights: str | Sequence[str], type: str = "other", *,
                  scale: float | None = None, rscales: Sequence[float] | float | None = None,
                  rho: float | None = None, mse: bool = False, combined_weights: bool = True,
                  codebook: Any = None, edition: int | None = None) -> None:
@@ -322,6 +322,7 @@ class ReplicateBy:
                        for k in range(self.dom.n_dom)], float)
         if ci == "logit":
             with np.errstate(divide="ignore", invalid="ignore"):
+                reps = reps.reshape(reps.shape[0], -1)
                 lg = np.log(reps / (1 - reps))
                 lg0 = np.log(est / (1 - est))
             v = np.array([d.svrvar(lg[:, k], lg0.reshape(-1)[k])[0, 0]
@@ -337,6 +338,9 @@ class ReplicateBy:
 
     # -------------------------------------------------------------- engine
     def _degf(self, k: int, ok: np.ndarray) -> float:
+        """R's ``degf`` of the design (whole sample) or of the domain's subset design."""
+        if not self.groups:
+            return float(self.design.degf)
         rows = (self.dom.code == k) & ok
         return float(rank_degf(self.design.repweights[rows]))
 
