@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 import shutil
 from pathlib import Path
@@ -83,8 +84,9 @@ def test_crossrefs_and_inline_values() -> None:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], dict[str, Path]]:
-    first = render_report(MINI, out_dir=tmp_path_factory.mktemp("a"), quiet=True)
-    second = render_report(MINI, out_dir=tmp_path_factory.mktemp("b"), quiet=True)
+    meta = {"synthetic": True}
+    first = render_report(MINI, out_dir=tmp_path_factory.mktemp("a"), quiet=True, meta=meta)
+    second = render_report(MINI, out_dir=tmp_path_factory.mktemp("b"), quiet=True, meta=meta)
     return first, second
 
 
@@ -98,6 +100,7 @@ def test_full_render_html(rendered: tuple[dict[str, Path], dict[str, Path]]) -> 
     assert 'href="#fig-share"' in html and 'id="fig-share"' in html
     assert 'lang="zh"' in html and "迷你报告" in html
     srcs = re.findall(r'(?:src|href)="([^"#][^"]*)"', html)
+    srcs = [s for s in srcs if s != "report.zh.pdf"]  # the link to the PDF next to the page
     assert all(s.startswith("data:") for s in srcs), srcs  # self-contained
     assert "@font-face" in html and "data:font/woff;base64," in html  # CJK glyphs embedded
     assert "sourceCode python" in html and "import polars" not in html  # echo per cell
@@ -107,8 +110,8 @@ def test_full_render_html(rendered: tuple[dict[str, Path], dict[str, Path]]) -> 
 def test_full_render_pdf_embeds_cjk_font(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
     pdf = rendered[0]["pdf"].read_bytes()
     assert pdf.startswith(b"%PDF-")
-    fonts = set(re.findall(rb"/FontName\s*/([\w+-]+)", pdf))
-    assert any(b"CJK" in f or b"Noto" in f for f in fonts), fonts
+    fonts = {f.split(b"+")[-1] for f in re.findall(rb"/FontName\s*/([\w+-]+)", pdf)}
+    assert {b"SurveySansSC-Regular", b"SurveySansSC-Bold"} <= fonts, fonts  # both weights
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -206,7 +209,8 @@ def test_book_chapter_title_from_front_matter(tmp_path: Path) -> None:
     _title_heading(doc)
     assert doc.blocks[0].text == "# 方法与数据" and _is_numbered(doc)
     project = load_project(MINI)
-    assert project.is_book and [p.name for p in project.chapters] == ["index.qmd", "01-chart.qmd"]
+    names = [p.name for p in project.chapters]
+    assert project.is_book and names == ["index.qmd", "01-chart.qmd", "02-emit.qmd"]
     assert project.params == {"edition": 2025, "lang": "zh"}
 
 
@@ -232,3 +236,117 @@ def test_pdf_tables_size_columns_to_content() -> None:
     typ = tune_tables(run_pandoc(["-f", "json", "-t", "typst"], _json.dumps(
         {"pandoc-api-version": [1, 23, 1], "meta": {}, "blocks": short})))
     assert "columns: (auto,) * 2," in typ
+
+
+HOSTILE = ["成熟品牌<b onmouseover=alert(1)>x</b>", "[点此](javascript:alert(1))", "a*b_c [d"]
+
+
+def test_outputs_are_named_by_language(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
+    first, _ = rendered
+    assert first["html"].name == "report.zh.html" and first["pdf"].name == "report.zh.pdf"
+    assert not list(first["html"].parent.glob(".*.partial"))
+
+
+@pytest.mark.slow
+def test_hostile_labels_show_as_typed_and_stay_inert(
+    rendered: tuple[dict[str, Path], dict[str, Path]],
+) -> None:
+    """Labels from a delivery (02-emit.qmd) never become live HTML, links or typst markup."""
+    page = rendered[0]["html"].read_text("utf-8")
+    body = re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S)
+    assert "<b onmouseover" not in body and "<b>x" not in body
+    assert not re.search(r"href=[\"']?\s*javascript:", body, re.I)
+    assert not re.search(r"<a\b[^>]*>点此", body)
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", body))
+    for label in HOSTILE:
+        assert label in text, label  # in the heading, the lead, the bullets or the table
+    pdf_text = _pdf_text(rendered[0]["pdf"]).replace("\r", "")
+    for label in ["成熟品牌<b onmouseover=alert(1)>x</b>", "[点此](javascript:alert(1))"]:
+        assert label in pdf_text.replace("\n", ""), label
+    assert "a*b_c [d" in pdf_text
+
+
+@pytest.mark.slow
+def test_deck_cover_message_pages_and_back_page(
+    rendered: tuple[dict[str, Path], dict[str, Path]],
+) -> None:
+    from test_report_layout import pdf_pages
+
+    pages = pdf_pages(rendered[0]["pdf"])
+    width, height, _boxes, cover = pages[0]
+    assert abs(width / height - 16 / 9) < 0.01  # a 16:9 deck
+    for field in ["2025", "迷你报告", "测试研究院<b>", "伙伴甲", "2024年12月26日"]:
+        assert field in cover, field
+    assert "目录" in pages[1][3]
+    messages = [i for i, p in enumerate(pages) if "分行业" in p[3] or "投入减少" in p[3]]
+    assert len(messages) == 2 and messages[0] != messages[1]  # one message per page
+    footer = pages[messages[0]][3]
+    assert "基数" in footer and "n = 228" in footer and "来源" in footer
+    assert "合成数据，仅作方法演示" in footer
+    back = pages[-1][3]
+    assert "免责声明" in back and "合成数据，仅作方法演示。" in back and "仅供测试。" in back
+
+
+def test_emitted_outputs_keep_their_order_and_divs_nest(tmp_path: Path) -> None:
+    from survey.render.assemble import assemble
+    from survey.render.execute import SETUP_CODE, execute_notebook
+
+    qmd = """```{python}
+import matplotlib
+import matplotlib.pyplot as plt
+from survey.render.emit import figure, md
+md("::: {.insights}")
+fig, ax = plt.subplots(figsize=(2, 1))
+figure(fig, alt="图一")
+md(":::")
+md("之后")
+```
+"""
+    nb = execute_notebook(to_notebook(parse_qmd(qmd), setup=SETUP_CODE), cwd=tmp_path, name="e")
+    out = assemble(nb, stem="e", target="html", media_dir=tmp_path / "m", refs={})
+    text = out.markdown
+    assert text.index("::: {.insights}") < text.index("survey-fragment-1") < text.index("之后")
+    (frag,) = out.fragments.values()
+    assert frag["kind"] == "image" and frag["alt"] == "图一" and frag["size"] == "full"
+
+
+def test_empty_chapter_is_left_out(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    shutil.copytree(MINI, project, ignore=shutil.ignore_patterns("_output"))
+    (project / "01-chart.qmd").write_text("```{python}\nx = 1\n```\n", "utf-8")
+    (project / "02-emit.qmd").write_text("```{python}\ny = 2\n```\n", "utf-8")
+    outputs = render_report(project, out_dir=tmp_path / "out", quiet=True, formats=("html",))
+    page = outputs["html"].read_text("utf-8")
+    assert "摘要" in page and page.count("<section") == 1  # only the index chapter
+
+
+def test_unwritable_output_leaves_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RenderError, match="cannot write the report"):
+        render_report(MINI, out_dir=blocker / "out", quiet=True, formats=("html",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_cli_refuses_bad_parameters_fast(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from survey.cli import main
+
+    t0 = time.perf_counter()
+    assert main(["report", "-P", "lang:fr"]) == 2
+    assert time.perf_counter() - t0 < 1.0
+    err = capsys.readouterr().err
+    assert "'fr'" in err and "zh" in err and "Traceback" not in err
+    assert main(["report", "-P", "edition:1999"]) == 2
+    assert "1999" in capsys.readouterr().err
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()

@@ -161,7 +161,7 @@ def _message(header: Block, body: list[Block]) -> list[Block]:
     tables = [b for b in _find(rest, "Div") if "survey-table" in _classes(b)]
     _rows, cols = _table_shape(rest)
     kind = "figure" if figures and not tables else "table" if tables else "text"
-    wide = cols >= WIDE_COLUMNS or (kind == "text" and not insights)
+    wide = cols >= WIDE_COLUMNS or kind == "text"
     size = "half" if len(figures) > 1 else None
     return [
         _raw(f"#deck-message(kind: {typst_string(kind)}, wide: {str(wide).lower()}, "
@@ -179,11 +179,13 @@ def _message(header: Block, body: list[Block]) -> list[Block]:
 
 
 def _takeaways(header: Block, body: list[Block]) -> list[Block]:
-    out = [_raw("#deck-takeaways["), *convert([header]), _raw("]")]
+    """``#deck-takeaways[title][footer][card 1][card 2]…`` (content blocks must touch)."""
+    footer = [x for b in body if _is_div(b, "page-footer") for x in b["c"][1]]
+    out = [_raw("#deck-takeaways["), *convert([header]), _raw("]["), *convert(footer)]
     for b in body:
         if _is_div(b, "takeaway"):
-            out += [_raw("["), *convert(b["c"][1]), _raw("]")]
-    return out
+            out += [_raw("]["), *convert(b["c"][1])]
+    return [*out, _raw("]")]
 
 
 def deck_blocks(blocks: list[Block]) -> list[Block]:

@@ -252,7 +252,7 @@ def render_report(
     log = _log(quiet)
     t0 = time.perf_counter()
     project = load_project(project_dir)
-    partials, layout = _typst_options(project)
+    partials, layout = _typst_options(project) if "pdf" in formats else ([], "document")
     effective = {**project.params, **(params if params is not None else DEFAULT_PARAMS)}
     lang = str(effective.get("lang") or project.meta.get("lang") or "zh")
     target_dir = (Path(out_dir) if out_dir else project.root / project.output_dir).resolve()

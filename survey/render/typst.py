@@ -205,6 +205,8 @@ def typst_source(
     """
     template = build_dir / "survey-template.typ"
     template.write_text(partials_template(partials) if partials else TEMPLATE, "utf-8")
+    # the document as the template gets it (kept with SURVEY_RENDER_KEEP, for debugging)
+    (build_dir / "report-typst.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
     if layout == "deck":
         doc = {**doc, "blocks": deck_blocks(doc["blocks"])}
     meta_file = write_metadata({**meta, **_meta_extras(meta)}, build_dir / "meta-typst.yaml")
