@@ -261,7 +261,7 @@ def reg_term_test(fit: GlmResult, terms: str | Sequence[str], df: float | None =
         ...                   "g": list("ababab")})
         >>> t = Design(f).glm("y ~ x + g").term_test("x")
         >>> t.df, round(t.statistic, 3)
-        (1, 121.19)
+        (1, 63.084)
     """
     if fit.terms is None:
         raise EstimationError("the model has no term information; expected a fit of glm()")

@@ -20,7 +20,7 @@ Example:
     >>> from survey.design import Design
     >>> d = Design(pl.DataFrame({"y": [float(v) for v in range(1, 101)]}))
     >>> d.quantile("y", [0.5]).select("estimate", "ci_low", "ci_high").row(0)
-    (50.0, 40.0, 60.0)
+    (50.0, 41.0, 60.0)
 """
 
 from __future__ import annotations
