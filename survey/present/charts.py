@@ -279,7 +279,7 @@ def ranked_bars(
 
     labels, values = list(labels)[:max_bars], list(values)[:max_bars]
     k = len(labels)
-    height = min(SIZES[size][1], max(1.6, 0.34 * k + 0.6)) if size != "mini" else None
+    height = min(SIZES[size][1], max(2.2, 0.42 * k + 0.6)) if size != "mini" else None
     fig, ax = _deck_axes(size, height)
     font = 10 if k <= 10 else 8.5
     ys = list(range(k))

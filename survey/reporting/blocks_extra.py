@@ -69,7 +69,8 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
         if part.height:
             bullets.append(kit.say(key, label=label, levels=kit.join([
                 kit.say("contrast.level_share", level=r["level_label"], n=r["n"],
-                        est=r["estimate"], rest=r["rest"]) for r in part.iter_rows(named=True)])))
+                        est=r["estimate"], rest=r["rest"])
+                for r in part.head(3).iter_rows(named=True)])))
     bullets.append(kit.say("bullet.contrast_method", k=tested.height))
     small = found.filter(~pl.col("tested"))
     small_note = Raw("")
@@ -118,19 +119,22 @@ def brand_split_model(kit: Kit, block: Block, chapter: str) -> list[Page]:
     lo, hi = (round(v * 100) for v in fit.ci_boot)
     values = dict(b=opt, p=100 - opt, lo=lo, hi=hi, year=ctx.edition,
                   mean_brand=(brand or {}).get("estimate", 0.0) / 100)
+    informative = fit.interior and hi - lo <= 30
     if pub is not None:
         values.update(pub=round(pub), pub_rest=100 - round(pub))
-        key = "msg.optimum_consistent" if lo <= pub <= hi else "msg.optimum_differs"
+        key = ("msg.optimum_uncertain_pub" if not informative else
+               "msg.optimum_consistent" if lo <= pub <= hi else "msg.optimum_differs")
     else:
-        key = "msg.optimum"
+        key = "msg.optimum" if informative else "msg.optimum_uncertain"
     title = kit.say(key, **values)
     bullets = []
     if brand is not None:
         bullets.append(kit.say("bullet.split_mean", brand=values["mean_brand"],
                                perf=1 - values["mean_brand"]))
-    if not fit.interior:
-        bullets.append(kit.say("bullet.optimum_edge"))
-    bullets.append(kit.say("bullet.optimum_reading", lo=lo, hi=hi))
+    if not informative:
+        bullets.append(kit.say("bullet.optimum_edge", lo=lo, hi=hi))
+    else:
+        bullets.append(kit.say("bullet.optimum_reading", lo=lo, hi=hi))
     curve = fit.curve
 
     def fig() -> Any:
@@ -158,8 +162,8 @@ def brand_split_model(kit: Kit, block: Block, chapter: str) -> list[Page]:
         f.tight_layout()
         return f
 
-    take = _takeaway(kit, block, chapter, kpi=f"{opt}:{100 - opt}", score=1.0,
-                     mini=None, **values)
+    take = _takeaway(kit, block, chapter, kpi=f"{opt}:{100 - opt}",
+                     score=1.0 if informative else -3.0, mini=None, **values)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, fit.n, extra=kit.say("page.model_note")),
                  takeaway=take,
@@ -339,7 +343,10 @@ def method_page(kit: Kit, block: Block, chapter: str) -> list[Page]:
     ctx = kit.ctx
     figs = ctx.figures.filter(pl.col("edition") == ctx.edition)
     months = figs.filter(pl.col("figure_id") == "fieldwork_months")["value"].to_list()
-    body = [kit.say("method.sample", n=ctx.n, industries=ctx.industries(), edition=ctx.edition)]
+    if ctx.asks("industry"):
+        body = [kit.say("method.sample", n=ctx.n, industries=ctx.industries(), edition=ctx.edition)]
+    else:
+        body = [kit.say("method.sample_n", n=ctx.n, edition=ctx.edition)]
     if months:
         body.append(kit.say("method.fieldwork", months=float(months[0]), year=ctx.edition - 1))
     kind = getattr(ctx.design, "weighting", None)

@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -38,6 +38,43 @@ SCHEMA = {
 }
 
 
+def _vs_design(ctx: ReportContext, segments: list[str] | None) -> tuple[Any, dict]:
+    cb = ctx.codebook
+    segs = segments or [
+        q.id for q in cb.segments() if q.asked_in(ctx.edition) and q.id in ctx.wave.frame.columns
+    ]
+    frame = ctx.wave.frame
+    cols, meta = [], {}
+    for s in segs:
+        q = cb[s]
+        counts = dict(frame[s].cast(pl.String).value_counts().iter_rows())
+        for o in q.options_in(ctx.edition):
+            if o.code in RESIDUAL_CODES or counts.get(o.code, 0) == 0:
+                continue
+            name = f"__vs__{s}__{o.code}"
+            cols.append(
+                pl.when(pl.col(s).cast(pl.String) == o.code).then(pl.lit(_IN))
+                .when(pl.col(s).is_not_null()).then(pl.lit(_REST)).alias(name)
+            )
+            meta[name] = (s, q.short_label(ctx.lang), o.code, q.label(o.code, ctx.lang))
+    return (ctx.design.with_columns(*cols) if cols else None), meta
+
+
+def contrast_tables(
+    ctx: ReportContext, qids: list[str], *, segments: list[str] | None = None,
+    min_base: int = 30, flag_below: int = 50,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """The "level vs rest" banner cells and tests of ``qids`` (one banner for all of them)."""
+    from survey.banners import banner
+
+    design, meta = _vs_design(ctx, segments)
+    if design is None:
+        return pl.DataFrame(), pl.DataFrame(), meta
+    b = banner(design, rows=qids, cols=list(meta), suppress_below=min_base,
+               flag_below=flag_below, include_total=False, lang=ctx.lang)
+    return b.to_polars(ctx.lang), b.tests(), meta
+
+
 def segment_contrasts(
     ctx: ReportContext,
     qid: str,
@@ -48,41 +85,22 @@ def segment_contrasts(
     flag_below: int = 50,
     method: str = "fdr_bh",
     alpha: float = 0.05,
+    tables: tuple[pl.DataFrame, pl.DataFrame, dict] | None = None,
 ) -> pl.DataFrame:
     """Each segment level against the rest of the sample on ``qid``'s ``code`` (None: the mean).
 
     Columns: ``segment, segment_label, level, level_label, n, estimate, rest, diff, p_value,
     p_adjusted, tested, significant, small_base`` (shares as fractions). Residual levels
-    ("other" …) are not findings and are left out.
+    ("other" …) are not findings and are left out. ``tables`` (:func:`contrast_tables` of
+    several questions) saves the banner when many contrasts are wanted.
     """
-    from survey.banners import banner
-
-    cb = ctx.codebook
-    segs = segments or [
-        q.id for q in cb.segments() if q.asked_in(ctx.edition) and q.id in ctx.wave.frame.columns
-    ]
-    frame = ctx.wave.frame
-    cols, meta = [], {}
-    for s in segs:
-        q = cb[s]
-        counts = dict(frame[s].cast(pl.String).value_counts().iter_rows())
-        for o in q.options_in(ctx.edition) if hasattr(q, "options_in") else q.options:
-            if o.code in RESIDUAL_CODES or counts.get(o.code, 0) == 0:
-                continue
-            name = f"__vs__{s}__{o.code}"
-            cols.append(
-                pl.when(pl.col(s).cast(pl.String) == o.code).then(pl.lit(_IN))
-                .when(pl.col(s).is_not_null()).then(pl.lit(_REST)).alias(name)
-            )
-            meta[name] = (s, q.short_label(ctx.lang), o.code, q.label(o.code, ctx.lang))
-    if not cols:
+    cells_all, tests_all, meta = tables if tables is not None else contrast_tables(
+        ctx, [qid], segments=segments, min_base=min_base, flag_below=flag_below)
+    if not meta or cells_all.height == 0:
         return pl.DataFrame(schema=SCHEMA)
-    design = ctx.design.with_columns(*cols)
-    b = banner(design, rows=[qid], cols=list(meta), suppress_below=min_base,
-               flag_below=flag_below, include_total=False, lang=ctx.lang)
     row_code = "mean" if code is None else code
-    cells = b.to_polars(ctx.lang).filter(pl.col("row_code") == row_code)
-    tests = b.tests().filter(pl.col("row_code") == row_code)
+    cells = cells_all.filter((pl.col("question_id") == qid) & (pl.col("row_code") == row_code))
+    tests = tests_all.filter((pl.col("question_id") == qid) & (pl.col("row_code") == row_code))
     pvals = {r["col_variable"]: r["p_value"] for r in tests.iter_rows(named=True)}
     rows = []
     for name, (s, slabel, level, llabel) in meta.items():

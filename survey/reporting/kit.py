@@ -214,13 +214,31 @@ class Kit:
 
     def contrasts(self, qid: str, code: str | None) -> pl.DataFrame | None:
         """Segment contrasts of ``qid``/``code`` (cached per context), None when none can run."""
-        from survey.reporting.contrasts import segment_contrasts
+        from survey.reporting.contrasts import contrast_tables, segment_contrasts
 
         cache = self.ctx.__dict__.setdefault("_h5_contrasts", {})
         key = (qid, code)
         if key not in cache:
+            tables = self.ctx.__dict__.get("_h5_contrast_tables")
+            if tables is None or qid not in tables[3]:
+                # one banner for every question the report shows (computed once)
+                spec = self.ctx.__dict__.get("_h5_spec")
+                qids = [q for ch in spec.chapters for q in ch.named] if spec else []
+                qids = [q for q in dict.fromkeys([*qids, qid]) if self.ctx.asks(q)
+                        and self.q(q).type in ("single", "multi", "numeric")]
+                try:
+                    t = contrast_tables(self.ctx, qids)
+                except Exception:  # a question the banner cannot tabulate: this one alone
+                    qids = [qid]
+                    try:
+                        t = contrast_tables(self.ctx, qids)
+                    except Exception:
+                        cache[key] = None
+                        return None
+                tables = (*t, set(qids))
+                self.ctx.__dict__["_h5_contrast_tables"] = tables
             try:
-                cache[key] = segment_contrasts(self.ctx, qid, code)
+                cache[key] = segment_contrasts(self.ctx, qid, code, tables=tables[:3])
             except Exception:  # a question the banner cannot tabulate
                 cache[key] = None
         return cache[key]

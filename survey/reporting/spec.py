@@ -82,6 +82,11 @@ class Chapter:
         """Every question a block of the chapter shows, in order (no duplicates)."""
         return tuple(dict.fromkeys(q for b in self.blocks for q in b.questions))
 
+    @property
+    def named(self) -> tuple[str, ...]:
+        """Every question the chapter's blocks name, optional ones included."""
+        return tuple(dict.fromkeys(q for b in self.blocks for q in b.named))
+
 
 @dataclass(frozen=True)
 class ReportSpec:
@@ -147,16 +152,24 @@ def resolve(raw: Mapping[str, Any], codebook: Any, edition: int) -> ReportSpec:
     """
     defaults = dict(raw.get("defaults") or {})
     skip_sections = set(raw.get("skip_sections") or ())
-    named: set[str] = set()
-    for ch in raw["chapters"]:
-        for b in ch.get("blocks") or []:
-            named.update(_block(b).named)
     not_asked: list[str] = []
+    kept: dict[str, list[Block]] = {}
+    for ch in raw["chapters"]:
+        kept[ch["id"]] = []
+        for b in ch.get("blocks") or []:
+            block = _block(b)
+            missing = [qid for qid in block.questions if not _asked(codebook, edition, qid)]
+            if missing:
+                not_asked.extend(m for m in missing if m not in not_asked)
+                continue
+            kept[ch["id"]].append(block)
+    # a question no kept block names (also one whose bespoke block lost an input) gets the
+    # default block of its type, in the chapter covering its section (or the `rest` chapter)
+    shown = {q for blocks in kept.values() for b in blocks for q in b.named}
     claimed = {s for ch in raw["chapters"] for s in ch.get("sections") or ()}
-    extra: dict[str, list[Block]] = {}
     rest_id = next((ch["id"] for ch in raw["chapters"] if ch.get("rest")), None)
     for q in codebook.questions.values():
-        if q.id in named or q.segment or q.section in skip_sections or not q.asked_in(edition):
+        if q.id in shown or q.segment or q.section in skip_sections or not q.asked_in(edition):
             continue
         kind = defaults.get(q.type)
         if kind is None:
@@ -166,18 +179,10 @@ def resolve(raw: Mapping[str, Any], codebook: Any, edition: int) -> ReportSpec:
             None if q.section in claimed else rest_id,
         )
         if owner is not None:
-            extra.setdefault(owner, []).append(_block({"kind": kind, "question": q.id}, True))
+            kept[owner].append(_block({"kind": kind, "question": q.id}, True))
     chapters = []
     for ch in raw["chapters"]:
-        blocks = []
-        for b in ch.get("blocks") or []:
-            block = _block(b)
-            missing = [qid for qid in block.questions if not _asked(codebook, edition, qid)]
-            if missing:
-                not_asked.extend(m for m in missing if m not in not_asked)
-                continue
-            blocks.append(block)
-        blocks += extra.get(ch["id"], [])
+        blocks = kept[ch["id"]]
         if not blocks:
             continue
         chapters.append(
