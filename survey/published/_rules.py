@@ -494,8 +494,8 @@ def rule_rank_range(p: Published) -> list[dict[str, Any]]:
 
 
 def rule_change_asked(p: Published) -> list[dict[str, Any]]:
-    """A change is stated only against an option (item, cell, net) that the earlier edition
-    asked too (``Option.added``/``dropped``); a new option has no change."""
+    """A change is stated only against an option (item, cell, net with an asked member) that
+    the earlier edition asked too (``Option.added``/``dropped``); a new option has no change."""
     out = []
     for r in p.resolved:
         if r["measure"] != "change" or r["question_id"] not in p.codebook:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from survey.codebook import Codebook, Question
+from survey.codebook import Codebook, Option, Question
 from survey.published._load import _LEVEL_MEASURES
 from survey.published._text import _CELL_FORM, _RANGE_FORM, Text, _k, _msg, _seq
 
@@ -49,21 +49,22 @@ Rule = Callable[[Published], list[dict[str, Any]]]
 
 
 # -- what an edition asked --------------------------------------------------------------------
-def _entry_asked(entry: Any, edition: int | None) -> bool:
-    """Whether an option or item was asked in ``edition`` (``Option.asked_in``; always before
-    the codebook records option history)."""
-    asked = getattr(entry, "asked_in", None)
-    return True if asked is None or edition is None else bool(asked(edition))
+def _entry_asked(entry: Option, edition: int | None) -> bool:
+    """Whether an option or item was asked in ``edition`` by its own history
+    (``Option.added``/``dropped``); whether the question was is the question's business."""
+    return entry.asked_in(edition)
 
 
 def _code_asked(q: Question, code: str, edition: int | None) -> bool:
     """Whether ``code`` (option, net, item or ``item:option`` cell) of ``q`` was asked in
-    ``edition``; a net only when every member was (as for comparability).
+    ``edition`` by the options' own history; a net when at least one member was (a net whose
+    members changed is still the same net: "search" before 2025, its two kinds from 2025).
 
     Example:
         >>> from survey.codebook import Codebook
-        >>> _code_asked(Codebook.load()["confidence"], "net_decrease", 2025)
-        True
+        >>> q = Codebook.load()["internet_resources_increase"]
+        >>> _code_asked(q, "net_search", 2024), _code_asked(q, "general_search", 2024)
+        (True, False)
     """
     if code.startswith("range:"):
         return True
@@ -75,7 +76,7 @@ def _code_asked(q: Question, code: str, edition: int | None) -> bool:
             return _entry_asked(entry, edition)
     for net in q.nets:
         if net.code == code:
-            return all(_code_asked(q, m, edition) for m in net.of)
+            return any(_code_asked(q, m, edition) for m in net.of)
     return True  # not a code of the question: rule_resolve reports it
 
 
