@@ -362,6 +362,7 @@ def _blank(column: str) -> pl.Expr:
 
 
 _INVISIBLE = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+_PLAIN_ID = re.compile(r"^[\x20-\x7e]*$")
 
 
 def id_key(value: str) -> str:
@@ -382,9 +383,13 @@ def _plan_ids(plan: _Plan, column: str) -> None:
     stripped = pl.col(column).str.strip_chars()
     ids = pl.when(stripped == "").then(None).otherwise(stripped)
     plan.typed[column] = ids
-    keys = {u: id_key(u) for u in plan.uniques.get(column, [])}
+    # NFKC only where it can change something: a printable-ASCII id is its own key (stripped)
+    odd = [u for u in plan.uniques.get(column, []) if not _PLAIN_ID.match(u)]
+    keys = {u: id_key(u) or None for u in odd}
+    plain = pl.col(column).str.contains(_PLAIN_ID.pattern)
     key_expr = plan.derive(
-        f"key#{column}", _mapped(plan, column, {u: k or None for u, k in keys.items()}, pl.String())
+        f"key#{column}",
+        pl.when(plain).then(ids).otherwise(_mapped(plan, column, keys, pl.String())),
     )
     plan.check(
         "missing_id", column, ids.is_null() | key_expr.is_null(), "a respondent id (never blank)"
@@ -507,7 +512,11 @@ def _plan_multi(plan: _Plan, q: Question, cols: list[str]) -> None:
             )
             continue
         flags[option.code] = flag.fill_null(False)
-        blanks.append(plan.derive(f"blank#{column}", _blank(column)))
+        empty = [u for u in plan.uniques.get(column, []) if not key(u)]
+        blank = pl.col(column).is_null() | pl.col(column).is_in(empty) if empty else None
+        blanks.append(
+            plan.derive(f"blank#{column}", pl.col(column).is_null() if blank is None else blank)
+        )
     # a respondent with every asked option blank did not answer (routed past it, skipped): null;
     # once any cell is filled, a blank option is "not selected"
     answered = plan.derive(f"answered#{q.id}", ~pl.all_horizontal(blanks)) if blanks else None
