@@ -290,7 +290,7 @@ def test_tidy_frame_columns() -> None:
     assert b.to_polars().columns == [
         "question_id", "item", "row_code", "row_label", "row_kind", "col_variable", "col_level",
         "col_label", "letter", "estimate", "se", "n", "n_eff", "sig_higher_than", "suppressed",
-        "low_base", "count", "base_weighted", "row_pct", "vs_total", "not_asked"]
+        "low_base", "count", "base_weighted", "row_pct", "vs_total", "not_asked", "deff"]
     assert b.to_polars().height == 3 * 3  # 3 options × (total + 2 roles)
 
 

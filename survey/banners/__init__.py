@@ -63,7 +63,7 @@ from survey.banners._tabulate import (
 )
 from survey.banners._tabulate import _adjust as _adjust
 from survey.banners._text import TEXTS_FILE, TOTAL, Adjust, Test, say
-from survey.banners._where import Where, resolve
+from survey.banners._where import Filter, Where, resolve
 from survey.errors import EstimationError
 
 __all__ = ["TEXTS_FILE", "TOTAL", "Banner", "banner", "say", "z_effective_base"]
@@ -292,10 +292,24 @@ def banner(
     if adjust not in (None, "bonferroni", "holm", "BH"):
         raise EstimationError(f"unknown adjustment {adjust!r}", value=adjust,
                               expected="None, 'bonferroni', 'holm' or 'BH'")
+    filt = None
+    if where is not None and isinstance(getattr(design, "frame", None), pl.DataFrame):
+        try:
+            filt = resolve(design.frame, getattr(design, "codebook", None), where, where_label)
+        except EstimationError:
+            if not (isinstance(where, str) and callable(getattr(design, "subset", None))):
+                raise
+            design = design.subset(where)  # a SQL condition: the design reads it
+            filt = Filter(design._subset, where_label or where, where_label or where)
+    if filt is not None and callable(getattr(design, "subset", None)) and \
+            getattr(design, "_subset", None) is not filt.mask:
+        design = design.subset(filt.mask)  # R's subset.survey.design: a domain of the design
     parts = _parts(design)
     frame, w = parts.frame, parts.w
-    filt = resolve(frame, parts.codebook, where, where_label)
-    mask = None if filt is None else filt.mask
+    mask = parts.subset if parts.subset is not None else (None if filt is None else filt.mask)
+    if filt is None and parts.subset is not None:  # a design subset before the call
+        label = where_label or str(getattr(design, "where", None) or "")
+        filt = Filter(parts.subset, label, label)
     spec, groups = _columns(frame, parts.codebook, cols, include_total, labels=labels,
                             collapse=collapse, mask=mask)
     if _variance not in ("auto", "aggregated", "primitive"):
@@ -335,7 +349,7 @@ def banner(
                 else [x for _, o in out for x in o[k]] for k in out[0][1]}
         cells = rows_all.with_columns(
             pl.Series(k, v, dtype=_SCHEMA[k]) for k, v in nums.items()
-        ).with_columns(pl.col("estimate", "se", "count", "row_pct").fill_nan(None)
+        ).with_columns(pl.col("estimate", "se", "count", "row_pct", "deff").fill_nan(None)
                        ).select(list(_SCHEMA))
     else:
         cells = pl.DataFrame(schema=_SCHEMA)

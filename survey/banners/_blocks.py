@@ -309,14 +309,14 @@ def _blocks_of(frame: pl.DataFrame, cb: Codebook | None, name: str, spec: RowSpe
         answered = sub.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
         sel = sub.select(pl.all().cast(pl.Boolean).fill_null(False)).to_numpy().astype(bool)
         blocks = _categorical_block(q, np.empty(0), None, spec, multi=(sel, answered))
-        if spec.edition is None:  # an option column null for everyone was not asked
-            blank = {o.code for o in q.options if sub[f"{qid}{SEP}{o.code}"].null_count()
-                     == frame.height}
-            if blank:
-                b = blocks[0]
-                rows = tuple(_Row(r.code, r.zh, r.en, r.kind, r.asked and r.code not in blank)
-                             for r in b.rows)
-                blocks = [_Block(b.qid, b.item, b.title_zh, b.title_en, rows, b.base, b.values)]
+        # an option column null for everyone was not asked (whatever the codebook says)
+        blank = {o.code for o in q.options if sub[f"{qid}{SEP}{o.code}"].null_count()
+                 == frame.height}
+        if blank:
+            b = blocks[0]
+            rows = tuple(_Row(r.code, r.zh, r.en, r.kind, r.asked and r.code not in blank)
+                         for r in b.rows)
+            blocks = [_Block(b.qid, b.item, b.title_zh, b.title_en, rows, b.base, b.values)]
         return blocks
     if q.type == "numeric":
         v = frame[qid].cast(pl.Float64).to_numpy()

@@ -33,6 +33,7 @@ class _Parts:
     st: V.Structure
     cal: V.Calibration | None
     df: float
+    subset: np.ndarray | None = None  # Design.subset(): the rows of the domain
 
 
 def _weights_of(design: Any, frame: pl.DataFrame) -> np.ndarray:
@@ -55,10 +56,14 @@ def _parts(design: Any) -> _Parts:
     w = _weights_of(design, frame)
     cb = getattr(design, "codebook", None)
     st = getattr(design, "_st", None)
+    subset = None
     if isinstance(st, V.Structure):
         cal = getattr(design, "_cal_active", None)
         vcov = design._vcov_totals
         df = float(design.degf)
+        subset = getattr(design, "_subset", None)
+        if subset is not None:  # a subset: full-sample weights, the domain as a mask
+            w = np.asarray(design._w, dtype=float)
     else:  # a light stand-in (tests): strata / ids given as column names
         cols = {k: getattr(design, k, None) for k in ("strata", "ids")}
         arr = {k: None if c is None else frame[c].to_numpy() for k, c in cols.items()}
@@ -69,4 +74,4 @@ def _parts(design: Any) -> _Parts:
             return V.vcov_totals(Z, _st, None)
 
         df = float(st.n_psus - st.n_strata)
-    return _Parts(frame, w, cb, vcov, st, cal, df)
+    return _Parts(frame, w, cb, vcov, st, cal, df, subset)

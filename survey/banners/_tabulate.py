@@ -87,7 +87,7 @@ _SCHEMA = {
     "letter": pl.String, "estimate": pl.Float64, "se": pl.Float64, "n": pl.Int64,
     "n_eff": pl.Float64, "sig_higher_than": pl.String, "suppressed": pl.Boolean,
     "low_base": pl.Boolean, "count": pl.Float64, "base_weighted": pl.Float64,
-    "row_pct": pl.Float64, "vs_total": pl.String, "not_asked": pl.Boolean,
+    "row_pct": pl.Float64, "vs_total": pl.String, "not_asked": pl.Boolean, "deff": pl.Float64,
 }
 
 _PAIR_SCHEMA = {
@@ -100,7 +100,7 @@ _PAIR_SCHEMA = {
 PUBLIC_COLUMNS = [
     "question_id", "item", "row_code", "row_label", "row_kind", "col_variable", "col_level",
     "col_label", "letter", "estimate", "se", "n", "n_eff", "sig_higher_than", "suppressed",
-    "low_base", "count", "base_weighted", "row_pct", "vs_total", "not_asked",
+    "low_base", "count", "base_weighted", "row_pct", "vs_total", "not_asked", "deff",
 ]
 
 
@@ -260,6 +260,11 @@ def _tabulate(
                 cols = np.asarray(grp.cols)
                 row_pct[cols] = count[cols] / np.nansum(count[cols], axis=0)[None, :]
 
+    # design effect of each estimate: its variance over the SRS variance of the same base,
+    # var_unit / (n - 1) (R's svymean(deff = "replace") in a domain; Design.proportion's deff)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deff = se**2 * (n_unw[:, None] - 1) / var_unit
+
     # cells, row-major: every column of row 0, then row 1, … (labels come from a cross join)
     hide = np.repeat(suppressed[None, :], R, axis=0)
     rows_df = {
@@ -286,6 +291,7 @@ def _tabulate(
         "row_pct": np.where(hide | ~np.isfinite(row_pct.T), np.nan, row_pct.T).ravel(),
         "vs_total": mark.T.ravel().tolist(),
         "not_asked": np.repeat(~asked, C),
+        "deff": np.where(hide | ~np.isfinite(deff.T), np.nan, deff.T).ravel(),
     }
     return (rows_df, numbers), tests_out
 
