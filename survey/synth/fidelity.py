@@ -95,7 +95,7 @@ def _figure_row(
             return None, None, "not a statistic of the respondents", None
         if qid in cb:
             q = cb[qid]
-            k = len(q.codes() or q.item_codes())
+            k = len(q.codes(r["edition"]) or q.item_codes(r["edition"]))  # the edition's
             return k, k, "number of options in the codebook equals the count", k == v
     if (
         qid is None
@@ -104,11 +104,12 @@ def _figure_row(
     ):
         return None, None, "not a statistic of the respondents", None
     q = cb[qid]
-    if not all(c in frame.columns for c in q.columns()):
+    if not all(c in frame.columns for c in q.columns(r["edition"])):
         return None, None, "question not in the wave", None
     dom = _domain(frame, r["segment"])
     if measure == "rank":
-        u, rw = _rank(frame, q, code, None), _rank(frame, q, code, w)
+        ed = r["edition"]
+        u, rw = _rank(frame, q, code, None, ed), _rank(frame, q, code, w, ed)
         if u is None:
             return None, None, "option does not resolve", None
         ok = u == v and (rw is None or rw == v)
@@ -149,14 +150,21 @@ def _figure_row(
     return u, rw, rule, ok
 
 
-def _rank(frame: pl.DataFrame, q: Question, code: str | None, w: np.ndarray | None) -> int | None:
+def _rank(
+    frame: pl.DataFrame,
+    q: Question,
+    code: str | None,
+    w: np.ndarray | None,
+    edition: int | None = None,
+) -> int | None:
+    """Rank by share of ``code`` among the options (grid: items) ``edition`` asked."""
     code = code or ""
     if q.type == "grid":
         _item, _, opt = code.partition(":")
-        keys = [f"{it}:{opt}" for it in q.item_codes()]
+        keys = [f"{it}:{opt}" for it in q.item_codes(edition)]
         target = code
     else:
-        keys, target = q.codes(), code
+        keys, target = q.codes(edition), code
     if target not in keys:
         return None
     shares = {}
