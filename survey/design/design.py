@@ -37,6 +37,9 @@ import numpy as np
 import polars as pl
 
 from survey.design import calibrate as _calibrate
+from survey.design import contrast as _contrast
+from survey.design import estimators as _estimators
+from survey.design import quantile as _quantile
 from survey.design import replicate as _replicate
 from survey.design import variance as V
 from survey.design._columns import _column, _level_codes, _numeric  # noqa: F401 (re-exported)
@@ -144,6 +147,10 @@ class Design:
     calibrate = _calibrate.calibrate  # GREG calibration (R's calibrate), see calibrate.py
     post_stratify = _calibrate.post_stratify  # R's postStratify
     replicates = _replicate.replicates  # R's as.svrepdesign, see replicate.py
+    quantile = _quantile.quantile  # R's svyquantile, see quantile.py
+    ratio = _estimators.ratio  # R's svyratio, see estimators.py
+    var = _estimators.var  # R's svyvar
+    estimates = _contrast.estimates  # estimates with covariance for contrast()
 
     def _replace(self, **kw: Any) -> Design:
         new = object.__new__(Design)
