@@ -130,3 +130,15 @@ def test_options_an_edition_did_not_ask_are_null_never_generated() -> None:
     assert w25.frame[sid].null_count() == 0
     # the typed frame has every column of the edition, in the codebook's dtypes
     assert dict(w24.frame.schema) == dict(cb.column_dtypes(2024))
+
+
+def test_synth_new_edition_needs_a_sample_size(tmp_path: Path, capsys) -> None:
+    assert main(["synth", "--edition", "2031", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "edition 2031 has no published sample size" in err and "--n" in err
+    assert list(tmp_path.iterdir()) == []
+    assert main(["synth", "--edition", "2031", "--n", "40", "--out", str(tmp_path)]) == 0
+    wave = pl.read_parquet(tmp_path / "2031.parquet")
+    assert wave.height == 40 and wave["resp_id"][0] == "2031-0001"
+    assert wave_status(tmp_path / "2031.parquet") == "synthetic"
+    assert main(["synth", "--n", "0", "--out", str(tmp_path)]) == 2

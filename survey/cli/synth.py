@@ -25,6 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "size whose wave is synthetic or absent); an edition whose wave is real is refused",
     )
     p.add_argument("--seed", type=int, help="random seed (default: the package's fixed seed)")
+    p.add_argument(
+        "--n",
+        type=int,
+        help="sample size (default: the edition's published sample size; needed for an "
+        "edition that has none)",
+    )
     p.add_argument("--out", help="output folder (default: data/waves)")
     p.add_argument(
         "--report", action="store_true", help="print published vs synthetic for every figure"
@@ -33,21 +39,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the command; the exit code (0 ok, 1 problems found)."""
+    """Run the command; the exit code (0 ok, 1 problems found, 2 could not run)."""
+    from survey.errors import SurveyError
     from survey.synth import fidelity_report, synthesize, write_editions
 
+    if args.n is not None and args.n <= 0:
+        raise SurveyError(f"--n {args.n}: not a sample size", value=args.n, expected="n >= 1")
     editions = args.edition or None
+    kwargs: dict[str, int] = {} if args.seed is None else {"seed": args.seed}
+    if args.n is not None:
+        kwargs["n"] = args.n
     if args.report:
         import polars as pl
 
-        frames = []
-        for edition in editions or _edition_list():
-            wave = (
-                synthesize(edition, seed=args.seed)
-                if args.seed is not None
-                else synthesize(edition)
-            )
-            frames.append(fidelity_report(wave))
+        frames = [fidelity_report(synthesize(ed, **kwargs)) for ed in editions or _edition_list()]
         report = pl.concat(frames, how="diagonal_relaxed")
         compact = ["edition", "figure_id", "published", "unweighted", "raked", "passed"]
         shown = (
@@ -65,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1 if failed else 0
-    kwargs = {} if args.seed is None else {"seed": args.seed}
     if editions is None:  # every edition: real waves are kept (and said so), the rest written
         for p, status in _kept(args.out):
             print(f"kept {p}: {status} wave, not synthetic", file=sys.stderr)

@@ -169,10 +169,12 @@ def write_editions(
     seed: int = DEFAULT_SEED,
     *,
     keep_real: bool = False,
+    n: int | None = None,
 ) -> list[Path]:
     """Synthesize and write ``<out_dir>/<edition>.parquet`` (default ``data/waves/``).
 
-    ``editions`` default to every edition with a published sample size. A file that is not
+    ``editions`` default to every edition with a published sample size; ``n`` overrides the
+    published sample size (and is needed for an edition without one). A file that is not
     synthetic (:func:`wave_status`: an ingested delivery, or a file of unknown origin) is never
     replaced: with ``keep_real`` such editions are left out, else a :class:`SurveyError` names
     the file and nothing is written (every edition is checked before any is generated). Files
@@ -200,7 +202,7 @@ def write_editions(
         ed = min(real)
         raise _refusal(targets[ed], real[ed])
     waves = [
-        synthesize(ed, seed=seed, codebook=cb, figures=figures, contrasts=contrasts)
+        synthesize(ed, n=n, seed=seed, codebook=cb, figures=figures, contrasts=contrasts)
         for ed in eds
         if ed not in real
     ]

@@ -91,9 +91,10 @@ def generate(
     size = int(n or targets.n)
     if size <= 0:
         raise SurveyError(
-            f"edition {targets.edition} has no published sample size: pass n=",
+            f"edition {targets.edition} has no published sample size",
             value=targets.edition,
-            expected="a count figure 'sample_size' in data/published/<edition>.csv, or n=",
+            expected="a count figure 'sample_size' in data/published/<edition>.csv, or a "
+            "sample size (n= in Python, --n on the command line)",
         )
     profile = _profile(targets, codebook, size, seed)
     weights = _weights(profile, targets.margins, size)
