@@ -108,7 +108,7 @@ def prepare(
     share: str = "budget_split__brand",
     controls: Sequence[str] = ("industry", "budget_size"),
     min_level_n: int = 10,
-    where: pl.Expr | None = None,
+    where: Any = None,
     outcome_model: Literal["binary", "ordinal"] = "binary",
 ) -> Prepared:
     """Rows of the design with an outcome and a share; ``s`` rescaled to [0, 1] when in percent.
@@ -125,8 +125,8 @@ def prepare(
         raise ModelError(f"columns not in the data: {missing}", expected="codebook column ids")
     cols = [outcome, share, *controls]
     df = frame.with_row_index("_row_")
-    if where is not None:
-        df = df.filter(where)
+    if where is not None:  # Design.subset: a domain (expression, SQL string or mask)
+        df = df.filter(pl.Series(design.subset(where).in_subset))
     df = df.drop_nulls(cols)
     rows = df["_row_"].to_numpy().astype(np.int64)
     df = df.drop("_row_")
@@ -709,7 +709,7 @@ def fit(
     references: Mapping[str, float] | None = None,
     curve_points: int = 51,
     curve_replicates: int = 2000,
-    where: pl.Expr | None = None,
+    where: Any = None,
 ) -> BrandSplitResult:
     """Fit the brand-share curve, its optimum and intervals.
 
@@ -727,8 +727,9 @@ def fit(
             optimum, curve and what-if are for P(increase), which peaks where the linear
             predictor does). Numeric outcomes are always gaussian.
         bootstrap: number of replicate-weight fits (0 disables the bootstrap).
-        where: a polars expression selecting a domain (segment); the other rows stay in the
-            design for the variance, as R's ``subset`` of a design.
+        where: a domain (segment) as for ``Design.subset``: a polars expression, a SQL
+            condition or a Boolean mask; the other rows stay in the design for the variance,
+            as R's ``subset`` of a design.
         ridge: penalty on the *control* coefficients of bootstrap replicates only (keeps
             replicates with a separated industry cell finite; the main fit is unpenalised).
 

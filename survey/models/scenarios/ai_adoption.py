@@ -139,6 +139,7 @@ def inputs_from_frame(
     strata: str | None = None,
     draws: int = 10_000,
     seed: int = DEFAULT_SEED,
+    where: Any = None,
 ) -> AdoptionInputs:
     """Weighted share using AI marketing now, and share of non-users planning to, with draws.
 
@@ -153,6 +154,8 @@ def inputs_from_frame(
         if c not in frame.columns:
             raise ModelError(f"column {c!r} not in the data", column=c)
     ok = frame[now].is_not_null().to_numpy()
+    if where is not None:  # a domain of the whole design, as Design.subset
+        ok &= d.subset(where).in_subset
     if not ok.any():
         raise ModelError(f"nobody answered {now!r}", column=now)
     a, b = _yes(frame[now]), _yes(frame[plans])

@@ -169,12 +169,14 @@ class _Data:
 
 
 def _data(design_or_frame: Any, var: str, confidence: str, weights: str | None,
-          ids: str | None, strata: str | None, B: int, seed: int) -> _Data:
-    """Respondents answering ``var`` with full-sample and replicate weights of the design."""
+          ids: str | None, strata: str | None, B: int, seed: int, where: Any = None) -> _Data:
+    """Respondents answering ``var`` (in the domain ``where``, as ``Design.subset``) with
+    full-sample and replicate weights of the whole design."""
     d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
     if var not in d.frame.columns:
         raise ModelError(f"column {var!r} not in the data", column=var)
-    rows = np.flatnonzero(d.frame[var].is_not_null().to_numpy())
+    inside = d.subset(where).in_subset if where is not None else True
+    rows = np.flatnonzero(d.frame[var].is_not_null().to_numpy() & inside)
     if rows.size < 2:
         raise ModelError(f"only {rows.size} respondents answered {var}", column=var)
     df = d.frame[rows]
@@ -287,6 +289,7 @@ def growth_distribution(
     strata: str | None = None,
     bootstrap: int = 10_000,
     seed: int = DEFAULT_SEED,
+    where: Any = None,
 ) -> np.ndarray:
     """Bootstrap draws of the weighted mean of ``var`` (first element: the full-sample mean).
 
@@ -295,7 +298,7 @@ def growth_distribution(
         >>> float(d[0])                                      # doctest: +SKIP
         8.0
     """
-    d = _data(design_or_frame, var, "confidence", weights, ids, strata, bootstrap, seed)
+    d = _data(design_or_frame, var, "confidence", weights, ids, strata, bootstrap, seed, where)
     return (d.W @ d.g) / d.W.sum(axis=1)
 
 
@@ -316,6 +319,7 @@ def run(
     draws: int = 20_000,
     level: float = 0.95,
     seed: int = DEFAULT_SEED,
+    where: Any = None,
 ) -> BudgetScenarios:
     """Scenario means of expected growth and a ``years``-year index projection with fans.
 
@@ -327,6 +331,7 @@ def run(
         base_year: index year (= 100); default the last year with a published actual.
         calibration: forecast-error model; default :func:`calibrate` on the published figures.
         bias_correct: add the historical mean of actual − expected to year-one growth.
+        where: a domain as for ``Design.subset`` (replicates of the whole design).
 
     Example:
         >>> res = run(wave, {"flat": {"growth_shift": -8}}, seed=1)   # doctest: +SKIP
@@ -336,7 +341,7 @@ def run(
     by = base_year if base_year is not None else cal.last_actual_year
     if by is None:
         raise ModelError("base_year is needed: no published actual growth to anchor the index")
-    d = _data(design_or_frame, var, confidence, weights, ids, strata, bootstrap, seed)
+    d = _data(design_or_frame, var, confidence, weights, ids, strata, bootstrap, seed, where)
     rng = np.random.default_rng(seed + 1)
     a = (1 - level) / 2
     rows, fans, all_draws = [], [], {}

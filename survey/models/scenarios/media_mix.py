@@ -103,6 +103,7 @@ def net_balance(
     bootstrap: int = 2000,
     level: float = 0.95,
     seed: int = DEFAULT_SEED,
+    where: Any = None,
 ) -> NetBalanceResult:
     """Net balance (% increase − % decrease) per channel of the ``grid`` question.
 
@@ -131,6 +132,8 @@ def net_balance(
     ok = v != ""
     if base == "investors":
         ok &= v != "not_invest"
+    if where is not None:  # a domain of the whole design, as Design.subset
+        ok &= d.subset(where).in_subset[:, None]
     empty = [c for c, any_ok in zip(cols, ok.any(axis=0), strict=True) if not any_ok]
     if empty:
         raise EmptySegmentError(f"no respondent in the base of {empty[0]}", column=empty[0])
