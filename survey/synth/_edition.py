@@ -47,10 +47,17 @@ def edition_view(codebook: Codebook, edition: int) -> Codebook:
         >>> q.codes() == cb["confidence"].codes(2025)
         True
     """
-    questions: Mapping[str, Question] = {
-        q.id: _question_view(q, edition) for q in codebook if q.asked_in(edition)
-    }
+    views = (_question_view(q, edition) for q in codebook if q.asked_in(edition))
+    questions: Mapping[str, Question] = {q.id: q for q in views if _answerable(q)}
     return dataclasses.replace(codebook, questions=questions)
+
+
+def _answerable(q: Question) -> bool:
+    """Whether the view of a question still offers something to answer (options of a single,
+    multi or grid question, items of a grid or constant sum); one that does not is left null."""
+    if q.type in ("single", "multi", "grid") and not q.options:
+        return False
+    return not (q.type in ("grid", "constant_sum") and not q.items)
 
 
 def conform(frame: pl.DataFrame, codebook: Codebook, edition: int) -> pl.DataFrame:
