@@ -127,7 +127,7 @@ figcaption, .table-caption { font-size: .92em; color: var(--muted); margin: .5em
 .survey-table table { margin: 0 auto; }
 table { overflow-wrap: normal; }
 td.gt_right, td.gt_center, th.gt_right { white-space: nowrap; }
-section.takeaways { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr));
+section.takeaways { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr));
                     gap: 1em; background: var(--soft); border: 0; }
 section.takeaways > h2, section.takeaways > :not(.takeaway) { grid-column: 1 / -1; }
 .takeaway { background: #fff; border-radius: 8px; padding: 1em 1em .8em;
@@ -143,22 +143,28 @@ table:not(.gt_table) th, table:not(.gt_table) td { padding: .3em .8em; border-bo
 a { color: var(--accent); }
 .page-end { margin-top: 3em; border-top: 2px solid var(--navy); padding-top: 1em;
             font-size: .88em; color: var(--muted); }
+@media (max-width: 1100px) {
+  section.takeaways { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); }
+}
 @media (max-width: 900px) {
   .layout { display: block; }
-  .sidenav { position: sticky; top: 0; z-index: 5; height: auto; max-height: 3.4em;
-             overflow: hidden; padding: .6em 1em; display: flex; align-items: center; gap: 1em; }
-  .sidenav:focus-within, .sidenav:hover { max-height: 80vh; overflow-y: auto; display: block; }
-  .brand { margin: 0; flex: 1; }
+  .sidenav { position: sticky; top: 0; z-index: 5; height: auto; padding: .5em 1em .4em;
+             display: grid; grid-template-columns: minmax(0, 1fr) auto; align-items: center;
+             gap: .2em .8em; }
+  .brand { margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .brand-edition { display: inline; font-size: 1.1em; margin-right: .4em; }
-  .pdf-link { margin: 0; padding: .3em .8em; white-space: nowrap; }
-  .sidenav #TOC { display: none; }
-  .sidenav:focus-within #TOC, .sidenav:hover #TOC { display: block; margin-top: .8em; }
+  .pdf-link { margin: 0; padding: .25em .8em; white-space: nowrap; font-size: .9em; }
+  .sidenav #TOC { grid-column: 1 / -1; overflow-x: auto; }
+  .sidenav #TOC > ul { display: flex; gap: 1.1em; white-space: nowrap; padding-bottom: .2em; }
+  .sidenav #TOC ul ul { display: none; }
+  .sidenav li { margin: 0; font-size: .9em; }
   .content { padding: 0 1em 2em; }
   .cover { margin: 0 -1em 1.5em; padding: 2em 1em 1.5em; }
   .cover-title { font-size: 1.7em; }
   section.level2 { padding: 1em; }
   section.message { display: block; }
   .insights { margin-top: .8em; }
+  .kpi { font-size: 1.7em; }
 }
 """
 
