@@ -212,3 +212,36 @@ def test_lincom_is_the_exact_distribution():
     r = design("d2").chisq("brand", "seg6", "lincom")
     s = design("d2").chisq("brand", "seg6", "saddlepoint")
     assert r.statistic == s.statistic and abs(r.p_value - s.p_value) < 5e-3
+
+
+def test_numerically_hard_cases():
+    f = fixture().with_columns(big=pl.col("x") + 1e8, const=pl.lit(3.0), x2=pl.col("x") * 2.5)
+    for name in ("d1", "d2", "c2"):
+        d = Design(f, weights="w", ids="psu", strata="stratum") if name == "d2" else (
+            Design(f, weights="w") if name == "d1" else
+            Design(f, weights="w", ids="psu", strata="stratum").calibrate(POP))
+        v, vb = d.var("x"), d.var("big")
+        close(vb["estimate"], v["estimate"], 1e-6)  # shifting by 1e8 keeps the variance
+        close(vb["se"], v["se"], 1e-5)
+        assert d.var("const")["estimate"][0] == 0 and d.var("const")["se"][0] == 0
+        r = d.ratio("x2", "x")  # an exact ratio has zero variance
+        close(r["estimate"], [2.5], 1e-12)
+        assert r["se"][0] < 1e-12
+        q = d.quantile("const", [0.5])
+        assert q["estimate"][0] == 3.0 and q["se"][0] == 0
+        rep = d.replicates("JKn" if name != "d1" else "JK1")
+        close(rep.var("big")["estimate"], v["estimate"], 1e-6)
+        m, mb = rep.mean("x"), rep.mean("big")
+        close(mb["estimate"] - 1e8, m["estimate"], 1e-6)
+        close(mb["se"], m["se"], 1e-6)
+
+
+def test_subset_estimators_are_domains():
+    d = design("d2")
+    sub = d.subset(pl.col("seg2") == "m")
+    by = d.by("seg2").ratio("spend", "xp").filter(pl.col("seg2") == "m")
+    got = sub.ratio("spend", "xp")
+    close(got["estimate"], by["estimate"], 1e-12)
+    close(got["se"], by["se"], 1e-10)
+    qb = d.by("seg2").quantile("spend", [0.5]).filter(pl.col("seg2") == "m")
+    close(sub.quantile("spend", [0.5])["se"], qb["se"], 1e-10)

@@ -99,6 +99,8 @@ def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "line
     """
     if calfun not in CALFUNS:
         raise WeightingError(f"calfun={calfun!r}; expected one of {CALFUNS}")
+    if hasattr(design, "_refuse_subset"):
+        design._refuse_subset("calibrate()")
     if design._cal is not None:
         raise WeightingError("the design is already raked or calibrated; expected one "
                              "calibration: give all margins to a single calibrate() call")
@@ -152,6 +154,8 @@ def post_stratify(design: Design, strata: str | Sequence[str],
         >>> Design(f).post_stratify("g", {"a": 2, "b": 2}).weights.tolist()
         [2.0, 1.0, 1.0]
     """
+    if hasattr(design, "_refuse_subset"):
+        design._refuse_subset("post_stratify()")
     cols = [strata] if isinstance(strata, str) else list(strata)
     if isinstance(population, pl.DataFrame):
         count = [c for c in population.columns if c not in cols]

@@ -75,6 +75,7 @@ def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
         den = ga.T @ (wall * xx[:, None])  # (D, K)
         r0 = (ga.T @ (wall[:, 0] * yy)) / den[:, 0]
         code = np.where(dom.code >= 0, dom.code, 0)
+        r0 = r0 + (ga.T @ (wall[:, 0] * (yy - r0[code] * xx))) / den[:, 0]  # second pass
         resid = np.where(ok & (dom.code >= 0), yy - r0[code] * xx, 0.0)  # centred (stable)
         if total:
             vals = (ga.T @ (wall * yy[:, None]))
@@ -159,7 +160,9 @@ def var(obj: Any, variables: str | Sequence[str], covariance: bool = False,
                                   f"domain {dom.name(int(np.argmin(nd_)))}")
         yj, yk = (np.where(ok, np.asarray(cols[i][0], float), 0.0) for i in (j, k))
         wsum = ga.T @ wall[:, 0]
-        mj, mk = (ga.T @ (wall[:, 0] * yj)) / wsum, (ga.T @ (wall[:, 0] * yk)) / wsum
+        mj, mk = ((ga.T @ (wall[:, 0] * y)) / wsum for y in (yj, yk))
+        mj, mk = (m + (ga.T @ (wall[:, 0] * np.where(ok, y - m[code], 0.0))) / wsum
+                  for m, y in ((mj, yj), (mk, yk)))  # second pass: exact for constants
         c = nd_ / (nd_ - 1)
         dj, dk = np.where(ok, yj - mj[code], 0.0), np.where(ok, yk - mk[code], 0.0)
         ys.append((dj * dk * c[code], ok))

@@ -233,13 +233,14 @@ class ReplicateDesign:
         """Domain estimators by the combinations of ``groups`` (R's ``svyby``)."""
         return ReplicateBy(self, tuple(groups))
 
-    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Means with replicate SEs (``svymean(~var, design, na.rm = TRUE, deff = "replace")``)."""
-        return self.by().mean(var)
+    def mean(self, var: str | Sequence[str], na_rm: str = "listwise") -> pl.DataFrame:
+        """Means with replicate SEs (``svymean(~var, design, na.rm = TRUE, deff = "replace")``;
+        ``na_rm="available"``: each variable on its own rows)."""
+        return self.by().mean(var, na_rm)
 
-    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
-        """Totals with replicate SEs (R: ``svytotal``)."""
-        return self.by().total(var)
+    def total(self, var: str | Sequence[str], na_rm: str = "listwise") -> pl.DataFrame:
+        """Totals with replicate SEs (R: ``svytotal``); ``na_rm`` as :meth:`mean`."""
+        return self.by().total(var, na_rm)
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit",
                    level: float = 0.95) -> pl.DataFrame:
@@ -304,11 +305,15 @@ class ReplicateBy:
         self.design, self.groups = design, groups
         self.dom = Groups.of(design.frame, groups)
 
-    def mean(self, var: str | Sequence[str]) -> pl.DataFrame:
-        return self._frame(*self._ratios(var, "mean"))
+    def mean(self, var: str | Sequence[str], na_rm: str = "listwise") -> pl.DataFrame:
+        """Domain means; ``na_rm`` as :meth:`survey.design.Design.mean` (``"listwise"``: rows
+        missing any of the variables are left out, R's ``na.rm = TRUE``; ``"available"``:
+        each variable on its own rows)."""
+        return self._frame(*self._ratios(var, "mean", na_rm))
 
-    def total(self, var: str | Sequence[str]) -> pl.DataFrame:
-        return self._frame(*self._ratios(var, "total"))
+    def total(self, var: str | Sequence[str], na_rm: str = "listwise") -> pl.DataFrame:
+        """Domain totals; ``na_rm`` as :meth:`mean`."""
+        return self._frame(*self._ratios(var, "total", na_rm))
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit",
                    level: float = 0.95) -> pl.DataFrame:
@@ -344,8 +349,14 @@ class ReplicateBy:
         rows = (self.dom.code == k) & ok
         return float(rank_degf(self.design.repweights[rows]))
 
-    def _ratios(self, var, kind):
+    def _ratios(self, var, kind, na_rm="listwise"):
+        if na_rm not in ("listwise", "available"):
+            raise EstimationError(f"na_rm={na_rm!r}; expected 'listwise' or 'available'",
+                                  value=na_rm)
         items = [(v, None, *_numeric(self.design.frame, v)[:2]) for v in _as_list(var)]
+        if na_rm == "listwise" and len(items) > 1:
+            both = np.logical_and.reduce([it[3] for it in items])
+            items = [(v, lv, y, both) for v, lv, y, _ in items]
         names, levels, est, se, deff, n, _ = self._estimate(items, kind)
         z = stats.norm.ppf(0.975)
         return names, levels, est, se, est - z * se, est + z * se, deff, n
