@@ -178,6 +178,35 @@ def _message(header: Block, body: list[Block]) -> list[Block]:
     ]
 
 
+def _split_head(inlines: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Inlines before and after the first full-width or ASCII colon (``头：正文``)."""
+    for i, node in enumerate(inlines):
+        if isinstance(node, dict) and node.get("t") == "Str":
+            for colon in ("：", ":"):
+                k = node["c"].find(colon)
+                if k >= 0:
+                    before = [*inlines[:i], {"t": "Str", "c": node["c"][:k]}]
+                    after = [{"t": "Str", "c": node["c"][k + 1 :]}, *inlines[i + 1 :]]
+                    return before, after
+    return [], inlines
+
+
+def _implications(header: Block, body: list[Block]) -> list[Block] | None:
+    """``#deck-implications[title][footer][head][text]…``: one card per recommendation."""
+    lists = [b for b in body if _is_div(b, "insights") for b in b["c"][1] if b["t"] == "BulletList"]
+    if len(lists) != 1 or not 2 <= len(lists[0]["c"]) <= 4:
+        return None
+    footer = [x for b in body if _is_div(b, "page-footer") for x in b["c"][1]]
+    out = [_raw("#deck-implications["), *convert([header]), _raw("]["), *convert(footer)]
+    for item in lists[0]["c"]:
+        if len(item) != 1 or item[0]["t"] not in ("Plain", "Para"):
+            return None
+        head, text = _split_head(item[0]["c"])
+        out += [_raw("]["), *convert([{"t": "Plain", "c": head}] if head else []),
+                _raw("]["), *convert([{"t": "Plain", "c": text}])]
+    return [*out, _raw("]")]
+
+
 def _takeaways(header: Block, body: list[Block]) -> list[Block]:
     """``#deck-takeaways[title][footer][card 1][card 2]…`` (content blocks must touch)."""
     footer = [x for b in body if _is_div(b, "page-footer") for x in b["c"][1]]
@@ -210,6 +239,8 @@ def deck_blocks(blocks: list[Block]) -> list[Block]:
             section = blocks[i + 1 : j]
             if "takeaways" in _classes(b):
                 out += _takeaways(b, section)
+            elif "implications" in _classes(b):
+                out += _implications(b, section) or _message(b, section)
             else:
                 out += _message(b, section)
             i = j
