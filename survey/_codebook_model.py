@@ -451,6 +451,45 @@ class Question:
             return []
         return ok
 
+    def differences(self, earlier: int, later: int) -> list[Difference]:
+        """What changed in this question's options and items from ``earlier`` to ``later``.
+
+        One :class:`Difference` per option or item added, dropped or relabelled in between
+        (a relabel marked ``comparable: false`` is ``"redefined"``), in codebook order: the list
+        a report states once as "not compared" (new and redefined codes) or "no longer asked".
+
+        Example:
+            >>> q = Question("q", "multi", "m", "问", "Q", options=(
+            ...     Option("a", "甲", "A", relabels=(Wording(2026, "甲甲", "AA"),)),
+            ...     Option("b", "乙", "B", dropped=2026), Option("c", "丙", "C", added=2026)))
+            >>> [(d.code, d.change) for d in q.differences(2025, 2026)]
+            [('a', 'relabelled'), ('b', 'dropped'), ('c', 'added')]
+        """
+        lo, hi = sorted((earlier, later))
+        if not (self.asked_in(lo) and self.asked_in(hi)):
+            return []
+        out = []
+        for what, parts in (("option", self.options), ("item", self.items)):
+            for o in parts:
+                a, b = o.asked_in(lo), o.asked_in(hi)
+                if a != b:
+                    out.append(Difference(self.id, what, o.code, "added" if b else "dropped"))
+                elif a and (moved := [w for w in o.relabels if lo < w.edition <= hi]):
+                    change = "relabelled" if all(w.comparable for w in moved) else "redefined"
+                    out.append(Difference(self.id, what, o.code, change))
+        return out
+
+
+@dataclass(frozen=True)
+class Difference:
+    """An option or item of question ``question`` ``added``, ``dropped``, ``relabelled`` (still
+    comparable) or ``redefined`` (relabelled, not comparable) between two editions."""
+
+    question: str
+    what: Literal["option", "item"]
+    code: str
+    change: Literal["added", "dropped", "relabelled", "redefined"]
+
 
 @dataclass(frozen=True)
 class Section:

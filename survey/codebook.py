@@ -32,6 +32,7 @@ from survey._codebook_model import (
     RESIDUAL_CODES,
     SEP,
     Change,
+    Difference,
     Lang,
     Net,
     Option,
@@ -47,6 +48,7 @@ __all__ = [
     "SEP",
     "Change",
     "Codebook",
+    "Difference",
     "Lang",
     "Net",
     "Option",
@@ -161,6 +163,19 @@ class Codebook:
     def not_asked_columns(self, edition: int) -> list[str]:
         """Columns of questions asked in ``edition`` whose option or item it did not ask."""
         return [c for q in self for c in q.not_asked_columns(edition)]
+
+    def differences(self, earlier: int, later: int) -> list[Difference]:
+        """Options and items added, dropped or relabelled between two editions, over the
+        questions both asked (:meth:`Question.differences`), in codebook order.
+
+        Example:
+            >>> cb = Codebook.load()
+            >>> [(d.code, d.change) for d in cb.differences(2024, 2025)][:3]
+            [('search', 'dropped'), ('in_platform_search', 'added'), ('general_search', 'added')]
+            >>> [(d.question, d.code, d.change) for d in cb.differences(2022, 2025)]
+            [('challenges', 'new_tech', 'added')]
+        """
+        return [d for q in self for d in q.differences(earlier, later)]
 
     def owner(self, column: str) -> tuple[Question, str | None]:
         """The question a wave column belongs to and its option/item code (``None`` for its own)."""

@@ -355,3 +355,17 @@ def test_question_nets_extend_the_scale_nets() -> None:
     assert [n.code for n in q.nets] == ["net_decrease", "net_increase", "net_not_down"]
     assert q.net_members("net_decrease") == ("big_decrease",)  # the question's net replaces it
     assert q.net_members("net_increase") == ("small_increase", "big_increase")
+
+
+def test_differences_list_what_changed_between_two_editions() -> None:
+    cb = _history_codebook()
+    got = [(d.question, d.what, d.code, d.change) for d in cb.differences(2025, 2026)]
+    assert got == [
+        ("industry", "option", "auto", "relabelled"),
+        ("challenges", "option", "roi", "dropped"),
+        ("media_intent", "item", "ctv", "added"),
+        ("budget_split", "item", "other", "added"),
+    ]
+    got = [(d.question, d.code, d.change) for d in cb.differences(2024, 2025)]
+    assert got == [("challenges", "ai", "added"), ("media_intent", "outdoor", "redefined")]
+    assert cb.differences(2025, 2024) == cb.differences(2024, 2025)  # order of the editions
