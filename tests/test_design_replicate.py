@@ -226,3 +226,22 @@ def test_errors():
         design("jkn").proportion(["q1"], ci="likelihood")
     with pytest.raises(EstimationError, match="replicate"):
         Design(f).quantile("x", interval="quantile")
+
+
+@pytest.mark.parametrize(("kind", "rho"), [("BRR", 0.0), ("Fay", 0.3)])
+def test_half_samples_equal_rs_for_linear_statistics(kind, rho):
+    """Our Hadamard matrices are not R's, but totals (linear) do not depend on the matrix
+    when it is fully balanced: R's as.svrepdesign(type = "BRR"/"Fay") gives the same SEs."""
+    d = Design(fixture(), weights="w", ids="psu", strata="stratum").replicates(kind, rho=rho)
+    name = f"{kind.lower()}_r"
+    for v in ("x", "q1"):
+        g = _g(name, "total").filter(pl.col("var") == v)
+        got = d.total(v)
+        close(got["estimate"], g["estimate"], EST)
+        close(got["se"], g["se"], SE)
+    g = _g(name, "by_total")
+    got = d.by("seg2").total("x")
+    close(got["se"], g["se"], SE)
+    w = d.repweights / d.weights[:, None]
+    assert set(np.unique(w.round(12))) == {round(rho, 12), round(2 - rho, 12)}
+    assert d.repweights.shape[1] == 24  # 20 pairs: the smallest Hadamard order above 20

@@ -244,5 +244,16 @@ for (dn in names(rdesigns)) {
   add(dn, "chisq_adjWald", "seg2+brand", "", r$statistic, NA, r$parameter[1],
       r$parameter[2], r$p.value)
 }
+# R's own BRR / Fay half-samples (its Hadamard matrices): linear statistics do not depend on
+# which fully balanced matrix is used, so totals must agree with ours
+for (tp in c("BRR", "Fay")) {
+  d <- as.svrepdesign(d2, type = tp, fay.rho = if (tp == "Fay") 0.3 else 0)
+  for (v in c("x", "q1")) {
+    t <- svytotal(as.formula(paste0("~", v)), d)
+    add(paste0(tolower(tp), "_r"), "total", v, "", coef(t), SE(t))
+  }
+  b <- svyby(~x, ~seg2, d, svytotal)
+  add(paste0(tolower(tp), "_r"), "by_total", "x", paste0("seg2=", b$seg2), coef(b), SE(b))
+}
 flush("golden_estimators_replicate.csv")
 cat("golden files written\n")
