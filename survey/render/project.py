@@ -1,4 +1,4 @@
-"""Render a Quarto project (``_quarto.yml`` + chapters) into one HTML and one PDF.
+r"""Render a Quarto project (``_quarto.yml`` + chapters) into one HTML and one PDF.
 
 Reads the chapter list (``book: chapters`` or ``project: render``), metadata (title,
 author, date, lang) and execute options, runs every chapter in its own kernel, assembles
@@ -6,10 +6,14 @@ the markdown, and writes ``<out_dir>/<name>.html`` and ``.pdf`` atomically: ever
 built in a temporary folder and moved into place only when every format succeeded.
 
 Example:
-    >>> from survey.render import render_report
-    >>> outputs = render_report("report", formats=("html",), quiet=True)  # doctest: +SKIP
-    >>> outputs["html"].name  # doctest: +SKIP
-    'report.html'
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> book = Path(tempfile.mkdtemp())
+    >>> _ = (book / "_quarto.yml").write_text("book:\n  title: 示例\n  chapters: [index.qmd]\n")
+    >>> _ = (book / "index.qmd").write_text("# 摘要\n\n共 `{python} 6 * 7` 位。\n")
+    >>> outputs = render_report(book, formats=("html",), quiet=True, params={"lang": "zh"})
+    >>> outputs["html"].name, "共 42 位" in outputs["html"].read_text("utf-8")
+    ('report.zh.html', True)
 """
 
 from __future__ import annotations
@@ -63,12 +67,16 @@ class Project:
 
 
 def load_project(project_dir: str | Path) -> Project:
-    """Read ``_quarto.yml``; chapters from ``book.chapters`` or ``project.render``.
+    r"""Read ``_quarto.yml``; chapters from ``book.chapters`` or ``project.render``.
 
     Example:
-        >>> p = load_project("tests/fixtures/mini_report")  # doctest: +SKIP
-        >>> [c.name for c in p.chapters]  # doctest: +SKIP
-        ['index.qmd', '01-chart.qmd']
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "_quarto.yml").write_text("book:\n  chapters: [a.qmd]\nparams: {lang: zh}\n")
+        >>> _ = (d / "a.qmd").write_text("# A\n")
+        >>> p = load_project(d)
+        >>> [c.name for c in p.chapters], p.is_book, p.params
+        (['a.qmd'], True, {'lang': 'zh'})
     """
     root = Path(project_dir).resolve()
     cfg_path = root / "_quarto.yml"
@@ -262,6 +270,13 @@ def render_report(
         for doc in docs:
             _title_heading(doc)
     translator = load_translator(project.root, project.extra.get("config") or {}, lang)
+    languages = translator.languages()
+    if languages and lang not in languages:
+        raise RenderError(
+            f"no texts in language {lang!r} in the translations catalog",
+            value=lang,
+            expected=f"one of {sorted(languages)}",
+        )
     for doc in docs:
         translator.document(doc)
     n = len(docs)

@@ -48,6 +48,10 @@ class Translator:
             if isinstance(e, Mapping) and self.source_lang in e and self.lang in e
         }
 
+    def languages(self) -> set[str]:
+        """Languages the catalog has texts in (empty without a catalog)."""
+        return {k for e in self.entries.values() if isinstance(e, Mapping) for k in e}
+
     @property
     def active(self) -> bool:
         """Whether texts change at all (the report's language is not the source language)."""
