@@ -191,6 +191,13 @@ def test_no_overlapping_or_outside_text(outputs: dict[str, Path], outputs_en: di
         assert_clean_layout(pdf)
 
 
+def test_no_page_less_than_half_used(outputs: dict[str, Path], outputs_en: dict[str, Path]) -> None:
+    from test_report_layout import underfilled_pages
+
+    for pdf in (outputs["pdf"], outputs_en["pdf"]):
+        assert underfilled_pages(pdf) == [], pdf.name
+
+
 def test_appendix_holds_the_provenance_and_the_publication_does_not(
     outputs: dict[str, Path], appendix: dict[str, Path], ctx: ReportContext
 ) -> None:

@@ -75,6 +75,31 @@ def outside_page(boxes: list[Box], width: float, height: float, tol: float = 0.5
             or b.top > height + tol]
 
 
+#: running header and footer bands of a deck page (points from the top and the bottom edge)
+HEADER_BAND, FOOTER_BAND = 0.72 * 72, 0.55 * 72
+
+
+def underfilled_pages(pdf: Path, share: float = 0.5) -> list[int]:
+    """Pages whose content reaches less than ``share`` of the body height, except a page that
+    ends a chapter (the next page has no running header: a divider or the back page)."""
+    pages = pdf_pages(pdf)
+    out = []
+    for i, (_w, height, boxes, _t) in enumerate(pages):
+        header = [b for b in boxes if b.bottom > height - HEADER_BAND]
+        body = [b for b in boxes if FOOTER_BAND < b.bottom <= height - HEADER_BAND]
+        if not header:
+            continue  # cover, divider or back page: laid out as a whole
+        nxt = pages[i + 1] if i + 1 < len(pages) else None
+        ends_chapter = nxt is None or not [b for b in nxt[2] if b.bottom > nxt[1] - HEADER_BAND]
+        if ends_chapter:
+            continue
+        lowest = min((b.bottom for b in body), default=height)
+        used = (height - HEADER_BAND - lowest) / (height - HEADER_BAND - FOOTER_BAND)
+        if used < share:
+            out.append(i + 1)
+    return out
+
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 
 _PROBE = """
