@@ -359,6 +359,7 @@ def column_bars(
     *,
     percent: bool = True,
     unit: str = "",
+    decimals: int | None = None,
     lang: str = "zh",
     size: str = "full",
 ) -> Figure:
@@ -383,6 +384,8 @@ def column_bars(
             text = _na_text(lang)
         elif percent:
             text = f"{v:.0%}"
+        elif decimals is not None:
+            text = f"{v:.{decimals}f}{unit}"
         else:
             text = f"{v:.0f}{unit}" if abs(v - round(v)) < 0.05 else f"{v:.1f}{unit}"
         y = 0.0 if v is None else float(v)

@@ -125,6 +125,8 @@ def distribution(kit: Kit, block: Block, chapter: str) -> list[Page]:
         return [Page(title=kit.say("page.no_answers", question=kit.short(qid)),
                      footer=kit.footer(qid))]
     head = block.get("headline")
+    if head is None and kit.share(qid, "yes") is not None:
+        head = "yes"  # a yes/no question is about the yes
     if head is None or kit.share(qid, head) is None:
         nets = [s for s in allv if s[0] in {n.code for n in q.nets} and s[2] is not None]
         pool = nets or [s for s in opts if s[2] is not None and s[0] not in RESIDUAL_CODES]
@@ -163,10 +165,19 @@ def distribution(kit: Kit, block: Block, chapter: str) -> list[Page]:
         return charts.column_bars([s[1] for s in shown], [s[2] for s in shown], colors,
                                   lang=kit.lang)
 
-    idx = next((i for i, s in enumerate(shown) if s[0] == head), 0)
+    hist = {e: v for e, v in published_series(kit.ctx.figures, qid, head).items()
+            if e < kit.ctx.edition}
+    hist[kit.ctx.edition] = share
+    eds = sorted(hist)
+
+    def mini() -> Any:
+        if len(eds) >= 2:
+            return charts.lines(eds, {"": [hist[e] for e in eds]}, size="mini")
+        return charts.column_bars([s[1] for s in shown], [s[2] for s in shown], colors,
+                                  size="mini", lang=kit.lang)
+
     bonus = (2.0 if rec_kind else 0.0) + (1.0 if ch is not None else 0.0)
-    take = _takeaway(kit, block, chapter, kpi=f"{share:.0%}", score=bonus,
-                     mini=lambda: charts.mini_bars([s[2] for s in shown], idx), **values)
+    take = _takeaway(kit, block, chapter, kpi=f"{share:.0%}", score=bonus, mini=mini, **values)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, kit.base_n(qid)), takeaway=take,
                  signals={"share": {c: v for c, _l, v, _n in allv}, "record": rec_kind})]

@@ -227,7 +227,7 @@ def scenarios(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
     def fig() -> Any:
         return charts.column_bars([labels[s] for s in order], [q50[s] for s in order],
-                                  colors, percent=False, lang=kit.lang)
+                                  colors, percent=False, decimals=0, lang=kit.lang)
 
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets,
                  footer=kit.footer(block.question, kit.base_n(block.question),
@@ -316,19 +316,26 @@ def change_table(kit: Kit, block: Block, chapter: str) -> list[Page]:
     shown = sig.head(10)
     if shown.height == 0:
         return [Page(title=title, bullets=bullets, footer=kit.footer(None, None))]
-    table = shown.select(
-        pl.col("question_id").map_elements(kit.short, return_dtype=pl.String)
-        .alias(kit.plain(kit.say("labels.question"))),
-        pl.col("row_label").alias(kit.plain(kit.say("labels.option"))),
-        (pl.col("estimate_a") / 100).alias(str(prev.edition)),
-        (pl.col("estimate_b") / 100).alias(str(ctx.edition)),
-        pl.col("change").round(0).alias(kit.plain(kit.say("labels.change"))),
-    )
+    def cell(v: float | None, kind: str, change: bool = False) -> str:
+        if v is None:
+            return ""
+        if kind == "mean":
+            return f"{v:+.1f}".replace("-", "−") if change else f"{v:.1f}"
+        return (f"{v:+.0f}".replace("-", "−") if change else f"{v:.0f}%")
+
+    ea, eb = kit.plain(kit.say("common.edition", edition=prev.edition)), \
+        kit.plain(kit.say("common.edition", edition=ctx.edition))
+    table = pl.DataFrame({
+        kit.plain(kit.say("labels.question")): [kit.short(q) for q in shown["question_id"]],
+        kit.plain(kit.say("labels.option")): shown["row_label"].to_list(),
+        ea: [cell(v, k) for v, k in zip(shown["estimate_a"], shown["row_kind"], strict=True)],
+        eb: [cell(v, k) for v, k in zip(shown["estimate_b"], shown["row_kind"], strict=True)],
+        kit.plain(kit.say("labels.change_short")): [
+            cell(v, k, True) for v, k in zip(shown["change"], shown["row_kind"], strict=True)],
+    })
 
     def make() -> Any:
-        return gt_table(table, percent=[str(prev.edition), str(ctx.edition)],
-                        numbers=[kit.plain(kit.say("labels.change"))], number_decimals=0,
-                        lang=kit.lang)
+        return gt_table(table, lang=kit.lang)
 
     return [Page(title=title, table=make, bullets=bullets,
                  footer=kit.footer(None, None, extra=kit.say("page.changes_note",
