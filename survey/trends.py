@@ -83,7 +83,7 @@ def estimates(design: Any, var: str, *, lang: str = "zh") -> pl.DataFrame:
     """Whole-sample estimates (every option and net; means) of ``var`` with design SEs.
 
     Example:
-        >>> estimates(design, "confidence").columns[:3]                     # doctest: +SKIP
+        >>> estimates(design, "confidence").columns[:3]
         ['question_id', 'row_code', 'row_label']
     """
     b = banner(design, [var], [], test="design", suppress_below=0, flag_below=0, lang=lang)
@@ -285,7 +285,9 @@ def trend(
     comparable (those rows keep null statistics).
 
     Example:
-        >>> trend({2024: d24, 2025: d25}, "confidence", level="net_decrease")  # doctest: +SKIP
+        >>> t = trend({2024: d24, 2025: d25}, "confidence", level="net_decrease")
+        >>> t["edition"].to_list()
+        [2024, 2025]
     """
     eds = sorted(designs)
     cb = _codebook(*designs.values())
@@ -357,8 +359,10 @@ def published_trend(
     question was not asked comparably (from the codebook) rather than dropping them.
 
     Example:
-        >>> from survey.published import load_figures                          # doctest: +SKIP
-        >>> published_trend(load_figures(), "confidence", "net_decrease", designs={2025: d})  # doctest: +SKIP
+        >>> from survey.published import load_figures
+        >>> pt = published_trend(load_figures(), "confidence", "net_decrease", designs={2025: d25})
+        >>> pt.filter(pl.col("edition") == 2025)["estimate"].is_not_null().all()
+        True
     """
     f = figures.filter(pl.col("question_id") == question_id)
     f = f.filter(pl.col("option_code").is_null() | (pl.col("option_code") == "")) \

@@ -9,8 +9,10 @@ shows in the CJK face of the reader's Office.
 
 Example:
     >>> deck = Deck(lang="en")
-    >>> deck.add_chart("Confidence", ["Down", "Flat", "Up"], {"Total": [0.54, 0.24, 0.22]},
-    ...                base="Base: all respondents, n = 228")
+    >>> chart = deck.add_chart("Confidence", ["Down", "Flat", "Up"],
+    ...                        {"Total": [0.54, 0.24, 0.22]}, base="Base: all respondents, n = 228")
+    >>> list(chart.plots[0].categories)
+    ['Down', 'Flat', 'Up']
     >>> deck.save(tmp / "one.pptx").name
     'one.pptx'
 """
