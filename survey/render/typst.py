@@ -52,10 +52,12 @@ $endif$
 #show heading: set text(font: ("$cjk-font$", "$fallback-font$"), weight: "bold", fill: rgb("#1b2a41"))
 #set page(header: context {
   let p = here().page()
+  let here-now = query(heading.where(level: 1)).filter(h => h.location().page() == p)
   let before = query(heading.where(level: 1).before(here()))
-  if p > 2 and before.len() > 0 {
+  let current = if here-now.len() > 0 { here-now.first() } else if before.len() > 0 { before.last() } else { none }
+  if p > 2 and current != none {
     set text(size: 8.5pt, fill: rgb("#5b6573"))
-    grid(columns: (1fr, auto), [$title$], before.last().body)
+    grid(columns: (1fr, auto), [$title$], current.body)
     v(-0.4em)
     line(length: 100%, stroke: 0.4pt + rgb("#c9d3dd"))
   }
@@ -218,6 +220,8 @@ def typst_source(
 
 #: table figures with this many rows or more may break across pages
 LONG_TABLE = 20
+#: ... and so may tables with this much markup (few rows of long text can exceed a page)
+LONG_TABLE_CHARS = 2500
 _TABLE_FIGURE = re.compile(
     r"#figure\(\n  align\(center\)\[#table\(.*?\n  , kind: table\n  \)\n(?:<[^>\n]+>\n)?", re.S
 )
@@ -263,7 +267,7 @@ def _mixed_widths(m: re.Match[str]) -> str:
 def _breakable_if_long(m: re.Match[str]) -> str:
     """Let a long table figure run over pages (short ones move whole to the next page)."""
     rows = sum(1 for line in m[0].splitlines() if _ROW.match(line))
-    if rows < LONG_TABLE:
+    if rows < LONG_TABLE and len(m[0]) < LONG_TABLE_CHARS:
         return m[0]
     return f"#[#show figure: set block(breakable: true)\n{m[0]}]\n"
 
