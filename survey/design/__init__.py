@@ -1,4 +1,5 @@
-"""Design-based estimation for survey data (Taylor linearization, raking, Rao-Scott, svyglm).
+"""Design-based estimation for survey data (Taylor linearization, raking, calibration,
+replicate weights, Rao-Scott and Wald tests, svyglm, quantiles, ratios, contrasts).
 
 Example:
     >>> import polars as pl
@@ -8,6 +9,8 @@ Example:
     0.75
 """
 
+from survey.design.contrast import Estimates
 from survey.design.design import Design, DesignBy, Diagnostics
+from survey.design.replicate import ReplicateDesign
 
-__all__ = ["Design", "DesignBy", "Diagnostics"]
+__all__ = ["Design", "DesignBy", "Diagnostics", "Estimates", "ReplicateDesign"]

@@ -276,6 +276,7 @@ def _targets(name: str, spec: Mapping[Any, Any], levels: list[Any], counts: np.n
     """Population figure per present level; every present level needs a positive one."""
     norm = {(tuple(map(_label, k)) if joint and isinstance(k, tuple) else _label(k)): float(v)
             for k, v in spec.items()}
+    norm = {k: v for k, v in norm.items() if v != 0 or k in levels}  # empty and absent: fine
     unknown = [k for k in norm if k not in levels]
     if unknown:
         raise WeightingError(f"calibration margin '{name}': level {unknown[0]!r} has no "

@@ -21,6 +21,8 @@ Example:
     ('g=a:y', 'g=b:y')
     >>> contrast(e, {"g=b:y": 1, "g=a:y": -1})["estimate"][0]
     4.0
+    >>> e.contrast({"avg": [0.5, 0.5]})["estimate"][0]
+    4.0
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class Estimates:
         q = stats.norm.ppf(0.5 + level / 2)
         return pl.DataFrame({"name": list(self.names), "estimate": self.coef, "se": se,
                              "ci_low": self.coef - q * se, "ci_high": self.coef + q * se})
+
+    def contrast(self, weights: Any, **kw: Any) -> pl.DataFrame:
+        """:func:`contrast` of these estimates (``e.contrast({"b": 1, "a": -1})``)."""
+        return contrast(self, weights, **kw)
 
     def join(self, other: Estimates, prefixes: tuple[str, str] = ("", "")) -> Estimates:
         """Estimates of two independent samples (e.g. two editions): covariance block-diagonal.
@@ -103,7 +109,8 @@ def estimates(obj: Any, stat: str, variables: str | Sequence[str],
             ys = [(y, a & b) for y, a in ys]
             xs = [np.asarray(x, float)] * len(ys)
             labels = [f"{v}/{denominator}" for v in names]
-    _, dom, est, cov, _, reps = domain_ratios(obj, ys, xs, total=stat == "total")
+    _, dom, est, cov, _, reps = domain_ratios(obj, ys, xs, total=stat == "total",
+                                              labels=labels)
     full = [f"{dom.name(k)}:{lb}" if dom.groups else lb for k in range(dom.n_dom)
             for lb in labels]
     full = [n.replace(", ", ",") for n in full]

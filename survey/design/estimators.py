@@ -48,7 +48,8 @@ def resolve(obj: Any) -> tuple[Any, Groups, bool]:
 
 
 def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
-                  xs: list[np.ndarray] | None, total: bool = False):
+                  xs: list[np.ndarray] | None, total: bool = False,
+                  labels: Sequence[str] | None = None):
     """Ratios (or means with ``xs=None``, totals with ``total=True``) of items by domain.
 
     ``ys``: (values, validity) per item. Returns the design, domains, estimates (D, J), their
@@ -63,16 +64,21 @@ def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
     thetas = np.empty((wall.shape[1], nd, nj))
     z = None if rep else np.zeros((n, nd * nj))
     for j, (y, a) in enumerate(ys):
+        what = f"'{labels[j]}'" if labels is not None else f"item {j + 1}"
         x = np.ones(n) if xs is None else xs[j]
         ok = a & np.isfinite(x)
         ga = gmat * ok[:, None]
         nobs[:, j] = ga.sum(0)
         if np.any(nobs[:, j] == 0):
             k = int(np.flatnonzero(nobs[:, j] == 0)[0])
-            raise EmptySegmentError(f"item {j + 1} has no answers in domain {dom.name(k)}; "
+            raise EmptySegmentError(f"{what} has no answers in domain {dom.name(k)}; "
                                     "expected at least one respondent", value=dom.name(k))
         yy, xx = np.where(ok, y, 0.0), np.where(ok, x, 0.0)
         den = ga.T @ (wall * xx[:, None])  # (D, K)
+        if np.any(den[:, 0] == 0):
+            k = int(np.flatnonzero(den[:, 0] == 0)[0])
+            raise EstimationError(f"{what}: the denominator's weighted total is 0 in "
+                                  f"domain {dom.name(k)}; expected a nonzero total")
         r0 = (ga.T @ (wall[:, 0] * yy)) / den[:, 0]
         code = np.where(dom.code >= 0, dom.code, 0)
         r0 = r0 + (ga.T @ (wall[:, 0] * (yy - r0[code] * xx))) / den[:, 0]  # second pass
@@ -117,7 +123,8 @@ def ratio(obj: Any, numerator: str | Sequence[str], denominator: str | Sequence[
             ys.append((np.asarray(y, float), a & b))
             xs.append(np.asarray(x, float))
             labels.append((v, u))
-    _, dom, est, cov, nobs, _ = domain_ratios(obj, ys, xs)
+    _, dom, est, cov, nobs, _ = domain_ratios(obj, ys, xs,
+                                              labels=[f"{a}/{b}" for a, b in labels])
     se = np.sqrt(np.maximum(np.diag(cov), 0.0)).reshape(est.shape)
     q = stats.norm.ppf(0.5 + level / 2)
     out = frame_of(dom, [a for a, _ in labels], [None] * len(labels), {
