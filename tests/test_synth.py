@@ -496,3 +496,31 @@ def test_large_sample_uses_bounded_memory_and_keeps_the_shares() -> None:
     shares = report.filter(pl.col("measure") == "share")
     assert shares.height > 40
     assert shares.filter(pl.col("passed") == False).height == 0  # noqa: E712
+
+
+def test_shipped_waves_hold_only_what_their_edition_asked(codebook):
+    """Options an edition did not ask are null columns in its wave (never False), every asked
+    one is answered; the typed schema is the edition's."""
+    from survey.io import load_wave
+
+    expected_null = {
+        2022: {"challenges__new_tech"},
+        2023: {
+            f"internet_resources_increase__{c}"
+            for c in (
+                "in_platform_search",
+                "general_search",
+                "interest_ecommerce",
+                "social_ecommerce",
+            )
+        },
+        2025: {"internet_resources_increase__search", "internet_resources_increase__ecommerce"},
+    }
+    expected_null[2024] = expected_null[2023]
+    for ed in EDITIONS:
+        w = load_wave(ed)
+        null = {c for c in w.frame.columns if w.frame[c].null_count() == w.n}
+        assert null == expected_null[ed] == set(codebook.not_asked_columns(ed))
+        assert dict(w.frame.schema) == dict(codebook.column_dtypes(ed))
+    f25 = load_wave(2025).frame
+    assert f25["internet_resources_increase__general_search"].sum() > 0
