@@ -369,3 +369,23 @@ def test_differences_list_what_changed_between_two_editions() -> None:
     got = [(d.question, d.code, d.change) for d in cb.differences(2024, 2025)]
     assert got == [("challenges", "ai", "added"), ("media_intent", "outdoor", "redefined")]
     assert cb.differences(2025, 2024) == cb.differences(2024, 2025)  # order of the editions
+
+
+def test_load_parses_each_content_once(tmp_path: Path) -> None:
+    p = tmp_path / "cb.yaml"
+    p.write_bytes(MINI.read_bytes())
+    first = Codebook.load(p)
+    assert Codebook.load(p) is first
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["questions"][0]["text"]["en"] = "Sector"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    again = Codebook.load(p)
+    assert again is not first and again["industry"].text("en") == "Sector"
+
+
+def test_codebook_that_is_not_utf8(tmp_path: Path) -> None:
+    p = tmp_path / "cb.yaml"
+    p.write_bytes(MINI.read_text(encoding="utf-8").encode("gbk"))
+    with pytest.raises(CodebookError, match="not UTF-8") as info:
+        Codebook.load(p)
+    assert info.value.file == str(p)
