@@ -102,7 +102,7 @@ class Banner:
 
         Example:
             >>> b.to_polars().filter(pl.col("col_variable") == "position").height
-            35
+            95
         """
         lg = lang or self.lang
         return self.cells.with_columns(
