@@ -802,3 +802,28 @@ def test_multi_select_row_left_blank_is_no_answer_not_false(tmp_path, cb):
         ("missing_required", 4),
         ("missing_required", 5),
     ]
+
+
+def test_adding_and_dropping_options_keeps_earlier_waves_loading(tmp_path):
+    """Issue 10: adding an option to an existing question made every earlier wave that asked it
+    fail to load (missing_column); removing one failed the same way."""
+    from survey.paths import data_dir
+
+    raw = yaml.safe_load((data_dir() / "codebook.yaml").read_text(encoding="utf-8"))
+    q = {r["id"]: r for r in raw["questions"]}
+    q["challenges"]["options"].insert(
+        0, {"code": "ai_search", "zh": "AI搜索冲击", "en": "AI search disruption", "added": 2026}
+    )
+    q["challenges"]["options"][2]["dropped"] = 2026  # roi
+    q["media_intent"]["items"].append({"code": "ctv", "zh": "联网电视", "en": "CTV", "added": 2026})
+    q["industry"]["options"][4]["labels"] = {2026: {"zh": "汽车出行", "en": "Mobility"}}
+    cb = Codebook.from_dict(raw)
+    for edition in (2022, 2025):
+        wave = load_wave(edition, codebook=cb, strict=True)
+        f = wave.frame
+        assert f["challenges__ai_search"].null_count() == f.height  # not asked: null
+        assert f["media_intent__ctv"].null_count() == f.height
+        assert f["challenges__roi"].null_count() == 0  # asked then: every respondent answered
+    assert "challenges__roi" not in cb.columns(2026) and "challenges__ai_search" in cb.columns(2026)
+    assert cb["challenges"].comparable_codes(2025, 2026)[:2] == ["measurement", "competition"]
+    assert cb["industry"].label("auto", "zh", 2026) == "汽车出行"
