@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from matplotlib.axis import Axis
     from matplotlib.figure import Figure
 
-#: Diverging palette for ordered scales (negative → positive).
-_DIVERGING = "RdBu"
-
 
 def _percent_axis(axis: Axis) -> None:
     from matplotlib.ticker import PercentFormatter
@@ -83,8 +80,10 @@ def bar_shares(
             df = frame.sort(estimate, descending=True)
     labels = df[label].cast(pl.String).to_list()
     values = df[estimate].to_list()
-    palette = sns.color_palette()
-    colors = [palette[3] if lab in highlight else palette[0] for lab in labels]
+    from survey.present import palette as pal
+
+    colors = [pal.PRIMARY if (lab in highlight or not highlight) else pal.SECONDARY
+              for lab in labels]
     fig, ax = plt.subplots(figsize=(width, 0.42 * len(labels) + 1.2))
     sns.barplot(x=values, y=labels, hue=labels, palette=colors, legend=False, ax=ax, orient="h")
     ends = list(values)
@@ -122,10 +121,10 @@ def stacked_scale(
     """100% stacked horizontal bars of an ordered scale, one bar per group (e.g. segments).
 
     ``order`` gives the scale's levels from most negative to most positive (codebook order);
-    colours diverge from red (negative) to blue (positive).
+    colours follow the one palette (:mod:`survey.present.palette`): decrease orange, flat grey,
+    increase blue.
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     use_cjk_theme()
     levels = list(order) if order is not None else list(dict.fromkeys(frame[level].cast(pl.String)))
@@ -135,7 +134,11 @@ def stacked_scale(
         .pivot(on=level, index=group, values=estimate)
         .fill_null(0.0)
     )
-    colors = sns.color_palette(_DIVERGING, len(levels))
+    from survey.present import palette as pal
+
+    k = len(levels)  # most negative first: the scale's meaning from its position
+    scores = [(i - (k - 1) / 2) * (2 if k >= 5 else 1) / max(1, (k - 1) / 2) for i in range(k)]
+    colors = [pal.color_for(f"level_{i}", sc, strong=abs(sc) >= 2) for i, sc in enumerate(scores)]
     fig, ax = plt.subplots(figsize=(width, 0.5 * len(groups) + 1.6))
     left = [0.0] * len(groups)
     index = {g: i for i, g in enumerate(wide[group].to_list())}

@@ -313,6 +313,18 @@ def change_table(kit: Kit, block: Block, chapter: str) -> list[Page]:
     bullets = [kit.say("bullet.changes_method", **values)]
     if synthetic:
         bullets.append(kit.say("bullet.changes_synthetic", prev=prev.edition))
+    diffs = getattr(ctx.codebook, "differences", None)
+    added = []
+    if diffs is not None:
+        try:
+            added = [d for d in diffs(prev.edition, ctx.edition)
+                     if d.change == "added" and d.what == "option" and ctx.asks(d.question)]
+        except Exception:  # an older codebook: nothing to list
+            added = []
+    if added:
+        names = [kit.say("common.q_option", question=kit.short(d.question),
+                         option=kit.label(d.question, d.code)) for d in added[:6]]
+        bullets.append(kit.say("bullet.changes_new", options=kit.join(names), k=len(added)))
     shown = sig.head(10)
     if shown.height == 0:
         return [Page(title=title, bullets=bullets, footer=kit.footer(None, None))]
