@@ -358,6 +358,7 @@ def read_sheet(data: bytes, file: str, sheet: str | int | None = None) -> Sheet:
     formulas: list[str] = []
     merges: list[str] = []
     n_values = 0
+    first_row = 0
     max_col = 0
     row_no = 0
     col_no = 0
@@ -398,6 +399,8 @@ def read_sheet(data: bytes, file: str, sheet: str | int | None = None) -> Sheet:
         if not in_cell:
             if tag == "row":
                 elem.clear()  # type: ignore[attr-defined]
+                if cells and (row_no - first_row + 1) * max_col > MAX_CELLS:
+                    _too_large(file, name, first_row, row_no, max_col)
             continue
         if tag == "v":
             value = elem.text or ""  # type: ignore[attr-defined]
@@ -418,6 +421,8 @@ def read_sheet(data: bytes, file: str, sheet: str | int | None = None) -> Sheet:
                         f"cell {cell_ref} has {len(text):,} characters",
                         f"cells of at most {MAX_CELL_CHARS:,} characters (Excel's limit)",
                     )
+                if not cells:
+                    first_row = row_no
                 cells.setdefault(row_no, {})[col_no] = text
                 n_values += 1
                 max_col = max(max_col, col_no)
@@ -443,17 +448,21 @@ def read_sheet(data: bytes, file: str, sheet: str | int | None = None) -> Sheet:
     max_col = max((max(r) for r in cells.values() if r), default=0)
     if cells:
         lo, hi = min(cells), max(cells)
-        area = (hi - lo + 1) * max_col
-        if area > MAX_CELLS:
-            raise _err(
-                file,
-                f"sheet '{name}' spans A{lo}:{column_letter(max_col)}{hi} "
-                f"({hi - lo + 1:,} rows x {max_col:,} columns = {area:,} cells), more than the "
-                f"limit of {MAX_CELLS:,}",
-                "a sheet without stray cells far to the right or below the data (delete them)",
-            )
+        if (hi - lo + 1) * max_col > MAX_CELLS:
+            _too_large(file, name, lo, hi, max_col)
     rows = [(r, [cells[r].get(c) for c in range(1, max(cells[r]) + 1)]) for r in sorted(cells)]
     return Sheet(name, rows, notes)
+
+
+def _too_large(file: str, sheet: str, lo: int, hi: int, max_col: int) -> None:
+    area = (hi - lo + 1) * max_col
+    raise _err(
+        file,
+        f"sheet '{sheet}' spans A{lo}:{column_letter(max_col)}{hi} or more "
+        f"({hi - lo + 1:,} rows x {max_col:,} columns = {area:,} cells), more than the "
+        f"limit of {MAX_CELLS:,}",
+        "a sheet without stray cells far to the right or below the data (delete them)",
+    )
 
 
 def _cell_text(
