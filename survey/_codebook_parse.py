@@ -436,7 +436,7 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         required=bool(rq.get("required", False)),
         segment=bool(rq.get("segment", False)),
         editions=tuple(_edition(e, where, qid, "editions") for e in rq.get("editions") or ()),
-        history=_history(rq.get("history"), where, qid),
+        history=_with_rewordings(_history(rq.get("history"), where, qid), rewordings),
         note=str(rq.get("note", "")),
         rewordings=rewordings,
     )
@@ -508,6 +508,20 @@ def _history(raw: Any, where: str, qid: str) -> tuple[Change, ...]:
             )
         )
     return tuple(out)
+
+
+def _with_rewordings(
+    history: tuple[Change, ...], rewordings: tuple[Wording, ...]
+) -> tuple[Change, ...]:
+    """``history`` plus a ``reworded`` entry for each per-edition wording it does not record, so
+    that code reading ``Question.history`` sees every break of a series."""
+    recorded = {(h.edition, h.change) for h in history}
+    extra = tuple(
+        Change(w.edition, "reworded", w.comparable, "wording of this edition (text)")
+        for w in rewordings
+        if (w.edition, "reworded") not in recorded
+    )
+    return tuple(sorted((*history, *extra), key=lambda h: h.edition))
 
 
 def _check_asked_options(q: Question, editions: tuple[int, ...], where: str) -> None:

@@ -389,3 +389,16 @@ def test_codebook_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(CodebookError, match="not UTF-8") as info:
         Codebook.load(p)
     assert info.value.file == str(p)
+
+
+def test_a_rewording_in_text_is_also_a_history_entry() -> None:
+    """Code that reads ``Question.history`` (trend notes) sees a break recorded in ``text``."""
+    cb = _history_codebook()
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["questions"][1]["text"][2026] = {"zh": "新问法", "en": "New wording", "comparable": False}
+    q = Codebook.from_dict(raw)["confidence"]
+    assert [(h.edition, h.change, h.comparable) for h in q.history] == [(2026, "reworded", False)]
+    assert not q.comparable(2025, 2026) and q.comparable(2024, 2025)
+    # a comparable rewording is recorded as comparable
+    assert [(h.edition, h.comparable) for h in cb["confidence"].history] == [(2026, True)]
+    assert cb["confidence"].comparable(2025, 2026)
