@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01-toplines-and-banner", "02-brand-split", "03-scenarios"]
+NAMES = ["01-toplines-and-banner", "02-brand-split", "03-scenarios", "04-client-tabs"]
 TIMEOUT = 300  # seconds per cell; a whole notebook takes a few seconds
 
 
@@ -270,3 +270,26 @@ def test_scenarios() -> None:
 
     priors = [float(x) for x in re.findall(r"\d{4} median = ([\d.]+)", _text(nb, "ai-priors"))]
     assert len(priors) == 3 and priors[0] < priors[1] < priors[2]
+
+
+# ------------------------------------------------------------------------------------ 04
+
+
+def test_client_tabs() -> None:
+    nb = _execute("04-client-tabs")
+    assert _num(r"(?m)^n = (\d+)", _text(nb, "design")) == 228
+    filt = _text(nb, "filter")
+    n = _num(r"基数：美妆个护\+食品饮料，n = (\d+)", filt)
+    assert 50 < n < 120 and f"Base: Beauty & personal care + Food & beverage, n = {n:.0f}" in filt
+    assert "se filtered frame" in _text(nb, "naive")
+    nets = _text(nb, "nets")
+    assert "not_up" in nets and "mobile:increase" in nets and "大预算" not in nets.split("┆")[0]
+    banner = _text(nb, "banner")
+    assert "brand_type>job_level" in banner and "not_large" in banner and "中小预算" in banner
+    excel = _text(nb, "excel")
+    assert _num(r"sheets = (\d+)", excel) == 4 and "(0%)" in excel
+    pptx = _text(nb, "pptx")
+    assert _num(r"charts = (\d+)", pptx) == 4 and _num(r"tables = (\d+)", pptx) >= 3
+    compare = _text(nb, "compare")
+    assert _num(r"comparable = (\d+)", compare) > 50
+    assert "信心" in _text(nb, "codebook")
