@@ -152,3 +152,22 @@ def test_libreoffice_opens_the_book(book, tmp_path: Path) -> None:
                     str(path)], check=True, capture_output=True, timeout=240)
     pdf = tmp_path / "tabs.pdf"
     assert pdf.exists() and pdf.stat().st_size > 10_000
+
+
+def test_counts_and_row_percentages_rows(book, tmp_path: Path) -> None:
+    path = book.to_excel(tmp_path / "s.xlsx", lang="en", show=("col_pct", "count", "row_pct"))
+    ws = openpyxl.load_workbook(path)[openpyxl.load_workbook(path).sheetnames[1]]
+    cells = book.to_polars("en").filter(pl.col("question_id") == "confidence")
+    first = cells.filter(pl.col("row_code") == "big_decrease")
+    assert ws.cell(8, 1).value == first["row_label"][0]
+    assert ws.cell(9, 1).value == say("weighted_count", "en")
+    assert ws.cell(10, 1).value == say("row_pct", "en")
+    for j, r in enumerate(first.iter_rows(named=True)):
+        if r["suppressed"]:
+            assert ws.cell(9, 2 + 2 * j).value == "*"
+            continue
+        assert ws.cell(9, 2 + 2 * j).value == pytest.approx(r["count"], abs=1e-9)
+        got = ws.cell(10, 2 + 2 * j).value
+        assert (got is None) if r["row_pct"] is None else got == pytest.approx(r["row_pct"])
+    with pytest.raises(survey.SurveyError):
+        book.to_excel(tmp_path / "x.xlsx", show=("median",))

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hide-suppressed", action="store_true",
                    help="leave out columns whose base is too small in every table")
     p.add_argument("--no-scores", action="store_true", help="no mean-score rows")
+    p.add_argument("--show", default="col_pct",
+                   help="Excel statistics per row, comma-separated: col_pct,count,row_pct")
     p.add_argument("-o", "--output", required=True, help="output file: .xlsx, .pptx or .html")
 
 
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                scores=not args.no_scores, lang=args.lang)
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
-        b.to_excel(out, lang=args.lang)
+        b.to_excel(out, lang=args.lang, show=tuple(_list(args.show)))
     elif suffix == ".pptx":
         b.to_pptx(out, lang=args.lang)
     else:

@@ -70,6 +70,8 @@ def _formats(wb: Any, lang: str) -> dict[str, Any]:
         "pct_net": f(num_format="0%", align="right", **net),
         "mean": f(num_format="0.00", align="right", italic=True),
         "int": f(num_format="#,##0", align="right", font_color="#555555"),
+        "count": f(num_format="#,##0.0", align="right", font_color="#555555"),
+        "pct_grey": f(num_format="0%", align="right", font_color="#555555"),
         "text": f(align="right", font_color="#888888"),
         "text_net": f(align="right", font_color="#888888", **net),
         "letters": f(font_color="#C00000", font_size=8, align="left"),
@@ -79,8 +81,12 @@ def _formats(wb: Any, lang: str) -> dict[str, Any]:
     }
 
 
+#: statistics a sheet can show for each option/net row: column %, weighted count, row %
+STATS = ("col_pct", "count", "row_pct")
+
+
 def _write_question(ws: Any, fm: dict[str, Any], t: Table, blocks: list[TableBlock],
-                    title: str, index_name: str) -> None:
+                    title: str, index_name: str, show: tuple[str, ...] = ("col_pct",)) -> None:
     """One question sheet (all its blocks: a grid's items one under another)."""
     C = len(t.columns)
     ws.write_url(0, 0, f"internal:'{index_name}'!A1", fm["link"], say("xlsx.back", t.lang))
@@ -144,12 +150,35 @@ def _write_question(ws: Any, fm: dict[str, Any], t: Table, blocks: list[TableBlo
                 elif net:
                     ws.write_blank(r, c + 1, None, fm["letters_net"])
             r += 1
+            if row.kind in ("option", "net"):
+                for stat in (s for s in show if s != "col_pct"):
+                    r = _stat_row(ws, fm, t, row, stat, r)
         r += 1
     ws.merge_range(r, 0, r + 3, min(2 * C, 12), t.note, fm["note"])
 
 
-def to_xlsx(t: Table, path: str | Path, *, title: str | None = None) -> Path:
+def _stat_row(ws: Any, fm: dict[str, Any], t: Table, row: Any, stat: str, r: int) -> int:
+    """One extra statistic row (weighted count or row %) under an option or net row."""
+    ws.write(r, 0, say({"count": "weighted_count", "row_pct": "row_pct"}[stat], t.lang),
+             fm["stub_base"])
+    for j, cell in enumerate(row.cells):
+        value = cell.count if stat == "count" else cell.row_pct
+        if cell.not_asked or cell.suppressed:
+            ws.write_string(r, 1 + 2 * j, SUPPRESSED, fm["text"])
+        elif value is None:  # no row % for the Total and overlapping columns
+            ws.write_blank(r, 1 + 2 * j, None, fm["text"])
+        else:
+            ws.write_number(r, 1 + 2 * j, value, fm["count" if stat == "count" else "pct_grey"])
+    return r + 1
+
+
+def to_xlsx(t: Table, path: str | Path, *, title: str | None = None,
+            show: tuple[str, ...] = ("col_pct",)) -> Path:
     """Write :class:`~survey.tables.Table` ``t`` as Excel tabs at ``path`` and return it.
+
+    ``show``: the statistics of each option/net row — the column share with its letters
+    always, and under it, in the order given, ``"count"`` (weighted count) and ``"row_pct"``
+    (share of the row's weighted count across the levels of the variable).
 
     The file is written to a temporary name and moved into place, so a failure leaves nothing
     behind.
@@ -163,6 +192,10 @@ def to_xlsx(t: Table, path: str | Path, *, title: str | None = None) -> Path:
     import xlsxwriter
 
     path = Path(path)
+    bad = [s for s in show if s not in STATS]
+    if bad or not show:
+        raise SurveyError(f"unknown statistic {bad[0] if bad else None!r}", value=str(show),
+                          expected=f"some of {STATS}")
     if path.suffix.lower() != ".xlsx":
         raise SurveyError("Excel tabs are written as .xlsx", value=str(path),
                           expected="a path ending in .xlsx")
@@ -200,7 +233,7 @@ def to_xlsx(t: Table, path: str | Path, *, title: str | None = None) -> Path:
         for qid, head, name, blocks in names:
             ws = wb.add_worksheet(name)
             _write_question(ws, fm, t, blocks, head if blocks[0].item else blocks[0].title,
-                            index_name)
+                            index_name, tuple(show))
             del qid
         wb.close()
         path.parent.mkdir(parents=True, exist_ok=True)

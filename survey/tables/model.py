@@ -65,6 +65,8 @@ class Cell:
     suppressed: bool = False
     low_base: bool = False
     not_asked: bool = False
+    count: float | None = None  # weighted count of the cell (shares)
+    row_pct: float | None = None  # share of the row's weighted count across the variable
 
 
 @dataclass(frozen=True)
@@ -175,14 +177,14 @@ def build_table(b: Banner, lang: str | None = None) -> Table:
         n_row = sub.height // C
         data = sub.select("row_code", f"row_label_{lg}", "row_kind", "estimate", "se",
                           "sig_higher_than", "vs_total", "suppressed", "low_base", "not_asked",
-                          "n", "n_eff").rows()
+                          "n", "n_eff", "count", "row_pct").rows()
         for r in range(n_row):
             chunk = data[r * C:(r + 1) * C]
             code, label, kind = chunk[0][:3]
             ck = "mean" if kind == "mean" else "share"
             rows.append(StubRow(code, label, kind, tuple(
-                Cell(est, ck, se, sig or "", vt or "", bool(sup), bool(low), bool(na))
-                for _c, _l, _k, est, se, sig, vt, sup, low, na, _n, _e in chunk)))
+                Cell(est, ck, se, sig or "", vt or "", bool(sup), bool(low), bool(na), cnt, rp)
+                for _c, _l, _k, est, se, sig, vt, sup, low, na, _n, _e, cnt, rp in chunk)))
         base = data[:C]
         rows.append(StubRow("__base", say("base", lg), "base",
                             tuple(Cell(float(x[10]), "base") for x in base)))
