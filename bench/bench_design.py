@@ -17,9 +17,21 @@ same rows, so that ratio is like for like; R's times are also scaled linearly to
 steps are linear in n) and that ratio is marked "extrapolated". ``--r-n`` equal to ``--n`` runs
 R on everything. The SEs of R and Python on the R rows are compared (max relative difference).
 
+Part 2, stratified and clustered designs (``--part designs``): ``--n`` respondents in 50 strata
+of 20 PSUs (1,000 PSUs) of 10 secondary units each, a 6-level segment and five variables of
+each storage (Boolean, Int64 0/1, Float 0/1, and budget amounts in yuan); the work is
+``design.by("seg6").mean([5 variables])`` (30 domain means with SEs, deff, n_eff), median of
+``--design-repeat`` runs, on three designs: stratified (``strata=``), stratified cluster
+(``ids=, strata=``) and two-stage with an fpc per stage (``ids=[psu, ssu], fpc=[...]``). In the
+same run, the ``svy`` package (when installed) does the same estimates
+(``Sample(...).estimation.mean(vars, by="seg6")``, Taylor, with replacement: the two first
+designs) and R does ``svyby(~y1+...+y5, ~seg6, design, svymean)`` on the same rows; ratios
+svy/Python and R/Python are printed and the SEs compared.
+
 Usage (from the repo root):
 
     python bench/bench_design.py [--n 1000000] [--r-n 100000] [--repeat 3] [--no-r]
+                                 [--part all|raked|designs] [--design-repeat 7]
 
 Writes ``bench/results/design.json``.
 """
@@ -135,6 +147,182 @@ def bench_r(df: pl.DataFrame) -> dict[str, object] | None:
         return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+# ---------------------------------------------------------------------- part 2: designs
+KINDS = {"b": "Boolean", "i": "Int64 0/1", "f": "Float 0/1", "a": "amounts"}
+DESIGNS = {
+    "stratified": dict(weights="w", strata="st"),
+    "stratified cluster": dict(weights="w", strata="st", ids="psu"),
+    "two-stage, fpc per stage": dict(weights="w", strata="st", ids=["psu", "ssu"],
+                                     fpc=["fpc1", "fpc2"]),
+}
+SVY = {"stratified": dict(stratum="st", wgt="w", wr=True),
+       "stratified cluster": dict(stratum="st", psu="psu", wgt="w", wr=True)}
+DESIGN_TARGET = 20.0  # svy / Python
+
+
+def make_design_data(n: int, seed: int = 2) -> pl.DataFrame:
+    """50 strata x 20 PSUs x 10 SSUs, weights by stratum and PSU, seg6, 5 variables per kind."""
+    rng = np.random.default_rng(seed)
+    st = rng.integers(0, 50, n)
+    psu = st * 100 + rng.integers(0, 20, n)
+    ssu = rng.integers(0, 10, n)
+    seg6 = rng.integers(0, 6, n)
+    w = np.exp(rng.normal(0, 0.3, n)) * (1 + st % 3) * (1 + 0.1 * (psu % 7))
+    lin = rng.normal(size=(n, 1)) + 0.15 * seg6[:, None] + 0.1 * (st % 5)[:, None] - 0.3
+    yes = rng.random((n, 5)) < 1 / (1 + np.exp(-(lin + np.linspace(-1, 1, 5))))
+    amounts = np.round(np.exp(rng.normal(13 + 0.1 * seg6[:, None], 1.0, (n, 5))), 2)
+    return pl.DataFrame({
+        "st": st, "psu": psu, "ssu": ssu, "fpc1": np.full(n, 100), "fpc2": np.full(n, 40),
+        "w": w, "seg6": pl.Series(np.array(SEG6)[seg6]).cast(pl.Enum(SEG6)),
+        **{f"b{j + 1}": yes[:, j] for j in range(5)},
+        **{f"i{j + 1}": yes[:, j].astype(np.int64) for j in range(5)},
+        **{f"f{j + 1}": yes[:, j].astype(float) for j in range(5)},
+        **{f"a{j + 1}": amounts[:, j] for j in range(5)},
+    })
+
+
+def _median_time(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def bench_designs_python(df: pl.DataFrame, repeat: int) -> dict[str, dict[str, object]]:
+    res: dict[str, dict[str, object]] = {}
+    for name, spec in DESIGNS.items():
+        t0 = time.perf_counter()
+        d = Design(df, **spec)
+        build = time.perf_counter() - t0
+        row: dict[str, object] = {"build_s": build}
+        for k in KINDS:
+            cols = [f"{k}{j + 1}" for j in range(5)]
+            t, out = _median_time(lambda d=d, cols=cols: d.by("seg6").mean(cols), repeat)
+            row[f"{k}_s"] = t
+            row[f"{k}_se"] = out.sort("seg6", "variable")["se"].to_list()
+        res[name] = row
+    return res
+
+
+def bench_designs_svy(df: pl.DataFrame, repeat: int) -> dict[str, dict[str, object]] | None:
+    try:
+        import svy
+    except ImportError:
+        return None
+    res: dict[str, dict[str, object]] = {}
+    for name, spec in SVY.items():
+        sample = svy.Sample(df.with_columns(pl.col("seg6").cast(pl.String)), svy.Design(**spec))
+        row: dict[str, object] = {"version": svy.__version__}
+        for k in ("f", "a"):
+            cols = [f"{k}{j + 1}" for j in range(5)]
+            t, out = _median_time(
+                lambda s=sample, cols=cols: s.estimation.mean(cols, by="seg6"), repeat)
+            row[f"{k}_s"] = t
+            row[f"{k}_se"] = [v for e in out for v in e.to_polars().sort("seg6")["se"]]
+        res[name] = row
+    return res
+
+
+R_DESIGNS = r"""
+suppressPackageStartupMessages(library(survey))
+args <- commandArgs(TRUE)
+dat <- read.csv(args[1])
+dat$seg6 <- factor(dat$seg6, levels = paste0("s", 1:6))
+des <- list(
+  "stratified" = svydesign(ids = ~1, strata = ~st, weights = ~w, data = dat),
+  "stratified cluster" = svydesign(ids = ~psu, strata = ~st, weights = ~w, data = dat, nest = TRUE),
+  "two-stage, fpc per stage" = svydesign(ids = ~psu + ssu, strata = ~st, fpc = ~fpc1 + fpc2,
+                                         weights = ~w, data = dat, nest = TRUE))
+out <- c()
+for (nm in names(des)) {
+  multi <- grepl("two-stage", nm)  # R's multistage recursion is slow: one run, 0/1 only
+  for (k in if (multi) "f" else c("f", "a")) {
+    f <- as.formula(paste("~", paste0(k, 1:5, collapse = "+")))
+    times <- c()
+    for (r in 1:(if (multi) 1L else as.integer(args[2]))) {
+      t0 <- proc.time()
+      b <- svyby(f, ~seg6, des[[nm]], svymean)
+      times <- c(times, (proc.time() - t0)[["elapsed"]])
+    }
+    se <- as.numeric(as.matrix(SE(b)))  # seg6 within variable: variable-major
+    out <- c(out, sprintf('"%s|%s": {"s": %.4f, "se": [%s]}', nm, k, median(times),
+                          paste(sprintf("%.15g", se), collapse = ", ")))
+  }
+}
+cat(sprintf('{%s, "version": "%s"}
+', paste(out, collapse = ", "),
+            paste(R.version.string, "/ survey", packageVersion("survey"))))
+"""
+
+
+def bench_designs_r(df: pl.DataFrame, repeat: int) -> dict[str, object] | None:
+    if shutil.which("Rscript") is None:
+        return None
+    if subprocess.run(["Rscript", "-e", "library(survey)"], capture_output=True).returncode:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script, csv = Path(tmp) / "designs.R", Path(tmp) / "data.csv"
+        script.write_text(R_DESIGNS)
+        keep = ["st", "psu", "ssu", "fpc1", "fpc2", "w", "seg6", *[f"f{j + 1}" for j in range(5)],
+                *[f"a{j + 1}" for j in range(5)]]
+        df.select(keep).write_csv(csv)
+        res = subprocess.run(["Rscript", str(script), str(csv), str(repeat)],
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise RuntimeError(f"R benchmark failed:\n{res.stderr}")
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _variable_major(se: list[float]) -> np.ndarray:
+    """Our SEs are sorted by seg6 then variable; svy and R list variable then seg6."""
+    return np.asarray(se, float).reshape(6, 5).T.ravel()
+
+
+def _rel(a: object, b: object) -> float:
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(x / y - 1)))
+
+
+def run_designs(n: int, repeat: int, r_repeat: int, use_r: bool) -> dict[str, object]:
+    t0 = time.perf_counter()
+    df = make_design_data(n)
+    print(f"designs data: {n:,} rows, 50 strata, 1,000 PSUs, 10,000 SSUs in "
+          f"{time.perf_counter() - t0:.1f} s; load average {load():.2f}")
+    py = bench_designs_python(df, repeat)
+    sv = bench_designs_svy(df, repeat)
+    rr = bench_designs_r(df, r_repeat) if use_r else None
+    table = []
+    for name, row in py.items():
+        for k, label in KINDS.items():
+            t = row[f"{k}_s"]
+            ref = "f" if k in "bif" else "a"  # svy and R read 0/1 questions as Float
+            line: dict[str, object] = {"design": name, "variables": label, "python_s": t}
+            if sv and name in sv:
+                line["svy_s"] = sv[name][f"{ref}_s"]
+                line["svy_over_python"] = sv[name][f"{ref}_s"] / t
+                line["se_vs_svy"] = _rel(_variable_major(row[f"{k}_se"]), sv[name][f"{ref}_se"])
+            if rr and f"{name}|{ref}" in rr:
+                r = rr[f"{name}|{ref}"]
+                line["r_s"] = r["s"]
+                line["r_over_python"] = r["s"] / t
+                line["se_vs_r"] = _rel(_variable_major(row[f"{k}_se"]), r["se"])
+            table.append(line)
+            msg = f"{name:26s} {label:10s} python {t:7.3f} s"
+            if "svy_s" in line:
+                msg += (f" | svy {line['svy_s']:6.2f} s = {line['svy_over_python']:5.1f}x "
+                        f"(SEs {line['se_vs_svy']:.0e})")
+            if "r_s" in line:
+                msg += (f" | R {line['r_s']:6.2f} s = {line['r_over_python']:5.1f}x "
+                        f"(SEs {line['se_vs_r']:.0e})")
+            print(msg)
+    builds = {k: v["build_s"] for k, v in py.items()}
+    return {"n": n, "repeat": repeat, "table": table, "build_s": builds,
+            "svy_version": next(iter(sv.values()))["version"] if sv else None,
+            "r_version": rr.get("version") if rr else None, "target_svy_ratio": DESIGN_TARGET}
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -143,7 +331,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--repeat", type=int, default=3, help="Python runs (best is reported)")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("bench/results/design.json"))
+    ap.add_argument("--part", choices=("all", "raked", "designs"), default="all")
+    ap.add_argument("--design-repeat", type=int, default=7,
+                    help="runs per design and storage (median reported); R runs 3")
     args = ap.parse_args(argv)
+    if args.part == "designs":
+        res = {"designs": run_designs(args.n, args.design_repeat, 3, not args.no_r),
+               "load_avg_end": load()}
+        old = json.loads(args.out.read_text()) if args.out.exists() else {}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**old, **res}, indent=2) + "\n")
+        return res
     res: dict[str, object] = {
         "n": args.n, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()},
@@ -190,6 +388,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 print(f"R scaled linearly to {args.n:,} rows (extrapolated, not run): rake "
                       f"{r['rake_s'] * scale:.1f} s, svyby {r['by_s'] * scale:.0f} s | "
                       f"R/Python at {args.n:,}: rake {ext['rake_s']:.0f}x, by {ext['by_s']:.0f}x")
+    if args.part == "all":
+        res["designs"] = run_designs(args.n, args.design_repeat, 3, not args.no_r)
     res["load_avg_end"] = load()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")

@@ -99,6 +99,9 @@ def _level_codes(frame: pl.DataFrame, var: str, for_what: str,
             levels = (np.flatnonzero(present) + lo).tolist()
             return remap[v], [str(x) for x in levels]
     levels = s.drop_nulls().unique().sort()
+    if s.dtype == pl.String:  # sorted Enum: its physical codes are the level codes
+        codes = s.cast(pl.Enum(levels.to_list())).to_physical().cast(pl.Int64)
+        return codes.fill_null(-1).to_numpy(), levels.to_list()
     codes = s.replace_strict(levels, list(range(len(levels))), default=-1,
                              return_dtype=pl.Int64).to_numpy()
     return codes, [str(v) for v in levels.to_list()]

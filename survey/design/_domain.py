@@ -23,9 +23,13 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from survey.design import variance as V
+from survey.design import _domain_var as V
+from survey.design import contrast as _contrast
+from survey.design import estimators as _estimators
+from survey.design import quantile as _quantile
 from survey.design._columns import _column, _level_codes, _numeric
 from survey.design.ci import LikelihoodInputs, proportion_ci
+from survey.design.variance import indicator
 from survey.errors import EmptySegmentError, EstimationError
 
 if TYPE_CHECKING:
@@ -53,6 +57,11 @@ class _Item:
 class DesignBy:
     """Estimators for domains (all combinations of ``groups`` present in the data)."""
 
+    quantile = _quantile.quantile  # R's svyby(..., svyquantile), see quantile.py
+    ratio = _estimators.ratio  # svyby(..., svyratio)
+    var = _estimators.var  # svyby(..., svyvar)
+    estimates = _contrast.estimates  # svyby(..., covmat = TRUE) for contrast()
+
     def __init__(self, design: Design, groups: tuple[str, ...]) -> None:
         self.design = design
         self.groups = groups
@@ -71,19 +80,27 @@ class DesignBy:
         null = np.zeros(n, bool) if sub is None else ~sub
         for gname in groups:
             c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
+            has_null = bool(f[gname].null_count())
             if sub is None:  # a subset shows the levels it has; the whole sample shows all
-                cnt = np.bincount(c[c >= 0], minlength=len(lv))
+                cnt = np.bincount(c[c >= 0] if has_null else c, minlength=len(lv))
                 if np.any(cnt == 0):
                     empty = lv[int(np.flatnonzero(cnt == 0)[0])]
                     raise EmptySegmentError(
                         f"group '{gname}', level '{empty}' has no respondents; expected at "
                         "least one respondent in every level of a segment", column=gname,
                         value=empty)
-            null |= c < 0
-            key = key * (len(lv) + 1) + np.where(c < 0, len(lv), c)
-        g, first = _dense_codes(key, null)
-        self.g = g
-        self.keys = f.select(groups)[first.tolist()]
+            if len(groups) == 1 and sub is None and not has_null and _typed_levels(f[gname]):
+                self.g = c  # codes of the levels, all present: the domains themselves
+                self.keys = pl.DataFrame({gname: pl.Series(lv).cast(f[gname].dtype)})
+                break
+            if has_null:
+                null |= c < 0
+                c = np.where(c < 0, len(lv), c)
+            key = key * (len(lv) + 1) + c
+        else:
+            g, first = _dense_codes(key, null)
+            self.g = g
+            self.keys = f.select(groups)[first.tolist()]
         taken = {"variable", "level", "label", *OUT_COLUMNS, *groups}
         rename = {}
         for gname in groups:  # a group named like an output column gets a '_group' suffix
@@ -94,7 +111,7 @@ class DesignBy:
                 taken.add(new)
                 rename[gname] = new
         self.keys = self.keys.rename(rename)
-        self.n_dom = len(first)
+        self.n_dom = self.keys.height
 
     # -------------------------------------------------------------- public estimators
     def mean(self, var: str | Sequence[str], na_rm: str = "listwise") -> pl.DataFrame:
@@ -208,7 +225,7 @@ class DesignBy:
         w, g, nd = d._w, self.g, self.n_dom
         inside = g >= 0
         gg = np.where(inside, g, 0)
-        gmat = V.indicator(gg, nd)
+        gmat = indicator(gg, nd)
         w_in = w * inside
         parts = []
         chunk = max(1, CHUNK_CELLS // max(d.n, 1))
@@ -269,17 +286,29 @@ def _dense_codes(key: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Dense domain codes in key order (-1 for null rows) and the first row of each domain."""
     n = len(key)
     if n and key.max() < 4 * n + 1024:
-        present = np.bincount(key[~null], minlength=int(key.max()) + 1) > 0
-        remap = np.cumsum(present) - 1
-        g = np.where(null, -1, remap[key])
+        present = np.bincount(key[~null] if null.any() else key,
+                              minlength=int(key.max()) + 1) > 0
+        if present.all() and not null.any():
+            g = key
+        else:
+            remap = np.cumsum(present) - 1
+            g = np.where(null, -1, remap[key])
     else:
         inv = np.unique(np.where(null, -1, key), return_inverse=True)[1]
         g = inv.ravel() - (1 if null.any() else 0)
     n_dom = int(g.max()) + 1 if n else 0
-    first = np.full(n_dom, n, np.int64)
-    order = np.flatnonzero(g >= 0)[::-1]
-    first[g[order]] = order  # the last assignment (smallest row) wins
-    return g.astype(np.int64), first
+    if n_dom <= 64:  # one vectorized scan per domain beats a scattered assignment
+        first = np.array([int(np.argmax(g == k)) for k in range(n_dom)], np.int64)
+    else:
+        first = np.full(n_dom, n, np.int64)
+        order = np.flatnonzero(g >= 0)[::-1]
+        first[g[order]] = order  # the last assignment (smallest row) wins
+    return g.astype(np.int64, copy=False), first
+
+
+def _typed_levels(s: pl.Series) -> bool:
+    """Whether the level labels of ``_level_codes`` cast back to the column's values."""
+    return isinstance(s.dtype, pl.Enum) or s.dtype in (pl.String, pl.Categorical)
 
 
 NA_RM = ("listwise", "available")
