@@ -23,7 +23,7 @@ import polars as pl
 from survey.present import charts
 from survey.present import palette as pal
 from survey.present.text import Raw
-from survey.reporting.blocks import _takeaway, _title, builder
+from survey.reporting.blocks import _direction, _takeaway, _title, builder
 from survey.reporting.history import adjust_pvalues, published_series, published_value
 from survey.reporting.kit import Kit
 from survey.reporting.pages import Page
@@ -168,8 +168,8 @@ def brand_split_model(kit: Kit, block: Block, chapter: str) -> list[Page]:
                  footer=kit.footer(qid, fit.n, extra=kit.say("page.model_note")),
                  takeaway=take,
                  signals={"optimum": fit.optimum,
-                          "optimum_above_mean": brand is not None
-                          and fit.optimum > values["mean_brand"]})]
+                          "optimum_above_mean": informative and brand is not None
+                          and lo / 100 > values["mean_brand"]})]
 
 
 # ------------------------------------------------------------------------------ AI gap
@@ -390,3 +390,36 @@ def method_page(kit: Kit, block: Block, chapter: str) -> list[Page]:
             [kit.short(q) for q in not_asked if q in ctx.codebook.questions])))
     body.append(kit.say("method.appendix"))
     return [Page(title=kit.say("titles.method_page"), body=list(body), classes=("method",))]
+
+
+# ------------------------------------------------------------------------------ two findings
+@builder("tension")
+def tension(kit: Kit, block: Block, chapter: str) -> list[Page]:
+    """Two shares that pull apart (e.g. brand building seen as the opportunity vs brand spend
+    cut under budget pressure): ``question``/``code`` against ``versus: [question, code]``."""
+    qid, code = block.question, block.get("code")
+    other_q, other_code = (block.get("versus") or [None, None])[:2]
+    a = kit.share(qid, code) if code else None
+    b = kit.share(other_q, other_code) if other_q and other_code else None
+    if a is None or b is None:
+        return []
+    ch = kit.change(other_q, other_code)
+    values = dict(a=a, b=b, a_label=kit.label(qid, code), b_label=kit.label(other_q, other_code),
+                  a_question=kit.short(qid), b_question=kit.short(other_q), year=kit.year,
+                  change=Raw(("，" if kit.lang == "zh" else ", ") + kit.change_clause(ch))
+                  if ch is not None else Raw(""), direction=_direction(ch, None))
+    title = _title(kit, block, "msg.tension", **values)
+    bullets = [kit.say("bullet.tension_a", **values), kit.say("bullet.tension_b", **values)]
+    labels = [kit.plain(kit.say("chart.tension_bar", question=values["a_question"],
+                                label=values["a_label"])),
+              kit.plain(kit.say("chart.tension_bar", question=values["b_question"],
+                                label=values["b_label"]))]
+
+    def fig() -> Any:
+        return charts.column_bars(labels, [a, b], [pal.PRIMARY, pal.MEANING["decrease"]],
+                                  lang=kit.lang)
+
+    take = _takeaway(kit, block, chapter, kpi=f"{b:.0%}", score=1.0,
+                     mini=lambda: charts.mini_bars([a, b], 1), **values)
+    return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets,
+                 footer=kit.footer(qid, kit.base_n(qid)), takeaway=take)]
