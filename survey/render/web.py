@@ -2,8 +2,7 @@
 
 A sticky side navigation (the chapters, a link to the PDF), a cover band (edition, title,
 publisher, partners, date), the ten-trend KPI cards as a grid, each ``.message`` section as a
-card with its chart or table at full width and the insights beside it on wide screens (below
-on phones), tables that scroll inside their card instead of widening the page, and a footer
+card with its chart or table at full width and the insights below it, tables that scroll inside their card instead of widening the page, and a footer
 with the disclaimer. No script: nothing can log a console error. The same classes as the
 deck (``.message``, ``.takeaways``, ``.takeaway``, ``.kpi``, ``.insights``, ``.page-footer``,
 ``.synthetic-tag``) style the page, since pandoc's ``--section-divs`` puts a heading's
@@ -103,12 +102,8 @@ h2 .header-section-number { display: none; }
 section.level2 { background: #fff; border: 1px solid var(--rule); border-radius: 8px;
                  padding: 1.4em 1.6em 1em; margin: 1.6em 0; }
 section.level2 > h2 { margin: 0 0 .8em; font-size: 1.3em; }
-section.message { display: grid; grid-template-columns: minmax(0, 1fr) 300px; gap: 0 1.8em; }
-section.message > * { grid-column: 1 / -1; min-width: 0; }
-section.message > .insights { grid-column: 2; grid-row: 2; align-self: start; }
-section.message > .survey-figure, section.message > .survey-table { grid-column: 1; grid-row: 2; }
-section.message:has(> .survey-table) > .survey-table,
-section.message:has(> .survey-table) > .insights { grid-column: 1 / -1; grid-row: auto; }
+section.message > .survey-figure img { width: 100%; }
+section.message > .insights { margin-top: .9em; }
 .insights { background: var(--soft); border-radius: 6px; padding: .8em 1.1em; }
 .insights ul { padding-left: 1.1em; margin: .3em 0; }
 .insights li { margin: .45em 0; }
@@ -162,8 +157,6 @@ a { color: var(--accent); }
   .cover { margin: 0 -1em 1.5em; padding: 2em 1em 1.5em; }
   .cover-title { font-size: 1.7em; }
   section.level2 { padding: 1em; }
-  section.message { display: block; }
-  .insights { margin-top: .8em; }
   .kpi { font-size: 1.7em; }
 }
 """
