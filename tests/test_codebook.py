@@ -402,3 +402,13 @@ def test_a_rewording_in_text_is_also_a_history_entry() -> None:
     # a comparable rewording is recorded as comparable
     assert [(h.edition, h.comparable) for h in cb["confidence"].history] == [(2026, True)]
     assert cb["confidence"].comparable(2025, 2026)
+
+
+def test_option_marked_not_comparable_is_never_compared() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    ch = next(q for q in raw["questions"] if q["id"] == "challenges")
+    ch["options"][2]["comparable"] = False  # competition: its meaning drifts every year
+    q = Codebook.from_dict(raw)["challenges"]
+    assert q.comparable_codes(2024, 2025) == ["measurement", "roi"]
+    assert q.comparable_codes(2025, 2024) == ["measurement", "roi"]
+    assert q.code_asked_in("competition", 2025)  # still asked, only not compared
