@@ -81,19 +81,32 @@ def margin_editions(*, path: str | Path | None = None) -> list[int]:
     return sorted(k for k, v in raw.items() if isinstance(k, int) and not _is_none(v))
 
 
-def load_margins(edition: int, codebook: Codebook, *, path: str | Path | None = None) -> Margins:
+def load_margins(
+    edition: int, codebook: Codebook, *, path: str | Path | None = None, strict: bool = False
+) -> Margins:
     """The raking margins of ``edition``, checked against ``codebook``.
 
-    ``{}`` when the file says the edition is unweighted (``none``). Raises :class:`WeightingError`
-    when the file has no entry for the edition (the standard path uses :func:`standard_margins`,
-    which does not), names a variable that is not a segment question asked in the edition, a level
-    that is not one of its options asked in the edition, or shares that do not sum to 1 (±1e-9).
+    ``{}`` when the edition is unweighted: the file says ``none``, or has no entry for it (with
+    ``strict=True`` a missing entry raises :class:`WeightingError`: use it to insist on margins).
+    Raises :class:`WeightingError` when the margins name a variable that is not a segment
+    question asked in the edition, a level that is not one of its options asked in the edition,
+    or shares that do not sum to 1 (±1e-9).
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> load_margins(2025, Codebook.load())["brand_type"]
+        {'mature': 0.7, 'emerging': 0.3}
+        >>> load_margins(2031, Codebook.load())
+        {}
     """
     p, raw = _read(path)
     editions = sorted(k for k in raw if isinstance(k, int))
     if edition not in raw:
+        if not strict:
+            return {}
         raise WeightingError(
-            f"{p} has no margins for edition {edition}; add them (see docs/adding-a-wave.md)",
+            f"{p} has no margins for edition {edition}; add them (see docs/adding-a-wave.md), "
+            f"or '{edition}: {NONE}' to report it unweighted",
             file=str(p),
             value=edition,
             expected=f"one of the editions with margins: {editions}",

@@ -93,9 +93,11 @@ def test_edition_without_an_entry_is_unweighted_not_an_error(tmp_path, cb, wave)
     plain = standard_design(bare, path=p)
     assert np.all(plain.weights == 1.0) and plain.weighting == "none"
     assert "no population shares are available" in plain.weighting_note("en")
-    # the explicit API still says that margins are missing
-    with pytest.raises(WeightingError, match="has no margins for edition 2025"):
-        load_margins(2025, cb, path=p)
+    # the margins of such an edition are none; strict=True insists on having them
+    assert load_margins(2025, cb, path=p) == {}
+    with pytest.raises(WeightingError, match="has no margins for edition 2025") as info:
+        load_margins(2025, cb, path=p, strict=True)
+    assert info.value.file == str(p) and info.value.value == 2025
 
 
 def test_notes_are_one_sentence_in_each_language(cb):
