@@ -85,6 +85,7 @@ class Banner:
     base_en: str = ""
     vs_total: bool = False
     filtered: bool = False
+    col_titles: dict = field(default_factory=dict, repr=False)  # var -> (zh, en, overlapping)
 
     def base_text(self, lang: str | None = None) -> str:
         """The book's base: "Base: all respondents, n = 228" or, filtered, "Base: Beauty &
@@ -313,8 +314,9 @@ def banner(
     if filt is None and parts.subset is not None:  # a design subset before the call
         label = where_label or str(getattr(design, "where", None) or "")
         filt = Filter(parts.subset, label, label)
+    titles: dict[str, tuple[str, str, bool]] = {}
     spec, groups = _columns(frame, parts.codebook, cols, include_total, labels=labels,
-                            collapse=collapse, mask=mask)
+                            collapse=collapse, mask=mask, titles=titles)
     if _variance not in ("auto", "aggregated", "primitive"):
         raise EstimationError(f"unknown variance path {_variance!r}",
                               expected="'auto', 'aggregated' or 'primitive'")
@@ -370,4 +372,4 @@ def banner(
                  else say("base_all", lg, n=n_base)) for lg in ("zh", "en")}
     return Banner(cells, pairs, test, alpha, adjust, suppress_below, flag_below, lang,
                   base_zh=base["zh"], base_en=base["en"], vs_total=vs_total,
-                  filtered=filt is not None)
+                  filtered=filt is not None, col_titles=titles)

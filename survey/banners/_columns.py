@@ -129,12 +129,15 @@ def _columns(
     *, labels: Labels | None = None,
     collapse: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     mask: np.ndarray | None = None,
+    titles: dict[str, tuple[str, str, bool]] | None = None,
 ) -> tuple[list[_Col], list[_Group]]:
     """Columns and their groups: the total first, then one group per segment variable (per
     outer level for nested ``(outer, inner)`` columns). A multi-select question gives one
     (overlapping) column per option. ``mask`` (``where=``) takes respondents out of every
-    column."""
+    column. ``titles`` (if given) receives each variable's (zh, en) title and whether its
+    columns overlap."""
     labels, collapse = labels or {}, collapse or {}
+    titles = {} if titles is None else titles
     n = frame.height
     inside = np.ones(n, bool) if mask is None else mask
     spec: list[_Col] = []
@@ -152,6 +155,7 @@ def _columns(
             o_codes, o_names, o_idx, o_title = _segment(frame, cb, outer, labels, collapse)
             i_codes, i_names, i_idx, i_title = _segment(frame, cb, inner, labels, collapse)
             name = f"{outer}>{inner}"
+            titles[name] = (f"{o_title[0]} × {i_title[0]}", f"{o_title[1]} × {i_title[1]}", False)
             for k, (oc, (ozh, oen)) in enumerate(zip(o_codes, o_names, strict=True)):
                 start = len(spec)
                 for ic, (izh, ien), letter in zip(i_codes, i_names, _letters(len(i_codes)),
@@ -165,6 +169,7 @@ def _columns(
         q = _question_of(cb, var)
         if q is not None and q.type == "multi":
             codes, names, masks, title = _multi_segment(frame, q, labels)
+            titles[var] = (*title, True)
             start = len(spec)
             for code, (zh, en), letter in zip(codes, names, _letters(len(codes)), strict=True):
                 spec.append(_Col(var, code, zh, en, letter, *title))
@@ -172,6 +177,7 @@ def _columns(
                                  masks & inside[:, None]))
             continue
         codes, names, idx, title = _segment(frame, cb, var, labels, collapse)
+        titles[var] = (*title, False)
         start = len(spec)
         for code, (zh, en), letter in zip(codes, names, _letters(len(codes)), strict=True):
             spec.append(_Col(var, code, zh, en, letter, *title))

@@ -50,9 +50,11 @@ class _Book:
     lang: str
 
 
-def _missing_note(cells: pl.DataFrame, lg: str) -> str:
+def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None) -> str:
     """Say how many respondents of the first block have no value on each segment variable
-    (they count in the Total column only), so that no one leaves a banner silently."""
+    (they count in the Total column only), so that no one leaves a banner silently. Columns of
+    a multi-select question overlap (a respondent may be in none or several): not counted."""
+    titles = titles or {}
     first = cells.filter(pl.col("block") == cells["block"][0])
     bases = first.group_by("col_variable", "col_level", f"col_var_{lg}", maintain_order=True).agg(
         pl.col("n").max())
@@ -60,8 +62,12 @@ def _missing_note(cells: pl.DataFrame, lg: str) -> str:
     if total.is_empty():
         return ""
     parts = []
-    for (_var, label), sub in bases.filter(pl.col("col_variable") != "total").group_by(
-            "col_variable", f"col_var_{lg}", maintain_order=True):
+    for (var,), sub in bases.filter(pl.col("col_variable") != "total").group_by(
+            "col_variable", maintain_order=True):
+        zh, en, overlapping = titles.get(var, (sub[f"col_var_{lg}"][0],) * 2 + (False,))
+        if overlapping:
+            continue
+        label = en if lg == "en" else zh
         missing = int(total[0] - sub["n"].sum())
         if missing > 0:
             parts.append(say("missing", lg, segment=label, n=missing))
@@ -124,7 +130,7 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
                sup=b.suppress_below, flag=b.flag_below)
     if b.vs_total:
         note += say("vs_total", lg, alpha=b.alpha)
-    note += _missing_note(cells, lg)
+    note += _missing_note(cells, lg, b.col_titles)
     if b.filtered:
         note = f"{b.base_text(lg)}{say('and_sep', lg)}{note}"
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,

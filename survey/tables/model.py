@@ -148,7 +148,7 @@ def _note(b: Banner, lg: str) -> str:
                sup=b.suppress_below, flag=b.flag_below)
     if b.vs_total:
         note += say("vs_total", lg, alpha=b.alpha)
-    return note + _missing_note(b.cells, lg)
+    return note + _missing_note(b.cells, lg, b.col_titles)
 
 
 def build_table(b: Banner, lang: str | None = None) -> Table:
