@@ -45,7 +45,7 @@ def waves(published, codebook) -> dict:
 @pytest.fixture(scope="module")
 def reports(waves, published) -> dict[int, pl.DataFrame]:
     figures, contrasts = published
-    return {ed: fidelity_report(w, figures, contrasts) for ed, w in waves.items()}
+    return {ed: fidelity_report(w, figures, contrasts, previous=waves) for ed, w in waves.items()}
 
 
 def _scores(frame: pl.DataFrame, cb: Codebook, qid: str) -> np.ndarray:
@@ -306,6 +306,23 @@ def test_banner_letters_show_management_and_emerging_brand_contrasts(waves):
     )
     by = dict(zip(own["col_level"], own["estimate"], strict=True))
     assert by["emerging"] > by["mature"]  # but optimistic about their own budget
+
+
+def test_published_changes_hold_between_synthetic_waves(reports):
+    """A change published without either level (2024 vs 2023 on internet resources) holds as
+    the difference of the two synthetic waves, unweighted and raked, within a point."""
+    rows = pl.concat(reports.values()).filter(pl.col("rule").str.contains("wave within"))
+    got = dict(zip(rows["figure_id"], rows["unweighted"], strict=True))
+    assert set(got) == {
+        "budget_cut_response_brand_to_performance_change",
+        "internet_resources_live_streaming_change",
+        "internet_resources_net_ecommerce_change",
+        "internet_resources_net_search_change",
+        "internet_resources_vertical_media_change",
+    }
+    assert rows["passed"].all()
+    assert round(got["internet_resources_live_streaming_change"]) == -20
+    assert round(got["internet_resources_vertical_media_change"]) == -11
 
 
 def test_fidelity_rakes_with_the_standard_weights(waves, published):

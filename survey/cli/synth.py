@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         import polars as pl
 
-        frames = [fidelity_report(synthesize(ed, **kwargs)) for ed in editions or _edition_list()]
+        wanted = editions or _edition_list()
+        waves = {ed: synthesize(ed, **kwargs) for ed in wanted}
+        for ed in _compared(wanted):  # earlier editions a published change is measured from
+            if ed not in waves and ed in _edition_list():
+                waves[ed] = synthesize(ed, **kwargs)
+        frames = [fidelity_report(waves[ed], previous=waves) for ed in wanted]
         report = pl.concat(frames, how="diagonal_relaxed")
         compact = ["edition", "figure_id", "published", "unweighted", "raked", "passed"]
         shown = (
@@ -66,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         unchecked = report.height - passed - failed
         print(
             f"\n{passed} of {passed + failed} checked figures pass"
-            f" ({unchecked} not checkable on one wave: ratios, references, context)",
+            f" ({unchecked} not checkable: ratios, references, context, changes from an"
+            " edition without a wave)",
             file=sys.stderr,
         )
         return 1 if failed else 0
@@ -91,6 +97,16 @@ def _kept(out: str | None) -> list[tuple[object, str]]:
     folder = Path(out) if out else waves_dir()
     files = [folder / f"{ed}.parquet" for ed in editions_with_sample(load_published()[0])]
     return [(p, st) for p in files if (st := wave_status(p)) not in ("absent", "synthetic")]
+
+
+def _compared(editions: list[int]) -> set[int]:
+    """Editions that the changes published by ``editions`` are measured from."""
+    import polars as pl
+
+    from survey.published import load_figures
+
+    f = load_figures(editions=editions).filter(pl.col("measure") == "change")
+    return {int(e) for e in f["compare_edition"].drop_nulls()}
 
 
 def _edition_list() -> list[int]:

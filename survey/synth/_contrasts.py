@@ -64,6 +64,8 @@ def values(frame: pl.DataFrame, q: Question, code: str | None, measure: str) -> 
         cols = [f"{q.id}__{c}" for c in _members(q, code)] if code else []
         if not cols or any(c not in frame.columns for c in cols):
             return None
+        # a net over options some edition did not ask: its asked members (all-null columns out)
+        cols = [c for c in cols if frame[c].null_count() < frame.height] or cols
         x = frame.select(pl.any_horizontal(cols)).to_series()
         return x.cast(pl.Float64).to_numpy().astype(float)
     col = q.id if q.type == "single" else f"{q.id}__{item}"

@@ -365,7 +365,10 @@ def _question_target(
         for r in others.iter_rows(named=True):
             by.setdefault(r["option_code"], {})[int(r["edition"])] = float(r["value"]) / 100
         near = {c: _nearest(v, edition) for c, v in by.items() if c in q.codes()}
-        soft = {"": {**_prior_values(q, given), **near, **implied_cells.get("", ({}, {}))[0]}}
+        later = _changes_from_later(q, edition, figures, given)
+        soft = {
+            "": {**_prior_values(q, given), **near, **later, **implied_cells.get("", ({}, {}))[0]}
+        }
     elif q.type in ("single", "grid"):
         soft = _other_editions(q, edition, others, prior, rng)
     else:
@@ -419,6 +422,57 @@ def _question_target(
             v = float(same.mean()) if len(same) else 0.0  # type: ignore[arg-type]
         t.means[""] = float(v)
     return t
+
+
+def _changes_from_later(
+    q: Question, edition: int, figures: pl.DataFrame, given: Mapping[str, Any]
+) -> dict[str, float]:
+    """Multi-select shares of ``edition`` implied by a later edition's published change against
+    it when neither level is published: the later edition's wanted share (the nearest other
+    edition's published figure, else the prior) minus the change. A net counts when it has one
+    member asked in both editions (``net_search`` is ``search`` until 2024).
+
+    Example:
+        >>> from survey.codebook import Codebook
+        >>> from survey.published import load_figures
+        >>> q = Codebook.load()["internet_resources_increase"]
+        >>> v = _changes_from_later(q, 2023, load_figures(), load_priors()[q.id])
+        >>> round(v["live_streaming"], 2), round(v["search"], 2)
+        (0.6, 0.58)
+    """
+    f = normalize_figures(figures).filter(
+        (pl.col("question_id") == q.id) & pl.col("segment").fill_null("").eq("")
+    )
+    changes = f.filter((pl.col("measure") == "change") & (pl.col("compare_edition") == edition))
+    levels = f.filter(pl.col("measure") == "share")
+    out: dict[str, float] = {}
+    for r in changes.iter_rows(named=True):
+        code, later = r["option_code"] or "", int(r["edition"])
+        if (
+            not code
+            or not levels.filter(
+                (pl.col("edition").is_in([later, edition])) & (pl.col("option_code") == code)
+            ).is_empty()
+        ):
+            continue  # a published level: implied_figures takes it
+        if code in {n.code for n in q.nets}:
+            a, b = q.net_members(code, edition), q.net_members(code, later)
+            if len(a) != 1 or a != b:
+                continue
+            code = a[0]
+        if code not in q.codes(edition) or code not in q.codes(later):
+            continue
+        other = {
+            int(x["edition"]): float(x["value"]) / 100
+            for x in levels.filter(pl.col("option_code") == code).iter_rows(named=True)
+            if int(x["edition"]) not in (edition, later)
+        }
+        wanted = _nearest(other, later)
+        if wanted is None:
+            wanted = _prior_values(q, given).get(code)
+        if wanted is not None:
+            out[code] = min(max(wanted - float(r["value"]) / 100, 0.005), 0.98)
+    return out
 
 
 def _grid_ranked_cells(
