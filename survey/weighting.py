@@ -49,8 +49,16 @@ def weighting_file() -> Path:
 
 def _read(path: str | Path | None) -> tuple[Path, dict]:
     p = Path(path) if path is not None else weighting_file()
+    if path is None and not p.exists():
+        return p, {}  # a project without a margins file: every edition is unweighted
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise WeightingError(
+            f"cannot read weighting margins {p}: not UTF-8 (byte {e.start})",
+            file=str(p),
+            expected="a UTF-8 encoded YAML file",
+        ) from None
     except (OSError, yaml.YAMLError) as e:
         raise WeightingError(f"cannot read weighting margins {p}: {e}", file=str(p)) from None
     if not isinstance(raw, dict):

@@ -159,3 +159,24 @@ def test_margins_name_only_levels_the_edition_asked(tmp_path):
 def test_shipped_file_rakes_every_shipped_edition(cb):
     for edition in (2022, 2023, 2024, 2025):
         assert edition_weighting(edition, cb).kind == "raked"
+
+
+def test_margins_file_not_utf8_is_a_clear_error(tmp_path, cb):
+    p = tmp_path / "weighting.yaml"
+    p.write_bytes("2025:\n  brand_type: {成熟: 1.0}\n".encode("gbk"))
+    with pytest.raises(WeightingError, match="not UTF-8") as info:
+        edition_weighting(2025, cb, path=p)
+    assert info.value.file == str(p)
+
+
+def test_project_without_a_margins_file_is_unweighted(tmp_path, cb, monkeypatch):
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(Path(survey.__file__).parent.parent / "data" / "codebook.yaml", data)
+    monkeypatch.setenv("SURVEY_DATA_DIR", str(data))
+    how = edition_weighting(2025, cb)
+    assert (how.kind, how.reason) == ("none", "missing")
+    with pytest.raises(WeightingError, match="cannot read weighting margins"):
+        edition_weighting(2025, cb, path=data / "weighting.yaml")  # named, so it must exist
