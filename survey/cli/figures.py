@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "csv":
         print_frame(report, args.format)
     else:
-        print(format_findings(report, n_figures=figures.height, lang=args.lang))
+        print(
+            format_findings(
+                report, n_figures=figures.height, n_contrasts=contrasts.height, lang=args.lang
+            )
+        )
     unresolved = report.filter(pl.col("kind") == "unresolved").height
     return 1 if unresolved else 0

@@ -93,7 +93,12 @@ def _wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list
 
 
 def format_findings(
-    findings: pl.DataFrame, *, n_figures: int | None = None, width: int = 100, lang: str = "en"
+    findings: pl.DataFrame,
+    *,
+    n_figures: int | None = None,
+    width: int = 100,
+    lang: str = "en",
+    n_contrasts: int | None = None,
 ) -> str:
     """:func:`check_figures` findings as text for people: grouped by kind, each message in full.
 
@@ -122,9 +127,13 @@ def format_findings(
     if not rows:
         if n_figures is None:
             return say("format.none_plain", lg)
-        return say("format.none", lg, n=n_figures)
+        return say("format.none", lg, n=_checked(n_figures, n_contrasts, lg))
     listed = say("join.comma", lg).join(say("format.count", lg, n=counts[k], kind=k) for k in order)
-    summary = listed if n_figures is None else say("format.summary", lg, n=n_figures, counts=listed)
+    summary = (
+        listed
+        if n_figures is None
+        else say("format.summary", lg, n=_checked(n_figures, n_contrasts, lg), counts=listed)
+    )
     lines = _wrap(summary, width, subsequent="  ")
     for kind in order:
         meaning = say(f"kinds.{kind}", lg) if f"kinds.{kind}" in catalog(TEXTS_FILE) else ""
@@ -145,3 +154,10 @@ def format_findings(
             lines += _wrap(head, width, "  - ", "    ")
             lines += _wrap(message, width, "    ", "    ")
     return "\n".join(lines)
+
+
+def _checked(n_figures: int, n_contrasts: int | None, lang: str) -> str:
+    """What was checked, in words: "116 figures" or "116 figures and 15 contrasts"."""
+    if n_contrasts is None:
+        return say("format.figures_n", lang, n=n_figures)
+    return say("format.figures_contrasts_n", lang, n=n_figures, m=n_contrasts)
