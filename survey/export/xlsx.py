@@ -114,8 +114,10 @@ def _write_question(ws: Any, fm: dict[str, Any], t: Table, blocks: list[TableBlo
     ws.freeze_panes(top + 3, 1)
     ws.set_landscape()
     ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+    # one page wide, as many tall as needed; wide books: about 12 columns a page, stub repeated
+    ws.fit_to_pages(max(1, -(-C // 12)), 0)
     ws.repeat_rows(top, top + 2)
+    ws.repeat_columns(0, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
     r = top + 3
     for blk in blocks:
