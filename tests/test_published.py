@@ -884,6 +884,11 @@ def test_figures_check_loads_the_contrasts(capsys: pytest.CaptureFixture[str]) -
     assert main(["figures", "--check", "--edition", "2025", "--format", "csv"]) == 0
     out = pl.read_csv(io.StringIO(capsys.readouterr().out))
     assert "unresolved" not in out["kind"].to_list()
+    assert main(["figures", "--check", "--edition", "2025"]) == 0
+    n = load_figures([2025]).height
+    assert capsys.readouterr().out.startswith(f"{n} figures and 15 contrasts checked: ")
+    assert main(["figures", "--check", "--edition", "2025", "--lang", "zh"]) == 0
+    assert capsys.readouterr().out.startswith(f"已核对 {n} 个数字和 15 条细分对比：")
     # the rules that run include the contrast rule (the shipped contrasts all resolve)
     from survey.published import RULES
 
