@@ -113,9 +113,14 @@ def from_dict(cls: type[Codebook], raw: Any, *, source: Path | None = None) -> C
             value=type(scales).__name__,
             expected="scales: {name: {options: [...]}}",
         )
-    sections = tuple(_section(s, where) for s in raw.get("sections") or [])
+    sections = tuple(
+        _section(s, where) for s in _list(raw.get("sections"), where, "top level", "sections")
+    )
     section_ids = {s.id for s in sections}
-    editions = tuple(_edition(e, where, "codebook", "editions") for e in raw.get("editions") or ())
+    editions = tuple(
+        _edition(e, where, "codebook", "editions")
+        for e in _list(raw.get("editions"), where, "top level", "editions")
+    )
     questions: dict[str, Question] = {}
     for i, rq in enumerate(raw["questions"]):
         q = _parse_question(rq, i, scales, where)
@@ -150,8 +155,8 @@ def from_dict(cls: type[Codebook], raw: Any, *, source: Path | None = None) -> C
                     expected="unique wave column names",
                 )
             columns[c] = (q.id, c[len(q.id) + len(SEP) :] if c != q.id else None)
-    title = raw.get("title") or {}
-    id_label = raw.get("id_label") or {}
+    title = _pair(raw.get("title"), "title", where)
+    id_label = _pair(raw.get("id_label"), "id_label", where)
     return cls(
         questions=questions,
         sections=sections,
@@ -178,6 +183,49 @@ def _section(s: Any, where: str) -> Section:
         )
     sid = str(s["id"])
     return Section(sid, str(s.get("zh", sid)), str(s.get("en", sid)))
+
+
+def _list(value: Any, where: str, qid: str, what: str) -> list:
+    """``value`` as a list (``None``: empty); anything else is a :class:`CodebookError`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CodebookError(
+            f"{where}: {qid}: '{what}' must be a list, not {value!r}",
+            file=where,
+            column=qid,
+            value=value,
+            expected=f"{what}: [ … ]",
+        )
+    return value
+
+
+def _flag(node: Mapping[str, Any], name: str, default: bool, where: str, qid: str) -> bool:
+    """A yes/no key: YAML ``true``/``false`` only (a quoted "no" would otherwise be true)."""
+    value = node.get(name, default)
+    if not isinstance(value, bool):
+        raise CodebookError(
+            f"{where}: question '{qid}' has {name}: {value!r}",
+            file=where,
+            column=qid,
+            value=value,
+            expected=f"{name}: true or {name}: false",
+        )
+    return value
+
+
+def _pair(node: Any, key: str, where: str) -> dict:
+    """An optional top-level ``{zh, en}`` mapping."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise CodebookError(
+            f"{where}: '{key}' must be {{zh: …, en: …}}, not {node!r}",
+            file=where,
+            value=node,
+            expected=f"{key}: {{zh: …, en: …}}",
+        )
+    return node
 
 
 def _edition(value: Any, where: str, qid: str, what: str) -> int:
@@ -223,7 +271,7 @@ def _wordings(raw: Any, where: str, qid: str, what: str) -> tuple[Wording, ...]:
     for ed, node in raw.items():
         edition = _edition(ed, where, qid, f"{what} edition")
         zh, en = _bilingual(node, f"{what} {edition}", where, qid)
-        out.append(Wording(edition, zh, en, bool(node.get("comparable", True))))
+        out.append(Wording(edition, zh, en, _flag(node, "comparable", True, where, qid)))
     return tuple(sorted(out, key=lambda w: w.edition))
 
 
@@ -238,7 +286,15 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
     one = what[:-1]
     out = []
     for o in raw:
-        code = str(o.get("code", "")) if isinstance(o, dict) else ""
+        if not isinstance(o, dict):
+            raise CodebookError(
+                f"{where}: question '{qid}' has {one} {o!r}",
+                file=where,
+                column=qid,
+                value=o,
+                expected=f"each {one} a mapping {{code, zh, en}}",
+            )
+        code = str(o.get("code", ""))
         if not _CODE_RE.match(code) or SEP in code:
             raise CodebookError(
                 f"{where}: question '{qid}' has {one} code {code!r}",
@@ -282,7 +338,7 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 value=outside,
                 expected=f"label editions from added ({added}) to before dropped ({dropped})",
             )
-        exclusive = bool(o.get("exclusive", False))
+        exclusive = _flag(o, "exclusive", False, where, qid)
         if exclusive and (qtype != "multi" or what != "options"):
             raise CodebookError(
                 f"{where}: question '{qid}' ({qtype}): {one} '{code}' is exclusive",
@@ -312,7 +368,7 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 added=added,
                 dropped=dropped,
                 relabels=relabels,
-                comparable=bool(o.get("comparable", True)),
+                comparable=_flag(o, "comparable", True, where, qid),
             )
         )
     codes = [o.code for o in out]
@@ -383,6 +439,14 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
                 expected=f"one of {sorted(scales)}",
             )
         scale = scales[rq["scale"]]
+        if not isinstance(scale, dict):
+            raise CodebookError(
+                f"{where}: scale '{rq['scale']}' must be a mapping with options",
+                file=where,
+                column=qid,
+                value=scale,
+                expected="scales: {name: {options: [...], nets: [...], ordered: …}}",
+            )
 
     options: tuple[Option, ...] = ()
     items: tuple[Option, ...] = ()
@@ -430,12 +494,15 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         nets=nets,
         items=items,
         total=None if total is None else float(total),
-        ordered=bool(rq.get("ordered", scale.get("ordered", False))),
+        ordered=_flag(rq, "ordered", _flag(scale, "ordered", False, where, qid), where, qid),
         range=None if rng is None else (float(rng[0]), float(rng[1])),
         unit=rq.get("unit"),
-        required=bool(rq.get("required", False)),
-        segment=bool(rq.get("segment", False)),
-        editions=tuple(_edition(e, where, qid, "editions") for e in rq.get("editions") or ()),
+        required=_flag(rq, "required", False, where, qid),
+        segment=_flag(rq, "segment", False, where, qid),
+        editions=tuple(
+            _edition(e, where, qid, "editions")
+            for e in _list(rq.get("editions"), where, f"question '{qid}'", "editions")
+        ),
         history=_with_rewordings(_history(rq.get("history"), where, qid), rewordings),
         note=str(rq.get("note", "")),
         rewordings=rewordings,
@@ -466,7 +533,7 @@ def _parse_nets(raw: Any, options: tuple[Option, ...], where: str, qid: str) -> 
     for n in raw or []:
         name = n.get("code") if isinstance(n, dict) else n
         zh, en = _bilingual(n, f"net '{name}'", where, qid)
-        of = tuple(str(c) for c in n.get("of") or [])
+        of = tuple(str(c) for c in _list(n.get("of"), where, f"question '{qid}'", "of"))
         unknown = [c for c in of if c not in codes]
         if not of or unknown:
             raise CodebookError(
@@ -490,7 +557,7 @@ def _parse_nets(raw: Any, options: tuple[Option, ...], where: str, qid: str) -> 
 
 def _history(raw: Any, where: str, qid: str) -> tuple[Change, ...]:
     out = []
-    for h in raw or []:
+    for h in _list(raw, where, f"question '{qid}'", "history"):
         if not isinstance(h, dict) or h.get("change") not in _CHANGES:
             raise CodebookError(
                 f"{where}: question '{qid}' has history entry {h!r}",
@@ -503,7 +570,7 @@ def _history(raw: Any, where: str, qid: str) -> tuple[Change, ...]:
             Change(
                 _edition(h.get("edition"), where, qid, "history edition"),
                 str(h["change"]),
-                bool(h.get("comparable", True)),
+                _flag(h, "comparable", True, where, qid),
                 str(h.get("note", "")),
             )
         )

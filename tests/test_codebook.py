@@ -412,3 +412,34 @@ def test_option_marked_not_comparable_is_never_compared() -> None:
     assert q.comparable_codes(2024, 2025) == ["measurement", "roi"]
     assert q.comparable_codes(2025, 2024) == ["measurement", "roi"]
     assert q.code_asked_in("competition", 2025)  # still asked, only not compared
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r["questions"][0].update(options=["a", "b"]), "has option 'a'"),
+        (lambda r: r["questions"][1].update(editions=2025), "'editions' must be a list"),
+        (lambda r: r["questions"][1].update(history="dropped"), "'history' must be a list"),
+        (
+            lambda r: r["questions"][1].update(
+                nets=[{"code": "n", "zh": "n", "en": "n", "of": "flat"}]
+            ),
+            "'of' must be a list",
+        ),
+        (lambda r: r.update(sections="profile"), "top level: 'sections' must be a list"),
+        (lambda r: r.update(editions=2025), "top level: 'editions' must be a list"),
+        (lambda r: r.update(title="T"), "'title' must be"),
+        (lambda r: r.update(id_label="ID"), "'id_label' must be"),
+        (lambda r: r["scales"].update(confidence5=[1]), "scale 'confidence5' must be a mapping"),
+        (lambda r: r["questions"][0].update(required="no"), "has required: 'no'"),
+        (lambda r: r["questions"][1].update(ordered=1), "has ordered: 1"),
+        (lambda r: r["questions"][0]["text"].update(fr="x"), "has text edition 'fr'"),
+    ],
+)
+def test_malformed_codebooks_are_errors_not_tracebacks(
+    tmp_path: Path, mutate, message: str
+) -> None:
+    """A quoted "no" read as true, a scalar where a list belongs: each a CodebookError."""
+    with pytest.raises(CodebookError, match=message) as info:
+        Codebook.load(_broken(tmp_path, mutate))
+    assert info.value.file == str(tmp_path / "cb.yaml")
