@@ -35,6 +35,7 @@ from survey._codebook_model import (
     Section,
     Wording,
 )
+from survey._codebook_values import as_list, bilingual, edition_year, flag, pair, wordings
 from survey.errors import CodebookError
 from survey.paths import data_dir
 
@@ -114,12 +115,12 @@ def from_dict(cls: type[Codebook], raw: Any, *, source: Path | None = None) -> C
             expected="scales: {name: {options: [...]}}",
         )
     sections = tuple(
-        _section(s, where) for s in _list(raw.get("sections"), where, "top level", "sections")
+        _section(s, where) for s in as_list(raw.get("sections"), where, "top level", "sections")
     )
     section_ids = {s.id for s in sections}
     editions = tuple(
-        _edition(e, where, "codebook", "editions")
-        for e in _list(raw.get("editions"), where, "top level", "editions")
+        edition_year(e, where, "codebook", "editions")
+        for e in as_list(raw.get("editions"), where, "top level", "editions")
     )
     questions: dict[str, Question] = {}
     for i, rq in enumerate(raw["questions"]):
@@ -155,8 +156,8 @@ def from_dict(cls: type[Codebook], raw: Any, *, source: Path | None = None) -> C
                     expected="unique wave column names",
                 )
             columns[c] = (q.id, c[len(q.id) + len(SEP) :] if c != q.id else None)
-    title = _pair(raw.get("title"), "title", where)
-    id_label = _pair(raw.get("id_label"), "id_label", where)
+    title = pair(raw.get("title"), "title", where)
+    id_label = pair(raw.get("id_label"), "id_label", where)
     return cls(
         questions=questions,
         sections=sections,
@@ -183,96 +184,6 @@ def _section(s: Any, where: str) -> Section:
         )
     sid = str(s["id"])
     return Section(sid, str(s.get("zh", sid)), str(s.get("en", sid)))
-
-
-def _list(value: Any, where: str, qid: str, what: str) -> list:
-    """``value`` as a list (``None``: empty); anything else is a :class:`CodebookError`."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise CodebookError(
-            f"{where}: {qid}: '{what}' must be a list, not {value!r}",
-            file=where,
-            column=qid,
-            value=value,
-            expected=f"{what}: [ … ]",
-        )
-    return value
-
-
-def _flag(node: Mapping[str, Any], name: str, default: bool, where: str, qid: str) -> bool:
-    """A yes/no key: YAML ``true``/``false`` only (a quoted "no" would otherwise be true)."""
-    value = node.get(name, default)
-    if not isinstance(value, bool):
-        raise CodebookError(
-            f"{where}: question '{qid}' has {name}: {value!r}",
-            file=where,
-            column=qid,
-            value=value,
-            expected=f"{name}: true or {name}: false",
-        )
-    return value
-
-
-def _pair(node: Any, key: str, where: str) -> dict:
-    """An optional top-level ``{zh, en}`` mapping."""
-    if node is None:
-        return {}
-    if not isinstance(node, dict):
-        raise CodebookError(
-            f"{where}: '{key}' must be {{zh: …, en: …}}, not {node!r}",
-            file=where,
-            value=node,
-            expected=f"{key}: {{zh: …, en: …}}",
-        )
-    return node
-
-
-def _edition(value: Any, where: str, qid: str, what: str) -> int:
-    """An edition year: an integer (or all-digit string) from 1900 to 2999."""
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    if not ok and isinstance(value, str) and value.strip().isdigit():
-        value, ok = int(value), True
-    if not ok or not 1900 <= int(value) <= 2999:
-        raise CodebookError(
-            f"{where}: question '{qid}' has {what} {value!r}",
-            file=where,
-            column=qid,
-            value=value,
-            expected=f"{what} as an edition year such as 2026",
-        )
-    return int(value)
-
-
-def _bilingual(node: Any, key: str, where: str, qid: str) -> tuple[str, str]:
-    if not isinstance(node, dict) or not node.get("zh") or not node.get("en"):
-        raise CodebookError(
-            f"{where}: question '{qid}' needs '{key}' with both 'zh' and 'en'",
-            file=where,
-            column=qid,
-            expected=f"{key}: {{zh: …, en: …}}",
-        )
-    return str(node["zh"]), str(node["en"])
-
-
-def _wordings(raw: Any, where: str, qid: str, what: str) -> tuple[Wording, ...]:
-    """Per-edition wordings ``{2026: {zh, en, comparable}}`` sorted by edition."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, dict):
-        raise CodebookError(
-            f"{where}: question '{qid}': {what} must map editions to wordings",
-            file=where,
-            column=qid,
-            value=raw,
-            expected=f"{what}: {{2026: {{zh: …, en: …}}}}",
-        )
-    out = []
-    for ed, node in raw.items():
-        edition = _edition(ed, where, qid, f"{what} edition")
-        zh, en = _bilingual(node, f"{what} {edition}", where, qid)
-        out.append(Wording(edition, zh, en, _flag(node, "comparable", True, where, qid)))
-    return tuple(sorted(out, key=lambda w: w.edition))
 
 
 def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tuple[Option, ...]:
@@ -313,10 +224,10 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 value=unknown,
                 expected=f"keys among {sorted(_OPTION_KEYS)}",
             )
-        zh, en = _bilingual(o, f"{one} '{code}'", where, qid)
-        added = None if o.get("added") is None else _edition(o["added"], where, qid, "added")
+        zh, en = bilingual(o, f"{one} '{code}'", where, qid)
+        added = None if o.get("added") is None else edition_year(o["added"], where, qid, "added")
         dropped = (
-            None if o.get("dropped") is None else _edition(o["dropped"], where, qid, "dropped")
+            None if o.get("dropped") is None else edition_year(o["dropped"], where, qid, "dropped")
         )
         if added is not None and dropped is not None and dropped <= added:
             raise CodebookError(
@@ -327,7 +238,7 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 value=[added, dropped],
                 expected="dropped: the first edition after the last one that asked it",
             )
-        relabels = _wordings(o.get("labels"), where, qid, f"{one} '{code}' labels")
+        relabels = wordings(o.get("labels"), where, qid, f"{one} '{code}' labels")
         outside = [w.edition for w in relabels if not _asked(added, dropped, w.edition)]
         if outside:
             raise CodebookError(
@@ -338,7 +249,7 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 value=outside,
                 expected=f"label editions from added ({added}) to before dropped ({dropped})",
             )
-        exclusive = _flag(o, "exclusive", False, where, qid)
+        exclusive = flag(o, "exclusive", False, where, qid)
         if exclusive and (qtype != "multi" or what != "options"):
             raise CodebookError(
                 f"{where}: question '{qid}' ({qtype}): {one} '{code}' is exclusive",
@@ -368,7 +279,7 @@ def _parse_options(raw: Any, where: str, qid: str, what: str, qtype: str) -> tup
                 added=added,
                 dropped=dropped,
                 relabels=relabels,
-                comparable=_flag(o, "comparable", True, where, qid),
+                comparable=flag(o, "comparable", True, where, qid),
             )
         )
     codes = [o.code for o in out]
@@ -395,8 +306,8 @@ def _text(rq: dict, where: str, qid: str) -> tuple[str, str, tuple[Wording, ...]
         base = {k: v for k, v in node.items() if k in ("zh", "en")}
     else:
         later, base = {}, node
-    zh, en = _bilingual(base, "text", where, qid)
-    return zh, en, _wordings(later or None, where, qid, "text")
+    zh, en = bilingual(base, "text", where, qid)
+    return zh, en, wordings(later or None, where, qid, "text")
 
 
 def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) -> Question:
@@ -426,7 +337,7 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
     text_zh, text_en, rewordings = _text(rq, where, qid)
     short_zh, short_en = ("", "")
     if rq.get("short"):
-        short_zh, short_en = _bilingual(rq["short"], "short", where, qid)
+        short_zh, short_en = bilingual(rq["short"], "short", where, qid)
 
     scale: Mapping[str, Any] = {}
     if "scale" in rq:
@@ -494,14 +405,14 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         nets=nets,
         items=items,
         total=None if total is None else float(total),
-        ordered=_flag(rq, "ordered", _flag(scale, "ordered", False, where, qid), where, qid),
+        ordered=flag(rq, "ordered", flag(scale, "ordered", False, where, qid), where, qid),
         range=None if rng is None else (float(rng[0]), float(rng[1])),
         unit=rq.get("unit"),
-        required=_flag(rq, "required", False, where, qid),
-        segment=_flag(rq, "segment", False, where, qid),
+        required=flag(rq, "required", False, where, qid),
+        segment=flag(rq, "segment", False, where, qid),
         editions=tuple(
-            _edition(e, where, qid, "editions")
-            for e in _list(rq.get("editions"), where, f"question '{qid}'", "editions")
+            edition_year(e, where, qid, "editions")
+            for e in as_list(rq.get("editions"), where, f"question '{qid}'", "editions")
         ),
         history=_with_rewordings(_history(rq.get("history"), where, qid), rewordings),
         note=str(rq.get("note", "")),
@@ -532,8 +443,8 @@ def _parse_nets(raw: Any, options: tuple[Option, ...], where: str, qid: str) -> 
     codes = [o.code for o in options]
     for n in raw or []:
         name = n.get("code") if isinstance(n, dict) else n
-        zh, en = _bilingual(n, f"net '{name}'", where, qid)
-        of = tuple(str(c) for c in _list(n.get("of"), where, f"question '{qid}'", "of"))
+        zh, en = bilingual(n, f"net '{name}'", where, qid)
+        of = tuple(str(c) for c in as_list(n.get("of"), where, f"question '{qid}'", "of"))
         unknown = [c for c in of if c not in codes]
         if not of or unknown:
             raise CodebookError(
@@ -557,7 +468,7 @@ def _parse_nets(raw: Any, options: tuple[Option, ...], where: str, qid: str) -> 
 
 def _history(raw: Any, where: str, qid: str) -> tuple[Change, ...]:
     out = []
-    for h in _list(raw, where, f"question '{qid}'", "history"):
+    for h in as_list(raw, where, f"question '{qid}'", "history"):
         if not isinstance(h, dict) or h.get("change") not in _CHANGES:
             raise CodebookError(
                 f"{where}: question '{qid}' has history entry {h!r}",
@@ -568,9 +479,9 @@ def _history(raw: Any, where: str, qid: str) -> tuple[Change, ...]:
             )
         out.append(
             Change(
-                _edition(h.get("edition"), where, qid, "history edition"),
+                edition_year(h.get("edition"), where, qid, "history edition"),
                 str(h["change"]),
-                _flag(h, "comparable", True, where, qid),
+                flag(h, "comparable", True, where, qid),
                 str(h.get("note", "")),
             )
         )
