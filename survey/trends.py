@@ -79,14 +79,16 @@ def comparability(q: Question | None, edition_a: int | None, edition_b: int | No
     return ""
 
 
-def estimates(design: Any, var: str, *, lang: str = "zh") -> pl.DataFrame:
-    """Whole-sample estimates (every option and net; means) of ``var`` with design SEs.
+def estimates(design: Any, var: str, *, lang: str = "zh", where: Where = None) -> pl.DataFrame:
+    """Whole-sample (or ``where`` domain) estimates of every option, net and mean of ``var``
+    with design SEs; shares 0-1.
 
     Example:
         >>> estimates(design, "confidence").columns[:3]
         ['question_id', 'row_code', 'row_label']
     """
-    b = banner(design, [var], [], test="design", suppress_below=0, flag_below=0, lang=lang)
+    b = banner(design, [var], [], test="design", suppress_below=0, flag_below=0, lang=lang,
+               where=where)
     return b.to_polars().select("question_id", "row_code", "row_label", "row_kind", "estimate",
                                 "se", "n")
 
@@ -276,13 +278,15 @@ def trend(
     level: str | None = None,
     lang: str = "zh",
     alpha: float = 0.05,
+    where: Where = None,
 ) -> pl.DataFrame:
     """Estimates of ``var`` in every edition, with the change from the previous comparable one.
 
-    Returns one row per (edition, row_code): ``estimate``/``se`` (percent for shares, unit for
-    means), ``ci_low``/``ci_high``, ``n``, and ``change``/``change_se``/``p_value`` versus the
-    previous edition in ``designs``; ``note`` says when a question was not asked or not
-    comparable (those rows keep null statistics).
+    Returns one row per (edition, row_code): ``estimate``/``se`` (0-1 shares, ``unit =
+    "share"``; means in their unit, ``"mean"``), ``ci_low``/``ci_high``, ``n``, and
+    ``change``/``change_se``/``p_value`` versus the previous edition in ``designs``; ``note``
+    says when a question was not asked or not comparable (those rows keep null statistics).
+    ``where`` filters every edition (a domain of each design).
 
     Example:
         >>> t = trend({2024: d24, 2025: d25}, "confidence", level="net_decrease")
@@ -300,14 +304,11 @@ def trend(
             frames.append(pl.DataFrame({"edition": [e], "note": [f"'{var}' not asked in {e}"]}))
             continue
         try:
-            est = estimates(designs[e], var, lang=lang)
+            est = estimates(designs[e], var, lang=lang, where=where)
         except EstimationError as err:  # not in this wave although the codebook says asked
             frames.append(pl.DataFrame({"edition": [e], "note": [f"no estimate in {e}: {err}"]}))
             continue
-        scale = pl.when(pl.col("row_kind") == "mean").then(1.0).otherwise(100.0)
         est = est.with_columns(
-            (pl.col("estimate") * scale).alias("estimate"), (pl.col("se") * scale).alias("se")
-        ).with_columns(
             (pl.col("estimate") - zc * pl.col("se")).alias("ci_low"),
             (pl.col("estimate") + zc * pl.col("se")).alias("ci_high"),
             pl.lit(e, pl.Int64).alias("edition"),
@@ -331,7 +332,11 @@ def trend(
         prev = (e, est)
     out = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     cols = ["edition", "question_id", "row_code", "row_label", "row_kind", "estimate", "se",
-            "ci_low", "ci_high", "n", "change", "change_se", "p_value", "note"]
+            "ci_low", "ci_high", "n", "change", "change_se", "p_value", "unit", "note"]
+    if "row_kind" in out.columns:
+        out = out.with_columns(pl.when(pl.col("row_kind") == "mean").then(pl.lit("mean"))
+                               .when(pl.col("row_kind").is_not_null()).then(pl.lit("share"))
+                               .alias("unit"))
     for c in cols:
         if c not in out.columns:
             out = out.with_columns(pl.lit(None).alias(c))
@@ -352,6 +357,8 @@ def published_trend(
 ) -> pl.DataFrame:
     """Published figures of one question/option across editions, joined to microdata estimates.
 
+    Unlike the rest of the package this table is in the published figures' unit (percent for
+    shares: ``estimate`` is the microdata share × 100) so that ``difference`` reads in points.
     ``figures`` is ``survey.published.load_figures()`` (columns ``edition, figure_id, question_id,
     option_code, measure, value, unit, segment`` …). Whole-sample figures of ``measures`` are kept;
     for editions with a design in ``designs`` the microdata estimate (percent for shares) and its

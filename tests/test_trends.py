@@ -92,6 +92,9 @@ def test_trend_across_editions() -> None:
     assert r25["change"] == pytest.approx(r25["estimate"] - r23["estimate"])  # vs 2023
     assert r25["change_se"] == pytest.approx(math.hypot(r25["se"], r23["se"]))
     assert r23["change"] is None
+    # 0-1 shares, the package's unit
+    est = estimates(ds[2025], "confidence").filter(pl.col("row_code") == "net_increase")
+    assert r25["estimate"] == pytest.approx(est["estimate"][0]) and r25["unit"] == "share"
 
 
 def test_published_trend_joins_microdata() -> None:
