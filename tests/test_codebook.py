@@ -7,6 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survey.codebook import Codebook
 from survey.errors import CodebookError
@@ -443,3 +445,64 @@ def test_malformed_codebooks_are_errors_not_tracebacks(
     with pytest.raises(CodebookError, match=message) as info:
         Codebook.load(_broken(tmp_path, mutate))
     assert info.value.file == str(tmp_path / "cb.yaml")
+
+
+# -- properties of the edition logic -----------------------------------------------------------------
+
+YEARS = st.integers(2020, 2030)
+
+
+@st.composite
+def history_questions(draw):
+    """A multi question with options of random added/dropped/relabel history and nets."""
+    n = draw(st.integers(1, 6))
+    options = []
+    for i in range(n):
+        added = draw(st.none() | YEARS)
+        dropped = draw(st.none() | YEARS)
+        if added is not None and dropped is not None and dropped <= added:
+            dropped = None
+        o = {"code": f"o{i}", "zh": f"选项{i}", "en": f"Option {i}"}
+        if added is not None:
+            o["added"] = added
+        if dropped is not None:
+            o["dropped"] = dropped
+        lo, hi = added or 2020, (dropped or 2031) - 1
+        if draw(st.booleans()) and lo <= hi:
+            year = draw(st.integers(lo, hi))
+            o["labels"] = {
+                year: {"zh": f"新{i}", "en": f"New {i}", "comparable": draw(st.booleans())}
+            }
+        options.append(o)
+    members = draw(st.lists(st.sampled_from([o["code"] for o in options]), min_size=1, unique=True))
+    q = {
+        "id": "q",
+        "section": "s",
+        "type": "multi",
+        "text": {"zh": "问", "en": "Q"},
+        "options": options,
+        "nets": [{"code": "net", "zh": "合计", "en": "Net", "of": members}],
+    }
+    return Codebook.from_dict({"questions": [q]})["q"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(history_questions(), YEARS, YEARS)
+def test_comparable_codes_are_asked_in_both_editions_and_symmetric(q, a, b) -> None:
+    codes = q.comparable_codes(a, b)
+    assert codes == q.comparable_codes(b, a)
+    for c in codes:
+        assert q.code_asked_in(c, a) and q.code_asked_in(c, b)
+        if c != "net":
+            o = q.option(c)
+            assert o.comparable_between(a, b)
+    if "net" in codes:
+        assert q.net_members("net", a) == q.net_members("net", b)
+        assert set(q.net_members("net", a)) <= set(codes)
+    # every option asked in only one of the editions is a difference, and is not compared
+    once = {c for c in q.codes() if q.code_asked_in(c, a) != q.code_asked_in(c, b)}
+    assert once.isdisjoint(codes)
+    diffs = {d.code: d.change for d in q.differences(a, b)}
+    assert {c for c, ch in diffs.items() if ch in ("added", "dropped")} == once
+    assert q.columns(a) == [f"q__{c}" for c in q.codes(a)]
+    assert set(q.columns(a)) | set(q.not_asked_columns(a)) == set(q.columns())
