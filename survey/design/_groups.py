@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from survey.design._columns import _level_codes
 from survey.errors import EstimationError
@@ -63,6 +64,18 @@ class Groups:
         keys = frame.select(groups)[first.tolist()]
         keys = keys.rename({g: g + "_group" for g in groups if g in RESERVED})
         return cls(groups, code, keys, len(uniq))
+
+    def sums(self, values: np.ndarray | None, ok: np.ndarray, mat: np.ndarray) -> np.ndarray:
+        """``sum_{i in d, ok_i} values_i mat_i`` per domain: (D,) or (D, K) for ``mat`` (n,)
+        or (n, K); a sparse product, so no n x K temporary is made."""
+        rows = np.flatnonzero(ok & (self.code >= 0))
+        vals = np.ones(len(rows)) if values is None else np.asarray(values, float)[rows]
+        g = sp.csr_matrix((vals, (self.code[rows], rows)), shape=(self.n_dom, len(self.code)))
+        return np.asarray(g @ mat)
+
+    def counts(self, ok: np.ndarray) -> np.ndarray:
+        """Rows with ``ok`` per domain (D,)."""
+        return np.bincount(self.code[ok & (self.code >= 0)], minlength=self.n_dom).astype(float)
 
     def indicator(self) -> np.ndarray:
         """Dense (n, D) 0/1 matrix of domain membership."""

@@ -47,7 +47,7 @@ def jk1(psu: np.ndarray, f: float) -> tuple[np.ndarray, float, np.ndarray]:
 def jkn(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray) -> tuple[np.ndarray, float,
                                                                        np.ndarray]:
     """JKn: per stratum (appearance order), one replicate per PSU; ``rscales = f (n_h-1)/n_h``."""
-    cols, rscales = [], []
+    cols, rscales = [], []  # (rows, value inside the stratum, deleted rows) per replicate
     for h in _first_order(stratum):
         if f_h[h] == 0:  # stratum sampled completely: no replicates (R's drop.replicates)
             continue
@@ -57,15 +57,17 @@ def jkn(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray) -> tuple[np.ndarr
         if nh < 2:
             raise EstimationError(f"stratum {h + 1} has one PSU; expected at least 2 for JKn "
                                   "replicates")
+        idx = np.flatnonzero(rows)
         for u in units:
-            c = np.ones(len(psu))
-            c[rows] = nh / (nh - 1.0)
-            c[rows & (psu == u)] = 0.0
-            cols.append(c)
+            cols.append((idx, nh / (nh - 1.0), idx[psu[idx] == u]))
             rscales.append(f_h[h] * (nh - 1) / nh)
     if not cols:
         raise EstimationError("all strata were sampled completely: no variance to replicate")
-    return np.column_stack(cols), 1.0, np.asarray(rscales)
+    m = np.ones((len(psu), len(cols)), order="F")
+    for r, (idx, val, dropped) in enumerate(cols):
+        m[idx, r] = val
+        m[dropped, r] = 0.0
+    return m, 1.0, np.asarray(rscales)
 
 
 def bootstrap(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray, replicates: int,

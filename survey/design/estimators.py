@@ -57,8 +57,9 @@ def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
     """
     design, dom, rep = resolve(obj)
     n, nd, nj = design.n, dom.n_dom, len(ys)
-    gmat = dom.indicator()
     wall = design.all_weights() if rep else np.asarray(design.weights, float)[:, None]
+    w = wall[:, 0]
+    code = np.where(dom.code >= 0, dom.code, 0)
     est = np.empty((nd, nj))
     nobs = np.empty((nd, nj))
     thetas = np.empty((wall.shape[1], nd, nj))
@@ -67,30 +68,25 @@ def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
         what = f"'{labels[j]}'" if labels is not None else f"item {j + 1}"
         x = np.ones(n) if xs is None else xs[j]
         ok = a & np.isfinite(x)
-        ga = gmat * ok[:, None]
-        nobs[:, j] = ga.sum(0)
+        nobs[:, j] = dom.counts(ok)
         if np.any(nobs[:, j] == 0):
             k = int(np.flatnonzero(nobs[:, j] == 0)[0])
             raise EmptySegmentError(f"{what} has no answers in domain {dom.name(k)}; "
                                     "expected at least one respondent", value=dom.name(k))
         yy, xx = np.where(ok, y, 0.0), np.where(ok, x, 0.0)
-        den = ga.T @ (wall * xx[:, None])  # (D, K)
+        den = dom.sums(xx, ok, wall)  # (D, K)
         if np.any(den[:, 0] == 0):
             k = int(np.flatnonzero(den[:, 0] == 0)[0])
             raise EstimationError(f"{what}: the denominator's weighted total is 0 in "
                                   f"domain {dom.name(k)}; expected a nonzero total")
-        r0 = (ga.T @ (wall[:, 0] * yy)) / den[:, 0]
-        code = np.where(dom.code >= 0, dom.code, 0)
-        r0 = r0 + (ga.T @ (wall[:, 0] * (yy - r0[code] * xx))) / den[:, 0]  # second pass
+        r0 = dom.sums(yy, ok, w) / den[:, 0]
+        r0 = r0 + dom.sums(yy - r0[code] * xx, ok, w) / den[:, 0]  # second pass
         resid = np.where(ok & (dom.code >= 0), yy - r0[code] * xx, 0.0)  # centred (stable)
-        if total:
-            vals = (ga.T @ (wall * yy[:, None]))
-        else:
-            vals = r0[:, None] + (ga.T @ (wall * resid[:, None])) / den
+        vals = dom.sums(yy, ok, wall) if total else r0[:, None] + dom.sums(resid, ok, wall) / den
         thetas[:, :, j] = vals.T
         est[:, j] = vals[:, 0]
         if z is not None:
-            infl = wall[:, 0] * (yy if total else resid / den[code, 0])
+            infl = w * (yy if total else resid / den[code, 0])
             z[np.arange(n), code * nj + j] = np.where(ok & (dom.code >= 0), infl, 0.0)
     flat = est.reshape(-1)
     if rep:
@@ -157,33 +153,31 @@ def var(obj: Any, variables: str | Sequence[str], covariance: bool = False,
     code = np.where(dom.code >= 0, dom.code, 0)
     ys, thetas_rep = [], []
     wall = design.all_weights() if rep else np.asarray(design.weights, float)[:, None]
-    gmat = dom.indicator()
+    w = wall[:, 0]
     for j, k in pairs:
         ok = (cols[j][1] & cols[k][1]) if common is None else common
-        ga = gmat * ok[:, None]
-        nd_ = ga.sum(0)
+        nd_ = dom.counts(ok)
         if np.any(nd_ < 2):
             raise EstimationError(f"variance of '{names[j]}' needs at least 2 respondents in "
                                   f"domain {dom.name(int(np.argmin(nd_)))}")
         yj, yk = (np.where(ok, np.asarray(cols[i][0], float), 0.0) for i in (j, k))
-        wsum = ga.T @ wall[:, 0]
-        mj, mk = ((ga.T @ (wall[:, 0] * y)) / wsum for y in (yj, yk))
-        mj, mk = (m + (ga.T @ (wall[:, 0] * np.where(ok, y - m[code], 0.0))) / wsum
+        wsum = dom.sums(None, ok, w)
+        mj, mk = (dom.sums(y, ok, w) / wsum for y in (yj, yk))
+        mj, mk = (m + dom.sums(np.where(ok, y - m[code], 0.0), ok, w) / wsum
                   for m, y in ((mj, yj), (mk, yk)))  # second pass: exact for constants
         c = nd_ / (nd_ - 1)
         dj, dk = np.where(ok, yj - mj[code], 0.0), np.where(ok, yk - mk[code], 0.0)
         ys.append((dj * dk * c[code], ok))
         if rep:  # recompute the means with every replicate's weights
-            ws = ga.T @ wall
-            aj, ak = (ga.T @ (wall * dj[:, None])) / ws, (ga.T @ (wall * dk[:, None])) / ws
-            thetas_rep.append(c[:, None] * ((ga.T @ (wall * (dj * dk)[:, None])) / ws
-                                            - aj * ak))
+            ws = dom.sums(None, ok, wall)
+            aj, ak = dom.sums(dj, ok, wall) / ws, dom.sums(dk, ok, wall) / ws
+            thetas_rep.append(c[:, None] * (dom.sums(dj * dk, ok, wall) / ws - aj * ak))
     if rep:
         th = np.stack(thetas_rep, axis=2)  # (D, K, J)
         est = th[:, 0, :]
         reps = th[:, 1:, :].transpose(1, 0, 2).reshape(th.shape[1] - 1, -1)
         cov = design.svrvar(reps, est.reshape(-1))
-        nobs = np.stack([(gmat * y[1][:, None]).sum(0) for y in ys], 1)
+        nobs = np.stack([dom.counts(y[1]) for y in ys], 1)
     else:
         _, _, est, cov, nobs, _ = domain_ratios(obj, ys, None)
     se = np.sqrt(np.maximum(np.diag(cov), 0.0)).reshape(est.shape)

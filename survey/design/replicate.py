@@ -217,8 +217,8 @@ class ReplicateDesign:
 
     # -------------------------------------------------------------- variance
     def all_weights(self) -> np.ndarray:
-        """(n, 1 + R): the full-sample weights, then the replicates."""
-        return np.column_stack([self.pweights, self.repweights])
+        """(n, 1 + R): the full-sample weights, then the replicates (C-ordered)."""
+        return np.ascontiguousarray(np.column_stack([self.pweights, self.repweights]))
 
     def svrvar(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """R's ``svrVar``: covariance (k, k) of replicate estimates ``thetas`` (R, k)."""
@@ -366,30 +366,29 @@ class ReplicateBy:
         d, dom = self.design, self.dom
         wall = d.all_weights()
         nd, nj = dom.n_dom, len(items)
-        gmat = dom.indicator()
         est = np.empty((nd, nj))
         reps = np.empty((wall.shape[1] - 1, nd, nj))
         nobs = np.empty((nd, nj))
         s2 = np.empty((nd, nj))
         wsum = np.empty((nd, nj))
+        code = np.where(dom.code >= 0, dom.code, 0)
         for j, (_, _, y, a) in enumerate(items):
-            ga = gmat * a[:, None]
-            nobs[:, j] = ga.sum(0)
+            nobs[:, j] = dom.counts(a)
             if np.any(nobs[:, j] == 0):
                 k = int(np.flatnonzero(nobs[:, j] == 0)[0])
                 raise EmptySegmentError(f"variable '{items[j][0]}' has no answers in domain "
                                         f"{dom.name(k)}; expected at least one respondent",
                                         column=items[j][0], value=dom.name(k))
             yy = np.where(a, y, 0.0).astype(float)
-            den = ga.T @ wall  # (D, 1 + R)
-            mu = (ga * yy[:, None]).T @ d.pweights / den[:, 0]
-            dev = np.where(a, yy - (gmat @ mu), 0.0)  # centred in the domain (stable)
-            num = (ga * dev[:, None]).T @ wall
-            means = mu[:, None] + num / den
+            den = dom.sums(None, a, wall)  # (D, 1 + R)
+            mu = dom.sums(yy, a, d.pweights) / den[:, 0]
+            mu = mu + dom.sums(yy - mu[code], a, d.pweights) / den[:, 0]  # second pass
+            dev = np.where(a, yy - mu[code], 0.0)  # centred in the domain (stable)
+            means = mu[:, None] + dom.sums(dev, a, wall) / den
             vals = means if kind == "mean" else means * den
             est[:, j], reps[:, :, j] = vals[:, 0], vals[:, 1:].T
             wsum[:, j] = den[:, 0]
-            s2[:, j] = (ga * (dev * dev)[:, None]).T @ d.pweights / den[:, 0] \
+            s2[:, j] = dom.sums(dev * dev, a, d.pweights) / den[:, 0] \
                 * nobs[:, j] / np.maximum(nobs[:, j] - 1, 1)
         flat = reps.reshape(reps.shape[0], -1)
         var = np.array([d.svrvar(flat[:, k], est.reshape(-1)[k])[0, 0]
@@ -434,7 +433,13 @@ def rank_degf(weights: np.ndarray) -> int:
     """R's ``degf`` of a replicate design: rank of the analysis weights (tol 1e-5) minus 1."""
     if weights.size == 0:
         return 0
-    r = linalg.qr(weights, mode="r", pivoting=True)[0]
+    m = np.asarray(weights, float)
+    if m.shape[0] > 2 * m.shape[1]:  # rows repeating a pattern (a PSU's rows) add no rank
+        scale = np.abs(m).max(1)
+        key = np.round((m @ np.random.default_rng(0).random(m.shape[1]))
+                       / np.where(scale > 0, scale, 1.0), 10)
+        m = m[np.unique(key, return_index=True)[1]]
+    r = linalg.qr(m, mode="r", pivoting=True)[0]
     d = np.abs(np.diag(r))
     return int((d > 1e-5 * d[0]).sum()) - 1 if d.size and d[0] > 0 else 0
 
