@@ -9,6 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survey.codebook import Codebook
 from survey.errors import Problem, ValidationError, WaveFormatError
@@ -827,3 +829,62 @@ def test_adding_and_dropping_options_keeps_earlier_waves_loading(tmp_path):
     assert "challenges__roi" not in cb.columns(2026) and "challenges__ai_search" in cb.columns(2026)
     assert cb["challenges"].comparable_codes(2025, 2026)[:2] == ["measurement", "competition"]
     assert cb["industry"].label("auto", "zh", 2026) == "汽车出行"
+
+
+@st.composite
+def multi_deliveries(draw):
+    """A multi question with a random option history, an edition, and a delivery of it."""
+    n_opt = draw(st.integers(1, 5))
+    options = []
+    for i in range(n_opt):
+        o = {"code": f"o{i}", "zh": f"选项{i}", "en": f"Option {i}"}
+        when = draw(st.sampled_from(["always", "added", "dropped"]))
+        if when != "always":
+            o[when] = 2025
+        options.append(o)
+    if all("added" in o for o in options):
+        options[0].pop("added")
+    if all("dropped" in o for o in options):
+        options[0].pop("dropped")
+    cb = Codebook.from_dict(
+        {
+            "questions": [
+                {
+                    "id": "q",
+                    "section": "s",
+                    "type": "multi",
+                    "text": {"zh": "问", "en": "Q"},
+                    "options": options,
+                }
+            ]
+        }
+    )
+    edition = draw(st.sampled_from([2024, 2025]))
+    n = draw(st.integers(1, 6))
+    data = {"resp_id": [f"r{i}" for i in range(n)]}
+    for c in cb["q"].columns(edition):
+        data[c] = draw(
+            st.lists(st.sampled_from(["1", "0", "", " ", "是", "否"]), min_size=n, max_size=n)
+        )
+    for c in cb["q"].not_asked_columns(edition):
+        if draw(st.booleans()):
+            data[c] = draw(st.lists(st.sampled_from(["", "0", "否"]), min_size=n, max_size=n))
+    return cb, edition, pl.DataFrame(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(multi_deliveries())
+def test_multi_select_typing_property(case):
+    cb, edition, raw = case
+    typed, problems = validate(raw, cb, edition=edition)
+    assert problems == []
+    asked = cb["q"].columns(edition)
+    assert typed.columns == ["resp_id", *cb["q"].columns()]
+    for c in cb["q"].not_asked_columns(edition):
+        assert typed[c].null_count() == typed.height  # not asked: null, never False
+    for i, row in enumerate(raw.iter_rows(named=True)):
+        cells = [row[c].strip() for c in asked]
+        answered = any(cells)
+        for c, cell in zip(asked, cells, strict=True):
+            want = (cell in ("1", "是")) if answered else None
+            assert typed[c][i] == want, (c, i, cell)
