@@ -410,9 +410,10 @@ def lines(
     percent: bool = True,
     unit: str = "",
     size: str = "full",
+    colors: Sequence[str] | None = None,
 ) -> Figure:
-    """Lines across editions (one per series, the palette's series colours), a label on every
-    point; gaps where a series has no value.
+    """Lines across editions (one per series; ``colors``, else the palette's series colours),
+    a label on every point; gaps where a series has no value.
 
     Example:
         >>> fig = lines([2022, 2024, 2025], {"悲观": [0.24, 0.43, 0.54], "乐观": [0.54, 0.36, 0.22]})
@@ -424,7 +425,7 @@ def lines(
     fig, ax = _deck_axes(size)
     xs = list(x)
     small = size == "mini"
-    for (name, ys), color in zip(series.items(), pal.SERIES, strict=False):
+    for (name, ys), color in zip(series.items(), colors or pal.SERIES, strict=False):
         pts = [(a, b) for a, b in zip(xs, ys, strict=True) if b is not None]
         if not pts:
             continue

@@ -241,6 +241,7 @@ def trends(kit: Kit, block: Block, chapter: str) -> list[Page]:
     one line per ``series`` entry ``[question, code]`` (``[question]`` for a mean)."""
     ctx = kit.ctx
     series: dict[str, dict[int, float]] = {}
+    colors: list[str] = []
     percent = True
     for entry in block.get("series") or []:
         qid, code = entry[0], (entry[1] if len(entry) > 1 else None)
@@ -256,6 +257,8 @@ def trends(kit: Kit, block: Block, chapter: str) -> list[Page]:
                     else kit.label(qid, code) if code else kit.short(qid))
             series[name] = s
             percent = code is not None
+            meaning = pal.meaning_of(code) if code else None
+            colors.append(pal.MEANING[meaning] if meaning else pal.SERIES[len(colors)])
     if not series:
         return []
     eds = sorted({e for s in series.values() for e in s})
@@ -274,11 +277,11 @@ def trends(kit: Kit, block: Block, chapter: str) -> list[Page]:
     data = {nm: [s.get(e) for e in eds] for nm, s in series.items()}
 
     def fig() -> Any:
-        return charts.lines(eds, data, percent=percent, unit="%")
+        return charts.lines(eds, data, percent=percent, unit="%", colors=colors)
 
     take = _takeaway(kit, block, chapter, kpi=f"{first[e1]:.0%}" if percent else f"{first[e1]:.0f}%",
                      score=0.0, direction="up" if first[e1] > first[e0] else "down", mini=lambda: charts.lines(eds, {name: data[name]}, percent=percent,
-                                                          unit="%", size="mini"),
+                                                          unit="%", size="mini", colors=colors[:1]),
                      label=name, first_edition=e0, last_edition=e1, **fmt)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets,
                  footer=kit.footer(None, None, extra=kit.say("page.history_source")),
