@@ -238,7 +238,8 @@ def test_pdf_tables_size_columns_to_content() -> None:
     assert "columns: (auto,) * 2," in typ
 
 
-HOSTILE = ["成熟品牌<b onmouseover=alert(1)>x</b>", "[点此](javascript:alert(1))", "a*b_c [d"]
+HOSTILE = ["成熟品牌<b onmouseover=alert(1)>x</b>", "[点此](javascript:alert(1))", "a*b_c [d",
+           "标签#1 $x$ @ref <lab> //c"]
 
 
 def test_outputs_are_named_by_language(rendered: tuple[dict[str, Path], dict[str, Path]]) -> None:
@@ -264,6 +265,7 @@ def test_hostile_labels_show_as_typed_and_stay_inert(
     for label in ["成熟品牌<b onmouseover=alert(1)>x</b>", "[点此](javascript:alert(1))"]:
         assert label in pdf_text.replace("\n", ""), label
     assert "a*b_c [d" in pdf_text
+    assert "#1 $x$ @ref <lab> //c" in pdf_text  # typst markup characters stay text
 
 
 @pytest.mark.slow

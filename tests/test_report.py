@@ -165,6 +165,7 @@ def _message_titles(page: Path) -> list[str]:
     raw = page.read_text("utf-8")
     titles = re.findall(r'<section[^>]*class="level2 message[^"]*"[^>]*>\s*<h2[^>]*>(.*?)</h2>',
                         raw, re.S)
+    titles = [re.sub(r'<span class="header-section-number">.*?</span>', "", t) for t in titles]
     return [re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", t))) for t in titles]
 
 

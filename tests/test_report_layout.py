@@ -79,24 +79,47 @@ def outside_page(boxes: list[Box], width: float, height: float, tol: float = 0.5
 HEADER_BAND, FOOTER_BAND = 0.72 * 72, 0.55 * 72
 
 
-def underfilled_pages(pdf: Path, share: float = 0.5) -> list[int]:
-    """Pages whose content reaches less than ``share`` of the body height, except a page that
-    ends a chapter (the next page has no running header: a divider or the back page)."""
-    pages = pdf_pages(pdf)
-    out = []
-    for i, (_w, height, boxes, _t) in enumerate(pages):
-        header = [b for b in boxes if b.bottom > height - HEADER_BAND]
-        body = [b for b in boxes if FOOTER_BAND < b.bottom <= height - HEADER_BAND]
-        if not header:
-            continue  # cover, divider or back page: laid out as a whole
-        nxt = pages[i + 1] if i + 1 < len(pages) else None
-        ends_chapter = nxt is None or not [b for b in nxt[2] if b.bottom > nxt[1] - HEADER_BAND]
-        if ends_chapter:
+def _object_spans(page: object, height: float) -> list[tuple[float, float]]:
+    """Vertical extents (bottom, top) of every drawn object of a page (paths, images, text)."""
+    spans = []
+    for obj in page.get_objects(max_depth=3):  # type: ignore[attr-defined]
+        try:
+            _l, bottom, _r, top = obj.get_bounds()
+        except Exception:  # objects without bounds
             continue
-        lowest = min((b.bottom for b in body), default=height)
-        used = (height - HEADER_BAND - lowest) / (height - HEADER_BAND - FOOTER_BAND)
-        if used < share:
-            out.append(i + 1)
+        if top - bottom < height * 0.9:  # backgrounds spanning the page do not count
+            spans.append((bottom, top))
+    return spans
+
+
+def underfilled_pages(pdf: Path, share: float = 0.5) -> list[int]:
+    """Pages with an empty band of more than ``share`` of the body height (between the running
+    header and footer), except a page that ends a chapter (the next page has no running header:
+    a divider or the back page) and pages without a running header (cover, dividers)."""
+    import pypdfium2 as pdfium
+
+    texts = pdf_pages(pdf)
+    doc = pdfium.PdfDocument(str(pdf))
+    out = []
+    try:
+        for i, (_w, height, boxes, _t) in enumerate(texts):
+            if not [b for b in boxes if b.bottom > height - HEADER_BAND]:
+                continue
+            nxt = texts[i + 1] if i + 1 < len(texts) else None
+            if nxt is None or not [b for b in nxt[2] if b.bottom > nxt[1] - HEADER_BAND]:
+                continue  # ends a chapter
+            low, high = FOOTER_BAND, height - HEADER_BAND
+            spans = sorted((max(b, low), min(t, high)) for b, t in _object_spans(doc[i], height)
+                           if t > low and b < high)
+            gap, reach = 0.0, low
+            for bottom, top in spans:
+                gap = max(gap, bottom - reach)
+                reach = max(reach, top)
+            gap = max(gap, high - reach)
+            if gap > share * (high - low):
+                out.append(i + 1)
+    finally:
+        doc.close()
     return out
 
 
@@ -224,3 +247,13 @@ def test_fixture_deck_running_header_and_page_numbers(mini_pdf: Path) -> None:
     page_no = str(pages.index(message) + 1)
     assert any(b.text == page_no and b.top < 0.6 * 72 for b in boxes)
     assert not any(b.text == "1" for b in pages[0][2])  # no page number on the cover
+
+
+@pytest.mark.slow
+def test_underfilled_check_finds_the_fixture_prose_page(mini_pdf: Path) -> None:
+    """The fixture's one-sentence page (before a chart page) is flagged; chart pages are not."""
+    pages = pdf_pages(mini_pdf)
+    prose = next(i + 1 for i, p in enumerate(pages) if "短视频占比最高" in p[3])
+    chart = next(i + 1 for i, p in enumerate(pages) if "投入减少" in p[3])
+    flagged = underfilled_pages(mini_pdf)
+    assert prose in flagged and chart not in flagged
