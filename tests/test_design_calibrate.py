@@ -52,6 +52,7 @@ def design(name: str) -> Design:
             "raking": lambda: d.calibrate(POP, "raking", **tol),
             "raking_b": lambda: d.calibrate(POP, "raking", BOUNDS, **tol),
             "logit": lambda: d.calibrate(POP, "logit", BOUNDS, **tol),
+            "raking_trim": lambda: d.calibrate(POP, "raking", trim=(0.92, 1.12), **tol),
             "ps": lambda: d.post_stratify("age4", AGE),
             "ps2": lambda: d.post_stratify(["seg2", "age4"], CROSS),
             "raking_big": lambda: d.calibrate(POP_BIG, "raking", **tol)}[kind]()
@@ -64,7 +65,8 @@ def golden() -> pl.DataFrame:
 
 
 DESIGNS = [f"{b}_{k}" for b in ("d1", "d2", "d2f")
-           for k in ("linear", "linear_b", "raking", "raking_b", "logit", "ps", "ps2")]
+           for k in ("linear", "linear_b", "raking", "raking_b", "logit", "raking_trim", "ps",
+                     "ps2")]
 DESIGNS.append("d0_raking_big")
 
 

@@ -75,7 +75,8 @@ class GregCalibration(V.Calibration):
 
 def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "linear",
               bounds: tuple[float, float] | None = None, *, total: float | None = None,
-              max_iter: int = 50, tol: float = 1e-10) -> Design:
+              max_iter: int = 50, tol: float = 1e-10,
+              trim: tuple[float, float] | None = None) -> Design:
     """Calibrate the design's weights to population totals (R's ``calibrate``).
 
     Args:
@@ -86,6 +87,10 @@ def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "line
         total: the population size (implied by categorical margins given as counts).
         max_iter, tol: iterations and R's convergence criterion
             ``max |T - X'w g| / (1 + |T|) < tol`` (R's default ``epsilon`` is 1e-7).
+        trim: ``(lower, upper)``: the ratios ``g`` are then capped to this range and the
+            weight trimmed is shared among the rest in proportion to their prior weights
+            (R's ``trim``; the totals are then met only approximately; R ignores ``trim``
+            for linear calibration without bounds, here it applies to every ``calfun``).
 
     Returns a new :class:`Design` with calibrated weights and calibration-aware variance.
 
@@ -117,7 +122,25 @@ def calibrate(design: Design, population: Mapping[Any, Any], calfun: str = "line
         g, iterations = 1.0 + mm @ step, 1
     else:
         g, iterations = grake(mm, w0, calfun, lo, hi, pop, tol, max_iter, names)
+    if trim is not None:
+        g = trim_ratios(g, w0, trim)
     return _calibrated(design, mm, w0, g, pop, iterations)
+
+
+def trim_ratios(g: np.ndarray, w0: np.ndarray, trim: tuple[float, float]) -> np.ndarray:
+    """R's ``trim`` of ``calibrate``: cap ``g`` to ``[lower, upper]`` and share the weight
+    trimmed among the other rows in proportion to ``w0`` (one pass, as R)."""
+    lo, hi = float(trim[0]), float(trim[1])
+    if not lo < hi:
+        raise WeightingError(f"trim=({lo:g}, {hi:g}); expected lower < upper")
+    new = np.clip(g, lo, hi)
+    outside = (g < lo) | (g > hi)
+    if outside.any():
+        if outside.all():
+            raise WeightingError(f"every calibration ratio is outside trim=({lo:g}, {hi:g}); "
+                                 "expected a range containing most of them")
+        new[~outside] += ((g - new) * w0).sum() / w0[~outside].sum()
+    return new
 
 
 def _calibrated(design: Design, mm: np.ndarray, w0: np.ndarray, g: np.ndarray,

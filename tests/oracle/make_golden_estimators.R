@@ -47,6 +47,9 @@ for (dn in c("d1", "d2", "d2f")) {
   cdesigns[[paste0(dn, "_raking")]] <- cal(d, "raking")
   cdesigns[[paste0(dn, "_raking_b")]] <- cal(d, "raking", c(0.9, 1.15))
   cdesigns[[paste0(dn, "_logit")]] <- cal(d, "logit", c(0.9, 1.15))
+  cdesigns[[paste0(dn, "_raking_trim")]] <- suppressMessages(
+    calibrate(d, ~seg2 + age4 + x, pop, calfun = "raking", trim = c(0.92, 1.12),
+              epsilon = 1e-13, maxit = 200))
   cdesigns[[paste0(dn, "_ps")]] <- postStratify(d, ~age4, age_pop)
   cdesigns[[paste0(dn, "_ps2")]] <- postStratify(d, ~seg2 + age4, cross_pop)
 }
