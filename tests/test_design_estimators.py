@@ -245,3 +245,16 @@ def test_subset_estimators_are_domains():
     close(got["se"], by["se"], 1e-10)
     qb = d.by("seg2").quantile("spend", [0.5]).filter(pl.col("seg2") == "m")
     close(sub.quantile("spend", [0.5])["se"], qb["se"], 1e-10)
+
+
+def test_term_test_of_ordinal_and_single_terms():
+    d = design("d2")
+    fit = d.glm("brand ~ x + q1 + seg2", family="ordinal")
+    t = fit.term_test("x")
+    z = float(fit.params["x"] / fit.se["x"])
+    close(t.statistic, z * z, 1e-12)
+    assert (t.df, t.ddf) == (1, fit.df_resid)
+    both = fit.term_test(["x", "seg2"])
+    assert both.df == 2 and both.terms == ("x", "seg2")
+    with pytest.raises(Exception, match="not in the model"):
+        fit.term_test("age4")

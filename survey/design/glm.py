@@ -150,6 +150,7 @@ def svyolr(design: Design, formula: str, max_iter: int = 100, tol: float = 1e-12
     pdf["_row"] = np.arange(design.n)
     pdf = pdf[codes >= 0]
     x_df = patsy.dmatrix(rhs.strip() + " + _row", pdf, NA_action="drop", return_type="dataframe")
+    terms = {k: v for k, v in _terms(x_df.design_info).items() if k not in ("Intercept", "_row")}
     rows = x_df.pop("_row").to_numpy().astype(np.int64)
     x_df = x_df.drop(columns=[c for c in x_df.columns if c == "Intercept"])
     x = x_df.to_numpy(float)
@@ -193,7 +194,7 @@ def svyolr(design: Design, formula: str, max_iter: int = 100, tol: float = 1e-12
     names = [*x_df.columns, *(f"{a}|{b}" for a, b in pairwise(levels))]
     return GlmResult(formula, "ordinal", pd.Series(par, index=names),
                      pd.DataFrame(vc, index=names, columns=names), design.degf - pc,
-                     deviance=-2 * ll / float(w.mean()))
+                     deviance=-2 * ll / float(w.mean()), terms=terms)
 
 
 def _olr_terms(par: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, q: int):
