@@ -190,6 +190,7 @@ class Question:
     note: str = ""
     known: tuple[int, ...] = ()  # the codebook's top-level editions (see asked_in)
     rewordings: tuple[Wording, ...] = ()
+    short_rewordings: tuple[Wording, ...] = ()
 
     # -- labels ---------------------------------------------------------------------------------
     def text(self, lang: Lang = "zh", edition: int | None = None) -> str:
@@ -197,9 +198,10 @@ class Question:
         return _worded((self.text_zh, self.text_en), self.rewordings, lang, edition)
 
     def short_label(self, lang: Lang = "zh", edition: int | None = None) -> str:
-        """A short label for tables and charts (falls back to the wording)."""
-        short = self.short_zh if lang == "zh" else self.short_en
-        return short or self.text(lang, edition)
+        """A short label for tables and charts, as in ``edition`` (falls back to the wording)."""
+        if not (self.short_zh or self.short_en):
+            return self.text(lang, edition)
+        return _worded((self.short_zh, self.short_en), self.short_rewordings, lang, edition)
 
     def label(self, code: str, lang: Lang = "zh", edition: int | None = None) -> str:
         """Label of an option, net or item code in ``lang`` (as asked in ``edition``)."""

@@ -298,16 +298,18 @@ def _asked(added: int | None, dropped: int | None, edition: int) -> bool:
     return (added is None or edition >= added) and (dropped is None or edition < dropped)
 
 
-def _text(rq: dict, where: str, qid: str) -> tuple[str, str, tuple[Wording, ...]]:
-    """Base wording plus per-edition wordings (integer keys inside ``text``)."""
-    node = rq.get("text")
+def _text(
+    rq: dict, where: str, qid: str, name: str = "text"
+) -> tuple[str, str, tuple[Wording, ...]]:
+    """Base wording plus per-edition wordings (integer keys inside ``text`` or ``short``)."""
+    node = rq.get(name)
     if isinstance(node, dict):
         later = {k: v for k, v in node.items() if k not in ("zh", "en")}
         base = {k: v for k, v in node.items() if k in ("zh", "en")}
     else:
         later, base = {}, node
-    zh, en = bilingual(base, "text", where, qid)
-    return zh, en, wordings(later or None, where, qid, "text")
+    zh, en = bilingual(base, name, where, qid)
+    return zh, en, wordings(later or None, where, qid, name)
 
 
 def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) -> Question:
@@ -335,9 +337,9 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
             expected=f"one of {QUESTION_TYPES}",
         )
     text_zh, text_en, rewordings = _text(rq, where, qid)
-    short_zh, short_en = ("", "")
+    short_zh, short_en, short_later = ("", "", ())
     if rq.get("short"):
-        short_zh, short_en = bilingual(rq["short"], "short", where, qid)
+        short_zh, short_en, short_later = _text(rq, where, qid, "short")
 
     scale: Mapping[str, Any] = {}
     if "scale" in rq:
@@ -417,6 +419,7 @@ def _parse_question(rq: Any, index: int, scales: Mapping[str, Any], where: str) 
         history=_with_rewordings(_history(rq.get("history"), where, qid), rewordings),
         note=str(rq.get("note", "")),
         rewordings=rewordings,
+        short_rewordings=short_later,
     )
 
 

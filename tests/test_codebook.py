@@ -506,3 +506,22 @@ def test_comparable_codes_are_asked_in_both_editions_and_symmetric(q, a, b) -> N
     assert {c for c, ch in diffs.items() if ch in ("added", "dropped")} == once
     assert q.columns(a) == [f"q__{c}" for c in q.codes(a)]
     assert set(q.columns(a)) | set(q.not_asked_columns(a)) == set(q.columns())
+
+
+def test_short_label_by_edition() -> None:
+    raw = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+    raw["questions"][0]["short"] = {
+        "zh": "行业",
+        "en": "Industry",
+        2026: {"zh": "赛道", "en": "Sector"},
+    }
+    q = Codebook.from_dict(raw)["industry"]
+    assert (q.short_label("en", 2025), q.short_label("en", 2026), q.short_label("zh")) == (
+        "Industry",
+        "Sector",
+        "赛道",
+    )
+    assert (
+        Codebook.from_dict(raw)["confidence"].short_label("en")
+        == "Next year China's marketing investment will"
+    )
