@@ -45,6 +45,9 @@ $endif$
   numbering: "1", number-align: center)
 #set text(font: ("$cjk-font$", "$fallback-font$"), size: 10.5pt, lang: "$lang$"$if(region)$, region: "$region$"$endif$)
 #set par(justify: true, leading: 0.85em, spacing: 1.3em)
+$if(lang-en)$
+#show regex("[“”‘’]"): set text(features: ("palt",))
+$endif$
 #show raw: set text(font: ("DejaVu Sans Mono", "$cjk-font$", "$fallback-font$"), size: 8.5pt)
 #set strong(delta: 300)
 #show strong: set text(weight: "bold")
@@ -111,6 +114,8 @@ def _meta_extras(meta: Mapping[str, Any]) -> dict[str, Any]:
         "fallback-font": FALLBACK_FAMILY,
         "wide-table": WIDE_TABLE,
     }
+    if str(meta.get("lang", "")).startswith("en"):
+        extras["lang-en"] = True
     date = meta.get("date")
     try:
         when = datetime.fromisoformat(str(date)) if date else None

@@ -69,6 +69,7 @@ _CSS = """\
         --ink: #1E2430; --muted: #5B6573; --rule: #C9D3DD; --tag: #B4541E; }
 * { box-sizing: border-box; }
 html { font-family: FONTS; color: var(--ink); background: #fff; -webkit-text-size-adjust: 100%; }
+html:lang(en) body { font-feature-settings: "palt" 1; }  /* proportional curly quotes */
 body { margin: 0; line-height: 1.7; font-size: 16px; hyphens: none; overflow-wrap: anywhere; }
 .layout { display: grid; grid-template-columns: 260px minmax(0, 1fr); min-height: 100vh; }
 .sidenav { position: sticky; top: 0; align-self: start; height: 100vh; overflow-y: auto;
