@@ -242,7 +242,7 @@ questions:
     short: {zh: "新形式投放", en: "New formats"}
     options:
       - {code: podcast, zh: 播客, en: Podcasts}
-      - {code: short_drama, zh: 短剧, en: Short dramas}
+      - {code: short_drama, zh: "短剧<b onmouseover=alert(1)>x</b>[点此](javascript:alert(1))", en: Short dramas}
       - {code: other, zh: 其他, en: Other}
   - id: esg_budget
     section: sustainability
@@ -290,6 +290,11 @@ questions:
     assert "题目：贵公司明年会在哪些新形式上投放" in ai.replace("\\", "")
     page = next(p for p in ai.split("## ") if "新形式" in p)
     assert "[figure:" in page
+    # a label from the delivery/codebook is inert markdown: escaped, never raw HTML or a link
+    assert "短剧\\<b onmouseover\\=alert\\(1\\)\\>x\\<\\/b\\>\\[点此\\]" in page
+    assert "其他" not in page.splitlines()[0]  # a residual option is never a headline
+    text = "\n".join(x for x in page.splitlines() if not x.startswith("[figure:"))  # alt: plain
+    assert "<b" not in text.replace("\\<b", "") and "](javascript" not in text
     more = chapter_markdown("more", ctx=ctx)
     assert more.startswith("# 其他发现 {#chap-more}") and "ESG" in more and "[figure:" in more
     # an edition without weighting margins is reported unweighted, in one sentence

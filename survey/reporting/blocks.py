@@ -172,7 +172,8 @@ def distribution(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
     def mini() -> Any:
         if len(eds) >= 2:
-            return charts.lines(eds, {"": [hist[e] for e in eds]}, size="mini")
+            tone = pal.color_for(head) if pal.meaning_of(head) else pal.PRIMARY
+            return charts.lines(eds, {"": [hist[e] for e in eds]}, size="mini", colors=[tone])
         return charts.column_bars([s[1] for s in shown], [s[2] for s in shown], colors,
                                   size="mini", lang=kit.lang)
 
@@ -194,12 +195,13 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     if not ranked:
         return [Page(title=kit.say("page.no_answers", question=kit.short(qid)),
                      footer=kit.footer(qid))]
-    top = max(1, min(int(block.get("top", 3)), len(ranked), 3))
-    firsts = ranked[:top]
+    named = [s for s in ranked if s[0] not in RESIDUAL_CODES] or ranked
+    top = max(1, min(int(block.get("top", 3)), len(named), 3))
+    firsts = named[:top]
     values: dict[str, Any] = dict(question=kit.short(qid), year=kit.year, k=len(ranked))
-    for i, (_c, lab, v, _n) in enumerate(ranked[:3], start=1):
+    for i, (_c, lab, v, _n) in enumerate(named[:3], start=1):
         values[f"top{i}"], values[f"s{i}"] = lab, v or 0.0
-    for i in range(len(ranked[:3]) + 1, 4):
+    for i in range(len(named[:3]) + 1, 4):
         values[f"top{i}"], values[f"s{i}"] = "", 0.0
     if len(ranked) > 1:
         values["pair"] = kit.pair(ranked[0][2] or 0.0, ranked[1][2] or 0.0)
