@@ -323,6 +323,8 @@ def banner(
     path = "aggregated" if _variance == "auto" else _variance
     if _variance == "auto" and parts.cal is not None and not parts.cal.same_weights(w):
         path = "primitive"  # trimmed after raking: the cell sums assume raking weights = w
+    if _variance == "auto" and not getattr(parts.st, "one_stage", True):
+        path = "primitive"  # later stages or lonely-PSU rules: the cell sums are one-stage
     rowspec = RowSpec(nets=nets, labels=labels or {}, scores=scores,
                       edition=getattr(design, "edition", None), mask=mask)
     cache: dict[int, dict[str, Any]] = {}

@@ -34,6 +34,9 @@ class _Parts:
     cal: V.Calibration | None
     df: float
     subset: np.ndarray | None = None  # Design.subset(): the rows of the domain
+    #: (mask, Z) -> vcov of Z in the domain ``mask`` (R's svyby: each domain a subset), when
+    #: the design's lonely-PSU rule makes a domain's variance differ from the full design's
+    domain_vcov: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 def _weights_of(design: Any, frame: pl.DataFrame) -> np.ndarray:
@@ -57,6 +60,7 @@ def _parts(design: Any) -> _Parts:
     cb = getattr(design, "codebook", None)
     st = getattr(design, "_st", None)
     subset = None
+    domain_vcov = None
     if isinstance(st, V.Structure):
         cal = getattr(design, "_cal_active", None)
         vcov = design._vcov_totals
@@ -64,6 +68,10 @@ def _parts(design: Any) -> _Parts:
         subset = getattr(design, "_subset", None)
         if subset is not None:  # a subset: full-sample weights, the domain as a mask
             w = np.asarray(design._w, dtype=float)
+        if getattr(st, "lonely_psu", "fail") in ("adjust", "average") and \
+                callable(getattr(design, "subset", None)):
+            def domain_vcov(mask: np.ndarray, Z: np.ndarray, _d: Any = design) -> np.ndarray:
+                return np.asarray(_d.subset(mask)._vcov_totals(Z))
     else:  # a light stand-in (tests): strata / ids given as column names
         cols = {k: getattr(design, k, None) for k in ("strata", "ids")}
         arr = {k: None if c is None else frame[c].to_numpy() for k, c in cols.items()}
@@ -74,4 +82,4 @@ def _parts(design: Any) -> _Parts:
             return V.vcov_totals(Z, _st, None)
 
         df = float(st.n_psus - st.n_strata)
-    return _Parts(frame, w, cb, vcov, st, cal, df, subset)
+    return _Parts(frame, w, cb, vcov, st, cal, df, subset, domain_vcov)

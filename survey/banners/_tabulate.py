@@ -180,6 +180,16 @@ def _tabulate(
                                 cache.setdefault(-1, {}))
             cov[:, cols[:, None], cols[None, :]] = Vg
             se[cols] = np.sqrt(np.maximum(np.diagonal(Vg, axis1=1, axis2=2), 0.0)).T
+        if parts.domain_vcov is not None:  # lonely-PSU rules: each column's own domain
+            for grp in groups:
+                M = membership(grp, len(w)) & blk.base[:, None]
+                for k, c in enumerate(grp.cols):
+                    if not M[:, k].any() or sw[c] <= 0:
+                        continue
+                    Z = (M[:, [k]] * w[:, None] / sw[c]) * (blk.Y - np.nan_to_num(est[c])[None, :])
+                    Vd = np.diag(parts.domain_vcov(M[:, k], Z))
+                    se[c] = np.sqrt(np.maximum(Vd, 0.0))
+                    cov[np.arange(R), c, c] = Vd
         se[sw <= 0] = np.nan
 
     # pairwise tests within each segment variable, all rows at once
