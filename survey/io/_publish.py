@@ -136,7 +136,8 @@ def publish(files: Mapping[Path, Callable[[Path], None]]) -> list[Path]:
                     os.link(target, bak)
                     backups[target] = bak
             for target in targets:
-                os.replace(temps.pop(target), target)
+                os.replace(temps[target], target)
+                del temps[target]
                 moved.append(target)
         except BaseException:
             for target in reversed(moved):  # undo: the earlier files come back
