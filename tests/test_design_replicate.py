@@ -46,6 +46,7 @@ def design(name: str):
     boot = [c for c in f.columns if c.startswith("boot_")]
     ppsu = 10.0
     jk = dc.replicates("JK1")
+    jkn = d2.replicates("JKn")
     agency = f.with_columns(**{f"rw{k + 1}": jk.repweights[:, k] for k in range(40)})
     return {
         "jk1": lambda: d1.replicates("JK1"),
@@ -63,6 +64,9 @@ def design(name: str):
         "agency_other": lambda: ReplicateDesign(agency, "w", [f"rw{k + 1}" for k in range(40)],
                                                 "other", scale=0.5,
                                                 rscales=np.linspace(0.5, 1.5, 40)),
+        "agency_jkn_fpc": lambda: ReplicateDesign(
+            f.with_columns(**{f"jk{k}": jkn.repweights[:, k] for k in range(40)}), "w", "^jk",
+            "JKn", rscales=jkn.rscales, fpc=[0.1] * 40),
         "cal_jkn": lambda: d2.replicates("JKn").calibrate(POP, "raking", tol=1e-13,
                                                           max_iter=200),
         "ps_jkn": lambda: d2.replicates("JKn").post_stratify("age4", AGE),
@@ -70,7 +74,7 @@ def design(name: str):
 
 
 DESIGNS = ["jk1", "jk1c", "jkn", "jknf", "boot", "brr", "fay", "jkn_mse", "boot_mse",
-           "agency", "agency_other", "cal_jkn", "ps_jkn"]
+           "agency", "agency_other", "agency_jkn_fpc", "cal_jkn", "ps_jkn"]
 
 
 @cache
@@ -245,3 +249,19 @@ def test_half_samples_equal_rs_for_linear_statistics(kind, rho):
     w = d.repweights / d.weights[:, None]
     assert set(np.unique(w.round(12))) == {round(rho, 12), round(2 - rho, 12)}
     assert d.repweights.shape[1] == 24  # 20 pairs: the smallest Hadamard order above 20
+
+
+def test_subset_is_a_domain():
+    d = design("jkn")
+    sub = d.subset(pl.col("seg2") == "m")
+    by = d.by("seg2").mean("spend").filter(pl.col("seg2") == "m")
+    got = sub.mean("spend")
+    close(got["estimate"], by["estimate"], 1e-12)
+    close(got["se"], by["se"], 1e-10)
+    assert sub.n == int((fixture()["seg2"] == "m").sum())
+    with pytest.raises(EstimationError, match="no respondents"):
+        d.subset(pl.col("x") > 1e9)
+    with pytest.raises(EstimationError, match="rscales has"):
+        ReplicateDesign(fixture(), "w", "^boot_", "other", rscales=[1.0, 2.0])
+    with pytest.raises(EstimationError, match="fpc"):
+        ReplicateDesign(fixture(), "w", "^brr_", "BRR", combined_weights=False, fpc=[0.1] * 24)

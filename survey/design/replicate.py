@@ -112,6 +112,8 @@ class ReplicateDesign:
         rho: Fay's factor (required for ``"Fay"``).
         mse: centre the squared deviations on the full-sample estimate.
         combined_weights: the columns are analysis weights (``True``) or multipliers.
+        fpc, fpctype: per-replicate sampling fractions (or corrections ``1 - f``) that
+            multiply ``rscales`` (R's ``fpc``/``fpctype`` for jackknife types).
 
     Example:
         >>> import polars as pl
@@ -126,6 +128,7 @@ class ReplicateDesign:
                  repweights: str | Sequence[str], type: str = "other", *,
                  scale: float | None = None, rscales: Sequence[float] | float | None = None,
                  rho: float | None = None, mse: bool = False, combined_weights: bool = True,
+                 fpc: Sequence[float] | None = None, fpctype: str = "fraction",
                  codebook: Any = None, edition: int | None = None) -> None:
         if type not in TYPES:
             raise EstimationError(f"type={type!r}; expected one of {TYPES}")
@@ -153,7 +156,11 @@ class ReplicateDesign:
         if type == "Fay" and rho is None:
             raise EstimationError("type='Fay' needs rho= (Fay's factor)")
         if rscales is not None:
-            rscales = np.broadcast_to(np.asarray(rscales, float), (n_rep,)).copy()
+            rs = np.asarray(rscales, float).reshape(-1)
+            if rs.size not in (1, n_rep):
+                raise EstimationError(f"rscales has {rs.size} values; expected 1 or one per "
+                                      f"replicate ({n_rep})")
+            rscales = np.broadcast_to(rs, (n_rep,)).copy()
         if type in ("BRR", "Fay"):
             if scale is not None:
                 raise EstimationError(f"type='{type}' sets its own scale; expected scale=None")
@@ -171,6 +178,20 @@ class ReplicateDesign:
             scale, rscales = 4.0 / n_rep, np.ones(n_rep)
         elif type == "JK2":
             scale, rscales = 1.0, np.ones(n_rep)
+        if rscales is None:
+            rscales = np.ones(n_rep)
+        if fpc is not None:  # R: rscales * (1 - sampling fraction) or * the correction
+            if type not in ("JK1", "JKn", "other"):
+                raise EstimationError(f"fpc= is not available for type='{type}'; expected it "
+                                      "for JK1, JKn or other")
+            f = np.asarray(fpc, float).reshape(-1)
+            if f.size != n_rep or np.any((f < 0) | (f > 1)):
+                raise EstimationError(f"fpc has {f.size} values in [{f.min():g}, {f.max():g}]; "
+                                      f"expected {n_rep} values in [0, 1], one per replicate")
+            if fpctype not in ("fraction", "correction"):
+                raise EstimationError(f"fpctype={fpctype!r}; expected 'fraction' or "
+                                      "'correction'")
+            rscales = rscales * (1 - f if fpctype == "fraction" else f)
         analysis = m if combined_weights else m * w[:, None]
         self._set(frame, w, analysis, type, 1.0 if scale is None else float(scale),
                   np.ones(n_rep) if rscales is None else rscales, mse, codebook, edition, rho)
@@ -198,6 +219,21 @@ class ReplicateDesign:
     @property
     def n(self) -> int:
         return self.frame.height
+
+    def subset(self, where: Any) -> ReplicateDesign:
+        """The design restricted to the rows where ``where`` (a polars expression or a
+        Boolean mask) holds, as R's ``subset`` of a replicate design (rows dropped, ``degf``
+        recomputed; estimates equal domain estimates of the whole design)."""
+        mask = where if isinstance(where, np.ndarray) else \
+            self.frame.select(pl.lit(True) & where).to_series().fill_null(False).to_numpy()
+        mask = np.asarray(mask, bool)
+        if mask.shape != (self.n,) or not mask.any():
+            raise EstimationError("subset selects no respondents; expected a condition that "
+                                  "holds for some")
+        return ReplicateDesign._make(self.frame.filter(pl.Series(mask)), self.pweights[mask],
+                                     self.repweights[mask], self.type, self.scale,
+                                     self.rscales, self.mse, self.codebook, self.edition,
+                                     self.rho)
 
     def with_mse(self, mse: bool = True) -> ReplicateDesign:
         """The same design with ``mse`` switched (centre on the full-sample estimate)."""

@@ -191,6 +191,11 @@ rdesigns$agency <- svrepdesign(data = dat, repweights = agency, weights = ~w, ty
 rdesigns$agency_other <- svrepdesign(data = dat, repweights = agency, weights = ~w,
                                      type = "other", combined.weights = TRUE,
                                      scale = 0.5, rscales = seq(0.5, 1.5, length.out = 40))
+jkn <- as.svrepdesign(d2, type = "JKn")
+rdesigns$agency_jkn_fpc <- svrepdesign(data = dat, repweights = weights(jkn, "analysis"),
+                                       weights = ~w, type = "JKn", combined.weights = TRUE,
+                                       rscales = jkn$rscales, fpc = rep(0.1, 40),
+                                       fpctype = "fraction")
 rdesigns$cal_jkn <- calibrate(as.svrepdesign(d2, type = "JKn"), ~seg2 + age4 + x, pop,
                               calfun = "raking", epsilon = 1e-13, maxit = 200)
 rdesigns$ps_jkn <- postStratify(as.svrepdesign(d2, type = "JKn"), ~age4, age_pop)
