@@ -1,9 +1,8 @@
 """What a report chapter or a notebook needs, loaded once: :class:`ReportContext`.
 
-A context holds an edition's wave with its standard (raked) design, the previous edition's (for
-wave-over-wave comparisons), the published figures, the codebook and the report's text catalog.
-Its methods are thin, labelled accessors over the statistics engine (``Design``, ``banner``,
-``compare_waves``); the chapters call them and compute nothing themselves.
+A context holds an edition's wave with its standard design, the previous edition's, the published
+figures, the codebook and the report's text catalog. Its methods are thin, labelled accessors
+over the statistics engine (``Design``, ``banner``, ``compare_waves``).
 
 Example:
     >>> from survey.reporting import ReportContext
@@ -115,7 +114,10 @@ class ReportContext:
         if qid not in self.codebook:
             return False
         q = self.codebook[qid]
-        return q.asked_in(self.edition) and set(q.columns()) <= set(self.wave.frame.columns)
+        return q.asked_in(self.edition) and set(self._columns(q)) <= set(self.wave.frame.columns)
+
+    def _columns(self, q: Any) -> list[str]:  # the columns of ``q`` this edition asked
+        return list(q.columns(self.edition))
 
     def weighted_frame(self) -> pl.DataFrame:
         """The wave with the standard (raked) weights in the codebook's weight column."""
@@ -255,7 +257,7 @@ class ReportContext:
         present = [
             qid
             for qid in asked
-            if set(self.codebook[qid].columns()) <= set(self.wave.frame.columns)
+            if set(self._columns(self.codebook[qid])) <= set(self.wave.frame.columns)
         ]
         cells = banner(self.design, rows=present, cols=[], lang=self.lang).to_polars(self.lang)
         return cells.select(
