@@ -806,6 +806,18 @@ def test_multi_select_row_left_blank_is_no_answer_not_false(tmp_path, cb):
     ]
 
 
+def test_multi_select_marked_only_when_selected_reads_blank_as_not_selected(tmp_path, cb):
+    """A label-or-blank (or 1-or-blank) file cannot say "not answered": blank = not selected."""
+    frame = clean().with_columns(
+        challenges__measurement=pl.Series(["营销效果难测量与验证", "", "", "1"]),
+        challenges__roi=pl.lit(""),
+        challenges__competition=pl.lit(""),
+    )
+    f = load_wave(write_table(frame, tmp_path / "wave.csv"), codebook=cb).frame
+    assert f["challenges__measurement"].to_list() == [True, False, False, True]
+    assert f["challenges__roi"].to_list() == [False] * 4
+
+
 def test_adding_and_dropping_options_keeps_earlier_waves_loading(tmp_path):
     """Issue 10: adding an option to an existing question made every earlier wave that asked it
     fail to load (missing_column); removing one failed the same way."""
@@ -882,9 +894,10 @@ def test_multi_select_typing_property(case):
     assert typed.columns == ["resp_id", *cb["q"].columns()]
     for c in cb["q"].not_asked_columns(edition):
         assert typed[c].null_count() == typed.height  # not asked: null, never False
+    explicit = any(v in ("0", "否") for c in asked for v in raw[c].to_list())
     for i, row in enumerate(raw.iter_rows(named=True)):
         cells = [row[c].strip() for c in asked]
-        answered = any(cells)
+        answered = any(cells) or not explicit
         for c, cell in zip(asked, cells, strict=True):
             want = (cell in ("1", "是")) if answered else None
             assert typed[c][i] == want, (c, i, cell)

@@ -274,9 +274,19 @@ def plan_multi(plan: Plan, q: Question, cols: list[str]) -> None:
         blanks.append(
             plan.derive(f"blank#{column}", pl.col(column).is_null() if blank is None else blank)
         )
-    # a respondent with every asked option blank did not answer (routed past it, skipped): null;
-    # once any cell is filled, a blank option is "not selected"
-    answered = plan.derive(f"answered#{q.id}", ~pl.all_horizontal(blanks)) if blanks else None
+    # A file that writes "not selected" (0, 否, false …) for this question keeps blank for "not
+    # answered": a respondent with every asked option blank was routed past it or skipped it
+    # (null). A file that marks only selections (1 or the label, else blank) cannot say "not
+    # answered": there a blank is "not selected".
+    explicit = any(
+        key(u) in NOT_SELECTED and key(u) != ""
+        for c in cols
+        if q.option(_sub(q, c)).asked_in(ed)
+        for u in plan.uniques.get(c, [])
+    )
+    answered = (
+        plan.derive(f"answered#{q.id}", ~pl.all_horizontal(blanks)) if blanks and explicit else None
+    )
     for code, flag in flags.items():
         column = f"{q.id}{SEP}{code}"
         plan.typed[column] = pl.when(answered).then(flag) if answered is not None else flag

@@ -33,9 +33,11 @@ option or item not asked is a column of nulls (never ``False`` or 0; a multi-sel
 only says "not selected" is read as not asked too). Answers in such columns are problems
 (``unknown_column`` for a question, ``not_asked`` for an option or item), never dropped silently.
 Matching of codes and labels ignores case, all whitespace (half- and full-width) and full-width
-forms (NFKC). Multi-select: a respondent whose cells of the question are all blank did not answer
-it (routed past it, or skipped it): every option is null for them, so shares are of those who
-answered; once any cell of the row is filled (``1`` or ``0``), a blank is "not selected". Required
+forms (NFKC). Multi-select, read as the file writes it: where the question's cells say "not
+selected" explicitly (``0``, ``否``, ``false`` …), a respondent whose cells are all blank did not
+answer it (routed past it, or skipped it) and every option is null for them, so shares are of
+those who answered; a blank next to filled cells is "not selected". Where the file marks only
+selections (``1`` or the label, blank otherwise), a blank is "not selected". Required
 multi-select: at least one option must be selected, reported under the question id. Nothing is
 dropped: every raw row is in the typed frame.
 
@@ -134,14 +136,14 @@ def validate(
         ...     resp_id=pl.lit("r1"), industry=pl.Series(["汽车", "auto"]),
         ...     job_level=pl.lit("管理层"), business_model=pl.lit("电商"), position=pl.lit("数据"),
         ...     brand_type=pl.lit("成熟品牌"), budget_size=pl.lit("small"),
-        ...     challenges__roi=pl.Series(["1", ""]))
+        ...     challenges__roi=pl.Series(["1", ""]), challenges__measurement=pl.Series(["0", ""]))
         >>> frame, problems = validate(raw, cb, edition=2025)
         >>> frame is None, [(p.kind, p.row, p.column) for p in problems]
         (True, [('duplicate_id', 3, 'resp_id')])
         >>> frame, _ = validate(raw.with_columns(resp_id=pl.Series(["r1", "r2"])), cb, edition=2025)
         >>> frame["industry"].to_list(), frame["challenges__roi"].to_list()
         (['auto', 'auto'], [True, None])
-        >>> frame["challenges__measurement"].to_list()  # row 3 answered none of it: null
+        >>> frame["challenges__measurement"].to_list()  # row 3 did not answer the question: null
         [False, None]
     """
     fname = None if file is None else str(file)
