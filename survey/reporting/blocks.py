@@ -65,7 +65,7 @@ def build(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
 def _variant(kit: Kit, key: str, values: dict[str, Any]) -> str:
     """``key_<meaning>`` or ``key_<direction>`` when the catalog has it, else ``key``."""
-    for tag in ("meaning", "direction"):
+    for tag in ("tag", "meaning", "direction"):
         v = values.get(tag)
         if v and kit.has(f"{key}_{v}"):
             return f"{key}_{v}"
@@ -75,7 +75,7 @@ def _variant(kit: Kit, key: str, values: dict[str, Any]) -> str:
 def _title(kit: Kit, block: Block, generic: str, **values: Any) -> Raw:
     key = block.get("title")
     key = key if key and (kit.has(key) or any(kit.has(f"{key}_{values.get(t)}")
-                                              for t in ("meaning", "direction"))) else generic
+                                              for t in ("tag", "meaning", "direction"))) else generic
     return kit.say(_variant(kit, key, values), **values)
 
 
@@ -211,7 +211,7 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     if highlight and kit.share(qid, highlight) is not None:
         rank = next(i for i, s in enumerate(ranked, 1) if s[0] == highlight)
         values.update(hl=kit.label(qid, highlight), hl_share=kit.share(qid, highlight),
-                      hl_rank=rank)
+                      hl_rank=rank, tag="first" if rank == 1 else "")
     generic = f"msg.ranked_{top}"
     title = _title(kit, block, generic, **values)
     bullets: list[Raw] = []

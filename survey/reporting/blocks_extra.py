@@ -182,9 +182,10 @@ def ai_gap(kit: Kit, block: Block, chapter: str) -> list[Page]:
     weekly = kit.share(other, "yes") if other else None
     if now is None or weekly is None:
         return []
-    values = dict(weekly=weekly, now=now, year=kit.year, gap=weekly - now)
+    values = dict(weekly=weekly, now=now, year=kit.year, gap=weekly - now,
+                  tag="early" if now < 0.5 else "")
     title = _title(kit, block, "msg.ai_gap", **values)
-    bullets = [kit.say("bullet.ai_gap", **values)]
+    bullets = [kit.say("bullet.ai_gap_early" if now < 0.5 else "bullet.ai_gap", **values)]
     ch = kit.change(qid, "yes")
     if ch is not None:
         bullets.append(kit.say("bullet.change", label=kit.short(qid), clause=kit.change_clause(ch)))
