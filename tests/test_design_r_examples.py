@@ -143,3 +143,20 @@ def test_reg_term_test_and_chisq():
             got = design.chisq("sch.wide", "stype", s)
             w = want.filter(pl.col("name") == name)
             close([got.statistic, got.p_value], [w["estimate"][0], w["ci_high"][0]], SE)
+
+
+def test_two_stage_designs():
+    """?calibrate's two-stage example and estimators on svydesign(id = ~dnum + snum, fpc =)."""
+    c2 = data("apiclus2")
+    g2 = Design(c2, weights="pw", ids=["dnum", "snum"]).calibrate({"stype": TYPES})
+    check(g2.mean("api00"), "cal2_mean")
+    check(g2.total("enroll"), "cal2_total")
+    with pytest.warns(UserWarning, match="no weights"):  # R's weights from the fpc
+        d = Design(c2, ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    d = d.with_columns(yes=pl.col("sch.wide") == "Yes")
+    t = d.glm("yes ~ ell + meals + mobility", family="binomial").term_test("ell + meals")
+    want = r("regterm_clus2")
+    close([t.statistic, t.ddf, t.p_value], want.select("estimate", "ci_low", "ci_high").row(0),
+          1e-7)
+    check(d.quantile("api00", [0.5]), "quantile_clus2", ("estimate", "se", "ci_low", "ci_high"))
+    check(d.ratio("api.stu", "enroll"), "ratio_clus2")
