@@ -67,8 +67,10 @@ def _variant(kit: Kit, key: str, values: dict[str, Any]) -> str:
     """``key_<meaning>`` or ``key_<direction>`` when the catalog has it, else ``key``."""
     for tag in ("tag", "meaning", "direction"):
         v = values.get(tag)
-        if v and kit.has(f"{key}_{v}"):
-            return f"{key}_{v}"
+        while v:
+            if kit.has(f"{key}_{v}"):
+                return f"{key}_{v}"
+            v = v.rpartition("_")[0]  # "split_up" falls back to "split"
     return key
 
 

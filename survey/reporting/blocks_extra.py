@@ -412,6 +412,8 @@ def tension(kit: Kit, block: Block, chapter: str) -> list[Page]:
                   a_question=kit.short(qid), b_question=kit.short(other_q), year=kit.year,
                   change=Raw(("，" if kit.lang == "zh" else ", ") + kit.change_clause(ch))
                   if ch is not None else Raw(""), direction=_direction(ch, None))
+    split = a >= 0.4 and b >= 0.4  # both sides held by a large share: the two pull apart
+    values["tag"] = ("split_up" if values["direction"] == "up" else "split") if split else ""
     title = _title(kit, block, "msg.tension", **values)
     bullets = [kit.say("bullet.tension_a", **values), kit.say("bullet.tension_b", **values)]
     labels = [kit.plain(kit.say("chart.tension_bar", question=values["a_question"],

@@ -106,6 +106,8 @@ def _holds(kit: Kit, when: dict[str, Any], signals: dict[str, dict[str, Any]]) -
         checks.append(sig.get("record") == when["record"])
     if "item_top" in when:
         checks.append(sig.get("item_top") == when["item_top"])
+    if "contrasts" in when:
+        checks.append((sig.get("significant") or 0) > 0)
     if "optimum_above_mean" in when:
         checks.append(bool(sig.get("optimum_above_mean")))
     return bool(checks) and all(checks)
