@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from survey.design import Design
-from survey.design.contrast import contrast
+from survey.design.contrast import Estimates, contrast
 from survey.design.quantile import RULES
 from survey.design.tests import imhof_sf, saddlepoint_sf
 
@@ -179,6 +179,11 @@ def test_reg_term_test(name):
         t = fit.term_test(terms, df=float("inf"))
         close(t.statistic, g["estimate"], SE)
         close(t.p_value, g["extra"], SE)
+    g = _g(name, "contrast_glm")
+    got = Estimates.of(fit).contrast({"b23": {"brand[T.b2]": 1, "brand[T.b3]": -1},
+                                      "x2": {"x": 2}})
+    close(got["estimate"], g["estimate"], EST)
+    close(got["se"], g["se"], SE)
     fit = d.glm("q1 ~ x + seg2 + brand", family="binomial")
     g = _g(name, "regtermtest_F").filter(pl.col("var") == "binomial")
     t = fit.term_test("~brand")

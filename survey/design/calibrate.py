@@ -414,7 +414,7 @@ def greg_calibration(mm: np.ndarray, w0: np.ndarray, g: np.ndarray) -> GregCalib
 def calibrate_replicates(design: Any, population: Mapping[Any, Any], calfun: str = "linear",
                          bounds: tuple[float, float] | None = None, *,
                          total: float | None = None, max_iter: int = 50,
-                         tol: float = 1e-10) -> Any:
+                         tol: float = 1e-10, trim: tuple[float, float] | None = None) -> Any:
     """Calibrate a :class:`~survey.design.replicate.ReplicateDesign`: the full-sample weights
     and every replicate's weights separately (R's ``calibrate.svyrep.design``).
 
@@ -439,6 +439,8 @@ def calibrate_replicates(design: Any, population: Mapping[Any, Any], calfun: str
             g = 1.0 + mm @ np.linalg.lstsq(x.T @ x, pop - w0 @ mm, rcond=None)[0]
         else:
             g = grake(mm, w0, calfun, lo, hi, pop, tol, max_iter, names)[0]
+        if trim is not None:
+            g = trim_ratios(g, w0, trim)
         cols.append(w0 * g)
     out = _new_weights(design, np.column_stack(cols))
     out.degf = design.degf  # R's calibrate keeps the replicate design's degf

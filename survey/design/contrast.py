@@ -52,6 +52,22 @@ class Estimates:
     replicates: np.ndarray | None = None  # (R, k)
     design: Any = None  # the replicate design (for svrVar) when replicates are kept
 
+    @classmethod
+    def of(cls, fit: Any) -> Estimates:
+        """The coefficients of a ``glm()`` fit with their design covariance (R's
+        ``svycontrast`` of a ``svyglm``).
+
+        Example:
+            >>> import polars as pl
+            >>> from survey.design import Design
+            >>> f = pl.DataFrame({"y": [1.0, 2.0, 2.5, 4.0, 5.5], "x": [0.0, 1, 2, 3, 4]})
+            >>> e = Estimates.of(Design(f).glm("y ~ x"))
+            >>> e.names, round(float(e.contrast({"Intercept": 1, "x": 2})["estimate"][0]), 2)
+            (('Intercept', 'x'), 3.0)
+        """
+        names = tuple(str(n) for n in fit.params.index)
+        return cls(names, fit.params.to_numpy(float), fit.vcov.to_numpy(float))
+
     def to_polars(self, level: float = 0.95) -> pl.DataFrame:
         se = np.sqrt(np.maximum(np.diag(self.vcov), 0.0))
         q = stats.norm.ppf(0.5 + level / 2)

@@ -129,6 +129,8 @@ for (dn in names(edesigns)) {
   add(dn, "contrast_editions", "x", "2-1", coef(m2) - coef(m1), sqrt(vcov(m1) + vcov(m2)))
   # Wald tests of model terms
   m <- svyglm(spend ~ x + q1 + seg2 + brand, d)
+  k <- svycontrast(m, list(b23 = c(brandb2 = 1, brandb3 = -1), x2 = c(x = 2)))
+  add(dn, "contrast_glm", "gaussian", names(coef(k)), coef(k), SE(k))
   for (tt in c("brand", "x", "seg2+brand")) {
     r <- regTermTest(m, as.formula(paste0("~", tt)))
     add(dn, "regtermtest_F", "gaussian", tt, r$Ftest, NA, NA, NA, r$p)
