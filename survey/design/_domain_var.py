@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,22 @@ from survey.design._structure import Stage, Structure
 from survey.design.variance import Calibration, _needs_presence, _stage_var
 
 SNAP = 1e-13  # relative size under which an expanded sum of squares is rounding noise
+
+_POOL = threading.local()
+
+
+def _buffers(n: int, k: int) -> list[np.ndarray]:
+    """``k`` float work arrays of ``n`` values, kept per thread between calls.
+
+    Fresh multi-megabyte arrays cost a page fault per 4 KiB on first touch (dominant on a
+    virtual machine); reusing them keeps each row pass at memory speed. The arrays are
+    overwritten by the next call: callers consume them before asking again.
+    """
+    pool = getattr(_POOL, "arrays", None)
+    if pool is None or len(pool[0]) != n or len(pool) < k:
+        pool = [np.empty(n) for _ in range(max(k, 3))]
+        _POOL.arrays = pool
+    return pool[:k]
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,12 +95,30 @@ class _Layout:
             nb = sg.n_units if sg.unit is not None else sg.n_strata
             self.keys.append(base * self.d1 + self.gd)
             self.sizes.append(nb * self.d1)
-        self._keys3: dict[int, np.ndarray] = {}
+        self._keys3: dict[object, np.ndarray] = {}
+        self._ibuf: np.ndarray | None = None
         self._dom: tuple[np.ndarray, ...] | None = None
         if cal is not None:
             self.psw, self.cell, self.nc = cal.weights(w), cal.cell, cal.n_cells
             self.cell_key = self.cell * self.d1 + self.gd
             self._calq: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def ibuf(self) -> np.ndarray:
+        if self._ibuf is None:
+            self._ibuf = np.empty(len(self.gd), np.int64)
+        return self._ibuf
+
+    def cell_key3(self) -> np.ndarray:
+        if "cell" not in self._keys3:
+            self._keys3["cell"] = self.cell_key * 3
+        return self._keys3["cell"]
+
+    def hcell_key3(self, k: int) -> np.ndarray:
+        name = f"hcell{k}"
+        if name not in self._keys3:
+            hc = self.stages[k].stratum * self.nc + self.cell
+            self._keys3[name] = (hc * self.d1 + self.gd) * 3
+        return self._keys3[name]
 
     def keys3(self, k: int) -> np.ndarray:
         if k not in self._keys3:
@@ -185,9 +220,12 @@ def _var_of_r(r: np.ndarray, a: np.ndarray, lay: _Layout) -> np.ndarray:
             s_h = np.bincount(key, weights=rr, minlength=size).reshape(n_h, d1)[:, :d] - q1f
             m = np.zeros((n_h, d1))
             m[:, :d] = s_h / nu
-            dev = rr - m.ravel()[key]
+            (dev,) = _buffers(len(rr), 1)
+            np.take(m.ravel(), key, out=dev)
+            np.subtract(rr, dev, out=dev)
+            np.multiply(dev, dev, out=dev)
             m = m[:, :d]
-            ss = np.bincount(key, weights=dev * dev, minlength=size).reshape(n_h, d1)[:, :d]
+            ss = np.bincount(key, weights=dev, minlength=size).reshape(n_h, d1)[:, :d]
             if f is None:
                 ss = ss + (nu - lay.counts(k)) * m * m
             else:
@@ -204,7 +242,7 @@ def _binary(col: Column, lay: _Layout, kind: str) -> tuple[tuple[np.ndarray, ...
     cat = (1 + y8) if full else col.a * (1 + y8)  # 0 invalid, 1 no, 2 yes (uint8)
     var = np.zeros(d)
     for k, sg in enumerate(lay.stages):
-        key3 = lay.keys3(k) + cat
+        key3 = np.add(lay.keys3(k), cat, out=lay.ibuf())
         size3 = lay.sizes[k] * 3
         wb = np.bincount(key3, weights=w, minlength=size3).reshape(-1, d1, 3)[:, :d]
         need_n = not full or (lay.need_pres and sg.lonely.any())
@@ -243,6 +281,69 @@ def _binary(col: Column, lay: _Layout, kind: str) -> tuple[tuple[np.ndarray, ...
             pres = ((nb[:, :, 1] + nb[:, :, 2] > 0) if nb is not None and lay.need_pres
                     and sg.lonely.any() else None)
         var += _stage_var(sg, s_h, ss, pres, lay.st.lonely_psu)
+    est = num if kind == "total" else mu
+    return (nobs, wsum, num, dev2, est), var
+
+
+def _binary_calibrated(col: Column, lay: _Layout, kind: str
+                       ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """:func:`_binary` for a calibrated design whose raking weights are the final weights.
+
+    The residual of row i for domain d is ``u w_i`` in the domain (``u = t[d, answer] -
+    F[cell, d]``) and ``-w_i F[cell, d]`` outside; weighted counts per (unit or stratum, cell,
+    domain, answer) give the back-fit's cell sums, the unit totals and the squares.
+    """
+    d, d1, w, nc = lay.d, lay.d1, lay.w, lay.nc
+    y8 = col.y if col.y.dtype == np.uint8 else col.y.astype(np.uint8)
+    cat = col.a * (1 + y8)
+    rows_bins = None
+    if lay.stages[0].unit is None:  # element sampling: (stratum, cell) bins give the cells too
+        n_h = lay.stages[0].n_strata
+        size, shape = n_h * nc * d1 * 3, (n_h, nc, d1, 3)
+        key = np.add(lay.hcell_key3(0), cat, out=lay.ibuf())
+        rows_bins = [np.bincount(key, weights=wt, minlength=size).reshape(shape)[:, :, :d]
+                     for wt in (w, lay.w2, None)]
+        wcd, ncd = rows_bins[0].sum(0), rows_bins[2].sum(0)
+    else:
+        key = np.add(lay.cell_key3(), cat, out=lay.ibuf())
+        wcd = np.bincount(key, weights=w, minlength=nc * d1 * 3).reshape(nc, d1, 3)[:, :d]
+        ncd = np.bincount(key, minlength=nc * d1 * 3).reshape(nc, d1, 3)[:, :d].astype(float)
+    wsum, num = wcd[:, :, 1:].sum((0, 2)), wcd[:, :, 2].sum(0)
+    nobs = ncd[:, :, 1:].sum((0, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = num / wsum
+        safe = np.where(wsum > 0, wsum, 1.0)
+        dev2 = num * (1 - mu) ** 2 + (wsum - num) * mu * mu
+    t = np.zeros((d, 3))
+    if kind == "total":
+        t[:, 2] = 1.0
+    else:
+        t[:, 1] = np.where(wsum > 0, -mu / safe, 0.0)
+        t[:, 2] = np.where(wsum > 0, (1 - mu) / safe, 0.0)
+    f = lay.cal.backfit((ncd * t[None, :, :]).sum(2))  # cell sums of r / w: (C, D)
+    var = np.zeros(d)
+    for k, sg in enumerate(lay.stages):
+        pres = lay.presence(k, col.a)
+        if sg.unit is not None:
+            key = np.add(lay.keys3(k), cat, out=lay.ibuf())
+            wb = np.bincount(key, weights=w, minlength=lay.sizes[k] * 3)
+            wb = wb.reshape(-1, d1, 3)[:, :d]
+            tu = (wb * t[None, :, :]).sum(2) - lay.cal_units(k) @ f
+            s_h, ss = _centre_units(tu, sg)
+        else:
+            w1, w2, nn = rows_bins  # stage 1 (only the first stage can have rows as units)
+            u = t[None, None, :, :] - f[None, :, :, None]  # (1, C, D, 3)
+            q1o, q2o, n_out = lay.cal_rows(k)
+            q1f = np.einsum("hcd,cd->hd", q1o, f)
+            s_h = (u * w1).sum((1, 3)) - q1f
+            m = s_h / sg.n_unit[:, None]
+            u2w2 = (u * u * w2).sum((1, 3))
+            f2q2 = np.einsum("hcd,cd->hd", q2o, f * f)
+            ss = (u2w2 - 2 * m * (u * w1).sum((1, 3)) + nn.sum((1, 3)) * m * m
+                  + f2q2 + 2 * m * q1f + n_out * m * m)
+            raw = u2w2 + f2q2 + sg.n_unit[:, None] * m * m
+            ss = np.where(ss <= SNAP * raw, 0.0, ss)
+        var += _stage_var(sg, s_h, np.maximum(ss, 0.0), pres, lay.st.lonely_psu)
     est = num if kind == "total" else mu
     return (nobs, wsum, num, dev2, est), var
 
@@ -288,20 +389,26 @@ def column_influence(col: Column, lay: _Layout, kind: str
     wsum = wsum_all[:n_dom]
     inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
     inv[n_dom] = 0.0
-    e = y - pivot[gd]
-    we = aw * e
-    delta = np.bincount(gd, weights=we, minlength=d1) * inv
+    e, tmp, r = _buffers(len(y), 3)
+    np.take(pivot, gd, out=e)
+    np.subtract(y, e, out=e)  # centred at a value of the domain
+    np.multiply(aw, e, out=tmp)
+    delta = np.bincount(gd, weights=tmp, minlength=d1) * inv
     mu = pivot + delta
-    e -= delta[gd]
-    dev2 = np.bincount(gd, weights=aw * e * e, minlength=d1)[:n_dom]
+    np.take(delta, gd, out=tmp)
+    np.subtract(e, tmp, out=e)  # centred at the domain mean
+    np.multiply(aw, e, out=r)
+    np.multiply(r, e, out=tmp)
+    dev2 = np.bincount(gd, weights=tmp, minlength=d1)[:n_dom]
     if kind == "total":
-        r = aw * y
+        np.multiply(aw, y, out=r)
         if gd.max(initial=0) == n_dom:
             r[gd == n_dom] = 0.0
         num = np.bincount(gd, weights=r, minlength=d1)[:n_dom]
         est = num
     else:
-        r = aw * e * inv[gd]  # 0 outside every domain (inv = 0 there)
+        np.take(inv, gd, out=tmp)
+        np.multiply(r, tmp, out=r)  # a w (y - ybar) / W; 0 outside every domain (inv = 0)
         est = np.where(wsum > 0, mu[:n_dom], np.nan)
         num = wsum * mu[:n_dom]
     return (nobs, wsum, num, dev2, est), r
@@ -317,9 +424,12 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
     lay = _Layout(g, n_dom, w, st, cal)
     out = {k: np.empty((n_dom, len(cols))) for k in ("nobs", "wsum", "num", "dev2", "est",
                                                      "var")}
+    binned_cal = cal is not None and cal.same_weights(w)
     for j, col in enumerate(cols):
         if col.binary and cal is None:
             sums, var = _binary(col, lay, kind)
+        elif col.binary and binned_cal:
+            sums, var = _binary_calibrated(col, lay, kind)
         else:
             sums, r = column_influence(col, lay, kind)
             var = _var_of_r(r, col.a, lay)
