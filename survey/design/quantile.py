@@ -106,9 +106,9 @@ def _approx(xp: np.ndarray, yp: np.ndarray, v: float, constant: bool = False) ->
     return float(np.interp(v, ux, uy))
 
 
-def quantile(obj: Any, variables: str | Sequence[str], probs: Sequence[float] = (0.5,), *,
-             interval: str = "mean", rule: str = "math", level: float = 0.95,
-             df: float | None = None) -> pl.DataFrame:
+def quantile(obj: Any, variables: str | Sequence[str],
+             probs: float | Sequence[float] = (0.5,), *, interval: str = "mean",
+             rule: str = "math", level: float = 0.95, df: float | None = None) -> pl.DataFrame:
     """Quantiles of numeric columns with intervals (R's ``svyquantile``), by domain for
     ``d.by(g).quantile(...)``: columns ``variable, quantile, estimate, se, ci_low, ci_high,
     n``. ``df``: degrees of freedom of the interval (default the domain's ``degf``, as R).
@@ -128,7 +128,7 @@ def quantile(obj: Any, variables: str | Sequence[str], probs: Sequence[float] = 
     if interval == "quantile" and not rep:
         raise EstimationError("interval='quantile' needs replicate weights; expected a "
                               "replicate design (Design.replicates()) or interval='mean'")
-    probs = [float(p) for p in probs]
+    probs = [float(probs)] if np.isscalar(probs) else [float(p) for p in probs]
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise EstimationError(f"probs={probs}; expected probabilities in [0, 1]")
     names = [variables] if isinstance(variables, str) else list(variables)
