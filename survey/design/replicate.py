@@ -59,7 +59,10 @@ def replicates(design: Design, type: str = "auto", *, replicates: int = 50,
     ``type="auto"`` is ``"JK1"`` without strata, ``"JKn"`` with. The fpc of the design (if
     any) enters JK1/JKn through ``rscales`` and the bootstrap through sampling without
     replacement, as R; BRR/Fay ignore it. ``replicates`` and ``seed`` are the bootstrap's
-    draws and generator seed; ``rho`` is Fay's factor. The design's final weights are used.
+    draws and generator seed; ``rho`` is Fay's factor. The design's final weights are used;
+    a raked or calibrated design's replicates are not re-calibrated (as R's
+    ``as.svrepdesign``): calibrate the replicate design itself (``r.calibrate(...)``) for
+    calibration-aware replicate variances.
 
     Example:
         >>> import polars as pl
