@@ -175,14 +175,18 @@ def edition_warnings(raw: pl.DataFrame, codebook: Codebook, edition: int, file: 
 
 
 def _margin_warnings(codebook: Codebook, edition: int) -> list[str]:
-    from survey.weighting import load_margins
+    """The report of an edition without margins is unweighted: say so; wrong margins too."""
+    from survey import weighting
 
     try:
-        load_margins(edition, codebook)
+        found = weighting.edition_weighting(edition, codebook)
     except SurveyError as e:
-        return [f"{e} — add the edition's margins to data/weighting.yaml before `survey report`"]
-    except Exception:  # a weighting module in flux must not stop an ingest
-        return []
+        return [f"{e} — fix the edition's margins in data/weighting.yaml before `survey report`"]
+    if getattr(found, "reason", None) == "missing":
+        return [
+            f"no weighting margins for edition {edition} in data/weighting.yaml: it will be "
+            f"reported unweighted (add its margins, or '{edition}: none' to say so)"
+        ]
     return []
 
 

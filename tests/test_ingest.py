@@ -64,7 +64,7 @@ def test_delivery_round_trips_through_ingest(tmp_path: Path, cb: Codebook, typed
     assert wave.frame.select(typed.columns).equals(typed)
     assert (tmp_path / "waves" / "2026.validation.log").read_text(encoding="utf-8").startswith("ingest 交付.xlsx")
     # a valid wave still gets told what will stop the report: no 2026 weighting margins yet
-    assert any("2026" in w and "data/weighting.yaml" in w for w in result.warnings)
+    assert any("2026" in w and "data/weighting.yaml" in w and "unweighted" in w for w in result.warnings)
     assert "\nwarnings:\n" in result.to_text()
 
 

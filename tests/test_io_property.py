@@ -84,11 +84,16 @@ def typed_frames(draw: st.DrawFn) -> pl.DataFrame:
 
 
 def as_text(frame: pl.DataFrame, lang: str | None) -> pl.DataFrame:
-    """The typed frame as strings: codes (``lang=None``) or labels, multi as 1/blank."""
+    """The typed frame as strings: codes (``lang=None``) or labels, multi as 1/0 (blank: null)."""
     shown = Wave(frame, None, CB).labelled(lang) if lang else frame
     return shown.with_columns(
         pl.col(pl.Enum).cast(pl.String),
-        pl.when(pl.col(pl.Boolean)).then(pl.lit("1")).otherwise(pl.lit("")).name.keep(),
+        pl.when(pl.col(pl.Boolean))
+        .then(pl.lit("1"))
+        .when(pl.col(pl.Boolean).not_())
+        .then(pl.lit("0"))
+        .otherwise(pl.lit(""))
+        .name.keep(),
         pl.col(pl.Float64).cast(pl.String),
     )
 

@@ -249,7 +249,7 @@ def test_utf16_csv_from_excel_unicode_text_is_read(tmp_path):
 
 
 def test_header_row_number_is_the_real_one(tmp_path, cb):
-    text = "2026年广告主调研 数据导出\n导出时间 2026-10-20\n\nresp_id,industry\na,飞机\n"
+    text = "2026年广告主调研 数据导出\n导出时间 2026-10-20\n\nresp_id,industry,confidence\na,飞机,持平\n"
     (tmp_path / "w.csv").write_text(text, encoding="utf-8")
     report = validate_file(tmp_path / "w.csv", codebook=cb)
     out = report.to_text()
@@ -320,8 +320,8 @@ def test_edition_from_a_file_name_takes_the_edition_not_the_date():
 def test_row_numbers_stay_those_of_the_sheet_with_a_readme_above(tmp_path):
     def build(wb, ws):
         ws.write(0, 0, "说明：本表为2026年调研数据")
-        ws.write_row(2, 0, ["resp_id", "industry"])
-        ws.write_row(3, 0, ["a", "auto"])
+        ws.write_row(2, 0, ["resp_id", "industry", "confidence"])
+        ws.write_row(3, 0, ["a", "auto", "flat"])
 
     raw, info = read_table_info(_workbook(tmp_path / "w.xlsx", build))
     assert info.header_row == 3 and raw[ROW_COLUMN].to_list() == [4]

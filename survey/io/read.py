@@ -116,7 +116,7 @@ def read_table_info(
     Example:
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.csv"
-        >>> _ = path.write_text("2026年广告主调研\\n\\nresp_id,industry\\na,auto\\n", encoding="utf-8")
+        >>> _ = path.write_text("2026年广告主调研\\n\\nresp_id,industry,confidence\\na,auto,flat\\n", encoding="utf-8")
         >>> raw, info = read_table_info(path)
         >>> info.header_row, raw[ROW_COLUMN].to_list(), info.notes
         (3, [4], ('row 1 above the header (row 3) skipped: it is not a table row',))
@@ -413,13 +413,21 @@ def _filled(rec: Sequence) -> int:
 
 
 def _header_index(records: Sequence[tuple[int, list]]) -> int | None:
-    """Index of the header record: the first non-blank record more than half as filled as the
-    fullest of the first 30 non-blank records (a title or read-me line above it is not)."""
+    """Index of the header record: the first non-blank record that is not a title line.
+
+    A title or read-me line above the table fills one cell of a table at least three columns
+    wide, or at most a quarter of the widest of the first 30 non-blank records.
+    """
     candidates = [i for i, (_, rec) in enumerate(records[:200]) if not _is_blank(rec)][:30]
     if not candidates:
         return None
     widest = max(_filled(records[i][1]) for i in candidates)
-    return next(i for i in candidates if 2 * _filled(records[i][1]) > widest)
+
+    def title(i: int) -> bool:
+        filled = _filled(records[i][1])
+        return (filled == 1 and widest >= 3) or 4 * filled <= widest
+
+    return next((i for i in candidates if not title(i)), candidates[0])
 
 
 def _from_rows(
