@@ -265,3 +265,10 @@ def test_subset_is_a_domain():
         ReplicateDesign(fixture(), "w", "^boot_", "other", rscales=[1.0, 2.0])
     with pytest.raises(EstimationError, match="fpc"):
         ReplicateDesign(fixture(), "w", "^brr_", "BRR", combined_weights=False, fpc=[0.1] * 24)
+
+
+def test_replicates_of_a_raked_design_warn():
+    d = Design(fixture(), weights="w").rake({"seg2": {"f": 0.5, "m": 0.5}})
+    with pytest.warns(UserWarning, match="not re-calibrated"):
+        r = d.replicates("JK1")
+    close(r.weights, d.weights, 0)

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,11 @@ def replicates(design: Design, type: str = "auto", *, replicates: int = 50,
     if getattr(design, "_subset", None) is not None:
         raise EstimationError("replicates() of a subset; expected the whole design (take "
                               "the subset of the replicate design's estimates with by())")
+    if getattr(design, "_cal", None) is not None:
+        warnings.warn("replicates of a raked or calibrated design keep its final weights but "
+                      "are not re-calibrated (as R's as.svrepdesign); calibrate the replicate "
+                      "design (r.calibrate(...)) for calibration-aware variances",
+                      UserWarning, stacklevel=2)
     st = design._st
     psu = np.arange(design.n) if st.psu is None else st.psu
     f_h = st.scale * (st.n_psu - 1.0) / st.n_psu  # 1 - n/N per stratum
