@@ -119,3 +119,43 @@ def test_shares_that_do_not_sum_to_one_are_refused() -> None:
     with pytest.raises(WeightingError, match=r"sum to 1\.1; expected shares summing to 1"):
         d.rake({"g": {"a": 0.5, "b": 0.6}})
     assert d.rake({"g": {"a": 30, "b": 70}}).weights.sum() == pytest.approx(100.0)
+
+
+def test_unknown_columns_are_survey_errors_with_close_names(df):
+    from survey.errors import SurveyError
+
+    for kw, role in ((dict(weights="missing"), "weights column"), (dict(ids="psuu"), "ids column"),
+                     (dict(strata="gg"), "strata column"), (dict(fpc="fpcc"), "fpc column")):
+        with pytest.raises(SurveyError, match=f"unknown {role} '"):
+            Design(df, **kw)
+    with pytest.raises(EstimationError, match=r"unknown variable 'yy'.*did you mean 'y'"):
+        Design(df).mean("yy")
+
+
+def test_dotted_formula_names_get_the_fix():
+    f = pl.DataFrame({"avg.ed": [1.0, 2, 3, 4, 5], "y": [1.0, 3, 2, 5, 4]})
+    with pytest.raises(EstimationError, match=r"Q\(\"avg.ed\"\).*avg_ed"):
+        Design(f).glm("y ~ avg.ed")
+    assert Design(f).glm('y ~ Q("avg.ed")').params.iloc[1] == pytest.approx(0.8)
+
+
+def test_bad_filters_and_options(df):
+    d = Design(df)
+    with pytest.raises(EstimationError, match=r"cannot be evaluated"):
+        d.subset(pl.col("nope") > 1)
+    with pytest.raises(EstimationError, match=r"not a column or a SQL expression"):
+        d.subset("y >>> 2")
+    with pytest.raises(EstimationError, match=r"mask has 2 values; expected one per respondent"):
+        d.subset([True, False])
+    with pytest.raises(EstimationError, match=r"na_rm='pairwise'; expected one of"):
+        d.mean(["y", "q"], na_rm="pairwise")
+
+
+def test_where_argument_is_subset(df):
+    d = Design(df)
+    a = d.mean("y", where="s = 'x'")
+    b = d.subset(pl.col("s") == "x").mean("y")
+    assert a.select("estimate", "se", "n").row(0) == b.select("estimate", "se", "n").row(0)
+    assert a["n"][0] == 3
+    by = d.by("g", where=pl.col("s") == "x").mean("y")
+    assert by["n"].to_list() == [2, 1]

@@ -450,12 +450,15 @@ class Design:
         (proportional-odds logistic, R's ``svyolr``); see ``survey.design.glm``."""
         from survey.design.glm import svyglm
 
+        _check_formula(self.frame, formula)
         return svyglm(self, formula, family)
 
     def __repr__(self) -> str:
         cal = "raked" if self._cal is not None else "not raked"
-        return (f"Design(n={self.n}, strata={self._st.n_strata}, psus={self._st.n_psus}, "
-                f"{cal}, variance={self._variance!r})")
+        stages = f", stages={len(self._st.stages)}" if len(self._st.stages) > 1 else ""
+        sub = f", subset={self._where!r} (n={self.n_subset})" if self._subset is not None else ""
+        return (f"Design(n={self.n}, strata={self._st.n_strata}, psus={self._st.n_psus}"
+                f"{stages}, {cal}, variance={self._variance!r}{sub})")
 
 
 
@@ -495,6 +498,21 @@ def _weights_from_fpc(st: V.Structure) -> np.ndarray:
     warnings.warn("no weights given: using the inverse sampling fractions of the fpc "
                   "(N / n per stage), as R's svydesign", UserWarning, stacklevel=3)
     return w
+
+
+def _check_formula(frame: pl.DataFrame, formula: str) -> None:
+    """Refuse, with the fix, formula names patsy would misread (``avg.ed`` is attribute access)."""
+    import re
+
+    if not isinstance(formula, str) or "~" not in formula:
+        raise EstimationError(f"formula {formula!r}; expected 'y ~ x1 + x2'", value=formula)
+    bare = re.sub(r"(['\"]).*?\1", "", formula)  # names inside Q("...") are quoted
+    for name in re.findall(r"[A-Za-z_][\w.]*", bare):
+        if "." in name and name in frame.columns:
+            raise EstimationError(
+                f"formula names column '{name}', whose dot the formula language reads as an "
+                f"attribute; expected Q(\"{name}\") in the formula or a column renamed without "
+                f"dots (frame.rename({{'{name}': '{name.replace('.', '_')}'}}))", column=name)
 
 
 def _where_mask(frame: pl.DataFrame, where: Any) -> tuple[np.ndarray, str]:
