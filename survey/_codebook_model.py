@@ -194,7 +194,14 @@ class Question:
 
     # -- labels ---------------------------------------------------------------------------------
     def text(self, lang: Lang = "zh", edition: int | None = None) -> str:
-        """The question wording in ``lang`` as asked in ``edition`` (``None``: the newest)."""
+        """The question wording in ``lang`` as asked in ``edition`` (``None``: the newest).
+
+        Example:
+            >>> q = Question("q", "numeric", "s", "预算增长", "Budget growth",
+            ...              rewordings=(Wording(2026, "营销预算增长", "Marketing budget growth"),))
+            >>> q.text("en", 2025), q.text("en")
+            ('Budget growth', 'Marketing budget growth')
+        """
         return _worded((self.text_zh, self.text_en), self.rewordings, lang, edition)
 
     def short_label(self, lang: Lang = "zh", edition: int | None = None) -> str:
@@ -217,7 +224,14 @@ class Question:
 
     # -- options and items by edition -----------------------------------------------------------
     def options_in(self, edition: int | None) -> tuple[Option, ...]:
-        """The options ``edition`` asked (``None``: every option of every edition)."""
+        """The options ``edition`` asked (``None``: every option of every edition).
+
+        Example:
+            >>> q = Question("q", "single", "s", "问", "Q", editions=(2025,),
+            ...              options=(Option("a", "甲", "A"), Option("b", "乙", "B", added=2026)))
+            >>> [o.code for o in q.options_in(2026)], q.options_in(2024)
+            (['a', 'b'], ())
+        """
         if edition is not None and not self.asked_in(edition):
             return ()
         return tuple(o for o in self.options if o.asked_in(edition))
@@ -442,6 +456,13 @@ class Question:
 
     def comparable_items(self, earlier: int, later: int) -> list[str]:
         """Grid item / constant-sum part codes comparable between the two editions.
+
+        Example:
+            >>> q = Question("g", "grid", "s", "问", "Q", options=(Option("up", "升", "Up"),),
+            ...              items=(Option("tv", "电视", "TV"), Option("ctv", "联网电视", "CTV", added=2026)))
+            >>> q.comparable_items(2025, 2026), q.comparable_items(2026, 2027)
+            (['tv'], ['tv', 'ctv'])
+
 
         A constant sum whose parts changed is comparable only part by part when the parts of
         both editions are the same set (a share of a different whole is not the same share).

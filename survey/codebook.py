@@ -77,7 +77,13 @@ class Codebook:
     # -- loading --------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path | None = None) -> Codebook:
-        """Read and check a codebook YAML file (default ``data/codebook.yaml``)."""
+        """Read and check a codebook YAML file (default ``data/codebook.yaml``).
+
+        Example:
+            >>> cb = Codebook.load()
+            >>> cb.editions, cb.id_column
+            ((2022, 2023, 2024, 2025), 'resp_id')
+        """
         return _codebook_parse.load(cls, path)
 
     @classmethod
@@ -133,7 +139,12 @@ class Codebook:
         return [q for q in self if q.asked_in(edition)]
 
     def sections_in(self, edition: int | None) -> list[Section]:
-        """Sections with at least one question asked in ``edition``, in order."""
+        """Sections with at least one question asked in ``edition``, in order.
+
+        Example:
+            >>> [s.id for s in Codebook.load().sections_in(2023)]
+            ['profile', 'outlook', 'brand_performance', 'media']
+        """
         used = {q.section for q in self.questions_in(edition)}
         return [s for s in self.sections if s.id in used]
 
@@ -142,6 +153,11 @@ class Codebook:
 
         These are the columns a delivery of that edition must have. The typed wave also has
         the (all-null) columns of options the edition did not ask: :meth:`column_dtypes`.
+
+        Example:
+            >>> cb = Codebook.load()
+            >>> "challenges__new_tech" in cb.columns(2022), "challenges__new_tech" in cb.columns(2025)
+            (False, True)
         """
         out = [self.id_column]
         for q in self:
@@ -153,6 +169,10 @@ class Codebook:
 
         Every column of every question asked in the edition, including the null columns of
         options and items it did not ask.
+
+        Example:
+            >>> Codebook.load().column_dtypes(2022)["challenges__new_tech"]
+            Boolean
         """
         out: dict[str, pl.DataType] = {self.id_column: pl.String()}
         for q in self:
