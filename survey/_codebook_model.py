@@ -457,15 +457,14 @@ class Question:
     def comparable_items(self, earlier: int, later: int) -> list[str]:
         """Grid item / constant-sum part codes comparable between the two editions.
 
+        A constant sum whose set of parts changed compares no part (a share of a different
+        whole is not the same share).
+
         Example:
             >>> q = Question("g", "grid", "s", "问", "Q", options=(Option("up", "升", "Up"),),
             ...              items=(Option("tv", "电视", "TV"), Option("ctv", "联网电视", "CTV", added=2026)))
             >>> q.comparable_items(2025, 2026), q.comparable_items(2026, 2027)
             (['tv'], ['tv', 'ctv'])
-
-
-        A constant sum whose parts changed is comparable only part by part when the parts of
-        both editions are the same set (a share of a different whole is not the same share).
         """
         if not self.comparable(earlier, later):
             return []
