@@ -3,27 +3,27 @@
 :func:`validate` looks at every column and every cell in one pass and returns the typed frame
 only when nothing is wrong. The checks, each with a stable ``kind``:
 
-============== ==========================================================================
-kind           meaning
-============== ==========================================================================
-unknown_column a column the codebook does not know (or, with answers, of a question not asked)
-missing_column the id column, or a column of an option/item asked in the edition, is absent
-unknown_code   a single/grid cell that is no code, Chinese label or English label
-not_asked      an answer the edition did not ask: a code of an option it did not ask, or a
-               selected/filled cell in the column of an option or item it did not ask
+================== ======================================================================
+kind               meaning
+================== ======================================================================
+unknown_column     a column the codebook does not know (or, with answers, of a question not asked)
+missing_column     the id column, or a column of an option/item asked in the edition, is absent
+unknown_code       a single/grid cell that is no code, Chinese label or English label
+not_asked          an answer the edition did not ask: a code of an option it did not ask, or a
+                   selected/filled cell in the column of an option or item it did not ask
 exclusive_conflict an ``exclusive`` option ("none of these") selected together with another
-out_of_range   a number outside the question's ``range`` (constant-sum parts: 0..total)
-not_a_number   text in a numeric or constant-sum column
-duplicate_id   a respondent id used before, compared after NFKC normalisation (full- and
-               half-width forms, invisible characters and edge spaces ignored); the problem names
-               the first row and how the id is written there
-missing_id     a blank respondent id
-bad_multi_cell a multi-select cell that is neither a "selected" nor a "not selected" marker
-sum_mismatch   constant-sum parts not summing to ``total`` (±0.5), or only partly blank
-missing_required a blank answer to a ``required`` question
-bad_weight     a blank, non-numeric, non-finite or non-positive weight, or one above the bound
-               (:data:`WEIGHT_MAX_RATIO` × the median weight, or :data:`WEIGHT_MAX`)
-============== ==========================================================================
+out_of_range       a number outside the question's ``range`` (constant-sum parts: 0..total)
+not_a_number       text in a numeric or constant-sum column
+duplicate_id       a respondent id used before, compared after NFKC normalisation (full- and
+                   half-width forms, invisible characters and edge spaces ignored); the problem names
+                   the first row and how the id is written there
+missing_id         a blank respondent id
+bad_multi_cell     a multi-select cell that is neither a "selected" nor a "not selected" marker
+sum_mismatch       constant-sum parts not summing to ``total`` (±0.5), or only partly blank
+missing_required   a blank answer to a ``required`` question
+bad_weight         a blank, non-numeric, non-finite or non-positive weight, or one above the bound
+                   (:data:`WEIGHT_MAX_RATIO` × the median weight, or :data:`WEIGHT_MAX`)
+================== ======================================================================
 
 Policy for columns: every column of every option and item asked in the edition must be present,
 required or not (a blank column is how a file says "nobody answered"); the weight column is
