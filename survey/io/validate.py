@@ -11,7 +11,7 @@ missing_column     the id column, or a column of an option/item asked in the edi
 unknown_code       a single/grid cell that is no code, Chinese label or English label
 not_asked          an answer the edition did not ask: a code of an option it did not ask, or a
                    selected/filled cell in the column of an option or item it did not ask
-exclusive_conflict an ``exclusive`` option ("none of these") selected together with another
+exclusive_conflict an ``exclusive`` option ("none of these") selected together with another option
 out_of_range       a number outside the question's ``range`` (constant-sum parts: 0..total)
 not_a_number       text in a numeric or constant-sum column
 duplicate_id       a respondent id used before, compared after NFKC normalisation (full- and
