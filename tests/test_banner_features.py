@@ -252,3 +252,14 @@ def test_full_html_document_escapes_labels(d, tmp_path) -> None:
     assert "<script>alert" not in doc and "<b>x</b>" not in doc
     assert "&lt;script&gt;" in doc
     assert not b.to_html().startswith("<!DOCTYPE")  # a fragment to embed by default
+
+
+def test_markup_from_a_delivery_is_escaped_in_both_html_engines(d) -> None:
+    dd = d.with_columns(seg=pl.when(pl.col("weight") > 1).then(pl.lit("<i onmouseover=x>hi</i>"))
+                        .otherwise(pl.lit("a&b")))
+    b = survey.banner(dd, ["confidence"], ["seg"], labels={"seg": {"_title": "<script>t</script>"}},
+                      where=pl.col("weight") > 0, where_label="<b>w</b>")
+    for engine in ("fast", "great_tables"):
+        html = b.to_html(engine=engine)
+        assert "<i onm" not in html and "<script>t" not in html and "<b>w" not in html
+        assert "&lt;i onmouseover" in html and "&lt;script&gt;" in html

@@ -45,3 +45,22 @@ def test_codebook_search(capsys) -> None:
     frame = pl.read_csv(capsys.readouterr().out.encode())
     assert set(frame["question_id"]) == {"confidence", "own_confidence"}
     assert main(["codebook", "--search", "zzzz-nothing"]) == 1
+
+
+def test_codebook_to_polars_and_search() -> None:
+    from survey.codebook import Codebook
+
+    cb = Codebook.load()
+    frame = cb.to_polars()
+    assert frame.filter(pl.col("kind") == "question").height == len(cb)
+    grid = frame.filter((pl.col("question_id") == "media_intent") & (pl.col("kind") == "item"))
+    assert grid["column"].to_list() == [f"media_intent__{c}" for c in cb["media_intent"].item_codes()]
+    net = frame.filter(pl.col("code") == "net_decrease").row(0, named=True)
+    assert net["members"] == "big_decrease, small_decrease"
+    # only what an edition asked
+    asked = {q.id for q in cb.questions_in(2024)}
+    assert set(cb.to_polars(2024)["question_id"]) == asked
+    # every word must match; any case and width
+    assert set(cb.search("ＡＩ")["question_id"]) == set(cb.search("ai")["question_id"])
+    assert cb.search("confidence own")["question_id"].unique().to_list() == ["own_confidence"]
+    assert cb.search("zzzz").height == 0
