@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from survey.design import Design
+from survey.design import _repweights as RW
 from survey.design.contrast import contrast
 from survey.design.replicate import ReplicateDesign
 from survey.errors import EstimationError
@@ -272,3 +273,21 @@ def test_replicates_of_a_raked_design_warn():
     with pytest.warns(UserWarning, match="not re-calibrated"):
         r = d.replicates("JK1")
     close(r.weights, d.weights, 0)
+
+
+@pytest.mark.parametrize("rule", ["remove", "certainty", "average", "adjust"])
+def test_lonely_psu_jackknife(rule):
+    """A stratum of one PSU under R's survey.lonely.psu rules (R's jknweights)."""
+    f = fixture().with_columns(st_l=pl.when(pl.col("psu") == 101).then(5)
+                               .otherwise(pl.col("stratum")))
+    d = Design(f, weights="w", ids="psu", strata="st_l", lonely_psu=rule).replicates("JKn")
+    for v in ("x", "q1"):
+        g = _g(f"lonely_{rule}", "mean").filter(pl.col("var") == v)
+        got = d.mean(v)
+        close(got["estimate"], g["estimate"], EST)
+        close(got["se"], g["se"], SE)
+        assert d.degf == g["extra"][0]
+    with pytest.raises(EstimationError, match="expected an even number"):
+        Design(f, weights="w", ids="psu", strata="st_l", lonely_psu=rule).replicates("BRR")
+    with pytest.raises(EstimationError, match="one PSU"):  # R's default "fail"
+        RW.jkn(np.array([0, 0, 1]), np.array([0, 1, 2]), np.ones(2), "fail")

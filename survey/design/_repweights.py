@@ -44,20 +44,34 @@ def jk1(psu: np.ndarray, f: float) -> tuple[np.ndarray, float, np.ndarray]:
     return m, f * (p - 1) / p, np.ones(p)
 
 
-def jkn(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray) -> tuple[np.ndarray, float,
-                                                                       np.ndarray]:
-    """JKn: per stratum (appearance order), one replicate per PSU; ``rscales = f (n_h-1)/n_h``."""
+def jkn(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray, lonely: str = "fail"
+        ) -> tuple[np.ndarray, float, np.ndarray]:
+    """JKn: per stratum (appearance order), one replicate per PSU; ``rscales = f (n_h-1)/n_h``.
+
+    A stratum with one PSU follows ``lonely`` as R's ``jknweights``: ``"fail"`` raises,
+    ``"remove"``/``"certainty"``/``"average"`` give it no replicate (``"average"`` scales the
+    variance by PSUs / replicates), ``"adjust"`` gives one replicate that drops it and
+    reweights the other strata by ``H / (H - 1)``.
+    """
+    order = _first_order(stratum)
+    n_strata = len(order)
     cols, rscales = [], []  # (rows, value inside the stratum, deleted rows) per replicate
-    for h in _first_order(stratum):
+    for h in order:
         if f_h[h] == 0:  # stratum sampled completely: no replicates (R's drop.replicates)
             continue
         rows = stratum == h
         units = _first_order(psu[rows])
         nh = len(units)
-        if nh < 2:
-            raise EstimationError(f"stratum {h + 1} has one PSU; expected at least 2 for JKn "
-                                  "replicates")
         idx = np.flatnonzero(rows)
+        if nh < 2:
+            if lonely == "fail":
+                raise EstimationError(f"stratum {h + 1} has one PSU; expected at least 2 for "
+                                      "JKn replicates (or lonely_psu= 'remove', 'adjust', "
+                                      "'average', 'certainty')")
+            if lonely == "adjust":
+                cols.append((np.flatnonzero(~rows), n_strata / (n_strata - 1.0), idx))
+                rscales.append((n_strata - 1.0) / n_strata)
+            continue
         for u in units:
             cols.append((idx, nh / (nh - 1.0), idx[psu[idx] == u]))
             rscales.append(f_h[h] * (nh - 1) / nh)
@@ -67,7 +81,9 @@ def jkn(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray) -> tuple[np.ndarr
     for r, (idx, val, dropped) in enumerate(cols):
         m[idx, r] = val
         m[dropped, r] = 0.0
-    return m, 1.0, np.asarray(rscales)
+    n_units = len(np.unique(psu))
+    scale = n_units / len(cols) if lonely == "average" and len(cols) < n_units else 1.0
+    return m, scale, np.asarray(rscales)
 
 
 def bootstrap(stratum: np.ndarray, psu: np.ndarray, f_h: np.ndarray, replicates: int,

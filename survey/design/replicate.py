@@ -82,7 +82,9 @@ def replicates(design: Design, type: str = "auto", *, replicates: int = 50,
                       UserWarning, stacklevel=2)
     st = design._st
     psu = np.arange(design.n) if st.psu is None else st.psu
-    f_h = st.scale * (st.n_psu - 1.0) / st.n_psu  # 1 - n/N per stratum
+    stages = getattr(st, "all_stages", None)
+    f_h = np.asarray(stages[0].f, float) if stages else \
+        st.scale * (st.n_psu - 1.0) / st.n_psu  # 1 - n/N per stratum
     stratified = st.n_strata > 1
     kind = ("JKn" if stratified else "JK1") if type == "auto" else type
     if kind == "JK1":
@@ -91,7 +93,7 @@ def replicates(design: Design, type: str = "auto", *, replicates: int = 50,
                                   "type='JKn' (or 'bootstrap', 'BRR')")
         m, scale, rscales = RW.jk1(psu, float(f_h[0]))
     elif kind == "JKn":
-        m, scale, rscales = RW.jkn(st.stratum, psu, f_h)
+        m, scale, rscales = RW.jkn(st.stratum, psu, f_h, getattr(design, "lonely_psu", "fail"))
     elif kind == "bootstrap":
         m, scale, rscales = RW.bootstrap(st.stratum, psu, f_h, replicates,
                                          np.random.default_rng(seed))

@@ -265,5 +265,17 @@ for (tp in c("BRR", "Fay")) {
   b <- svyby(~x, ~seg2, d, svytotal)
   add(paste0(tolower(tp), "_r"), "by_total", "x", paste0("seg2=", b$seg2), coef(b), SE(b))
 }
+# lonely PSUs: PSU 101 made a stratum of its own, JKn under each lonely.psu rule
+dat$st_l <- ifelse(dat$psu == 101, 5, dat$stratum)
+for (lp in c("remove", "certainty", "average", "adjust")) {
+  options(survey.lonely.psu = lp)
+  dl <- svydesign(ids = ~psu, strata = ~st_l, weights = ~w, data = dat, nest = TRUE)
+  d <- as.svrepdesign(dl, type = "JKn")
+  for (v in c("x", "q1")) {
+    m <- svymean(as.formula(paste0("~", v)), d)
+    add(paste0("lonely_", lp), "mean", v, "", coef(m), SE(m), extra = degf(d))
+  }
+}
+options(survey.lonely.psu = "fail")
 flush("golden_estimators_replicate.csv")
 cat("golden files written\n")
