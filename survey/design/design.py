@@ -7,7 +7,11 @@ A :class:`Design` is immutable; ``rake`` returns a new one. Estimators return po
 
 * ``Design(frame, weights="w")`` is ``svydesign(ids = ~1, weights = ~w)`` (one stage, with
   replacement); ``ids``/``strata`` give ``svydesign(ids = ~psu, strata = ~st, nest = TRUE)``;
-  ``fpc`` is a column of population PSU counts per stratum (or sampling fractions <= 1).
+  ``fpc`` is a column of population PSU counts per stratum (or sampling fractions <= 1);
+  ``ids=[...]``/``fpc=[...]`` give multistage designs (R's ``id = ~dnum + snum``), and
+  ``lonely_psu`` is ``options(survey.lonely.psu)``. Without weights, an fpc gives R's weights.
+* ``subset(where)``: R's ``subset(design, ...)`` (domain estimation on the full design); every
+  estimator takes ``where=``. See ``docs/engine.md``.
 * ``mean``/``total``: ``svymean``/``svytotal`` with ``na.rm = TRUE`` (missing values are a domain,
   not zeros); intervals are ``estimate +- z se`` as R's ``confint()`` of a ``svystat``.
 * ``deff`` is R's ``deff = "replace"``: design variance over the variance under simple random
@@ -23,8 +27,8 @@ A :class:`Design` is immutable; ``rake`` returns a new one. Estimators return po
 Example:
     >>> import polars as pl
     >>> d = Design(pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 1.0, 2.0, 2.0]}), weights="w")
-    >>> d.mean("y").select("estimate", "n").row(0)
-    (2.8333333333333335, 4)
+    >>> round(d.mean("y")["estimate"][0], 12), d.mean("y")["n"][0]
+    (2.833333333333, 4)
 """
 
 from __future__ import annotations
@@ -79,20 +83,34 @@ class Design:
 
     Args:
         frame: one row per respondent.
-        weights: a weight column or the weights (default: equal weights).
-        ids, strata, fpc: PSU, stratum and finite-population-correction columns.
+        weights: a weight column or the weights (default: from ``fpc`` when given, as R,
+            with a warning; else equal weights).
+        ids: the PSU column, or one column per sampling stage (``["district", "school"]``);
+            ids are nested in strata and in the units of the stage above.
+        strata: the stratum column (or one per stage).
+        fpc: per stage, population unit counts per stratum (or sampling fractions <= 1);
+            stages without one are with replacement; without any, only stage 1 counts.
+        lonely_psu: strata with one sampled unit: "fail" (default, an error), "remove",
+            "certainty", "adjust" or "average", as R's ``options(survey.lonely.psu)``.
         codebook: a :class:`survey.codebook.Codebook` for labelled output by question id.
         edition: the survey edition, used by :func:`survey.compare_waves` to check that two
             editions are comparable (:func:`survey.standard_design` sets it).
 
     Attributes: ``frame``, ``weights``, ``n``, ``diagnostics`` (weighting diagnostics),
-    ``codebook``, ``edition``.
+    ``codebook``, ``edition``, ``degf``, ``lonely_psu``; after :meth:`subset`: ``where``,
+    ``in_subset``, ``n_subset``.
 
     Example:
         >>> import polars as pl
         >>> d = Design(pl.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 1.0, 2.0, 2.0]}), "w")
         >>> round(d.mean("y")["estimate"][0], 4)
         2.8333
+        >>> f = pl.DataFrame({"st": [1, 1, 1, 1, 2, 2, 2, 2], "psu": [1, 1, 2, 2, 3, 3, 4, 4],
+        ...                   "ssu": [1, 2, 1, 2, 1, 2, 1, 2], "N1": [10] * 8, "N2": [5] * 8,
+        ...                   "w": [12.5] * 8, "y": [1.0, 2, 3, 4, 5, 6, 7, 9]})
+        >>> two = Design(f, "w", ids=["psu", "ssu"], strata="st", fpc=["N1", "N2"])
+        >>> round(float(two.mean("y")["se"][0]), 6)  # R: svydesign(id = ~psu + ssu, ...)
+        0.725
     """
 
     __slots__ = ("_cal", "_margins", "_st", "_subset", "_variance", "_w", "_weighting_note",
