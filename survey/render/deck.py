@@ -207,13 +207,39 @@ def _implications(header: Block, body: list[Block]) -> list[Block] | None:
     return [*out, _raw("]")]
 
 
+def _card(blocks: list[Block]) -> list[Block]:
+    """A takeaway card: ``#deck-card[kpi][title][chart][note]`` when its parts are marked."""
+    parts: dict[str, list[Block]] = {"kpi": [], "takeaway-title": [], "chart": [], "note": []}
+    rest: list[Block] = []
+    for b in blocks:
+        spans = [n for n in b["c"] if isinstance(n, dict) and n.get("t") == "Span"] \
+            if b["t"] in ("Para", "Plain") else []
+        marks = {c for n in spans for c in _classes(n)}
+        if _is_div(b, "survey-figure"):
+            parts["chart"].append(b)
+        elif "kpi" in marks:
+            parts["kpi"].append(b)
+        elif "takeaway-title" in marks:
+            parts["takeaway-title"].append(b)
+        elif "takeaway-note" in marks:
+            parts["note"].append(b)
+        else:
+            rest.append(b)
+    if rest or not parts["kpi"]:
+        return convert(blocks)
+    out = [_raw("#deck-card[")]
+    for key in ("kpi", "takeaway-title", "chart", "note"):
+        out += [*convert(parts[key]), _raw("][") if key != "note" else _raw("]")]
+    return out
+
+
 def _takeaways(header: Block, body: list[Block]) -> list[Block]:
     """``#deck-takeaways[title][footer][card 1][card 2]…`` (content blocks must touch)."""
     footer = [x for b in body if _is_div(b, "page-footer") for x in b["c"][1]]
     out = [_raw("#deck-takeaways["), *convert([header]), _raw("]["), *convert(footer)]
     for b in body:
         if _is_div(b, "takeaway"):
-            out += [_raw("]["), *convert(b["c"][1])]
+            out += [_raw("]["), *_card(b["c"][1])]
     return [*out, _raw("]")]
 
 
