@@ -256,3 +256,19 @@ def test_r_api_examples(api, name, file, spec):
     close(got[6], want[6], EST)
     close(got[7], want[7], SE)
     close(got[8], want[8], EST)
+
+
+@pytest.mark.parametrize("sub", list(SUBSETS))
+@pytest.mark.parametrize("name", DESIGNS)
+def test_vcov_totals_primitive_equals_r(name, sub):
+    """The dense primitive (``_vcov_totals``: glm, chisq, banners) gives R's SEs too."""
+    d = design(name).subset(SUBSETS[sub])
+    x = frame()["x"].to_numpy()
+    w = np.asarray(d.weights)  # 0 outside the subset
+    z = w * (x - (w * x).sum() / w.sum()) / w.sum()
+    se = float(np.sqrt(d._vcov_totals(z[:, None])[0, 0]))
+    want = _g(name, sub, "mean").filter(pl.col("var") == "x")["se"][0]
+    if want is None:  # R: NA ("average" with no stratum of two units left in a cluster)
+        assert np.isnan(se)
+    else:
+        assert se == pytest.approx(want, rel=SE)
