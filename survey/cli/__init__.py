@@ -10,7 +10,7 @@ Example:
     >>> build_parser().prog
     'survey'
     >>> sorted(COMMANDS)[:3]
-    ['figures', 'ingest', 'report']
+    ['codebook', 'deck', 'figures']
 """
 
 from __future__ import annotations
