@@ -353,3 +353,58 @@ def _pdf_text(path: Path) -> str:
         return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     finally:
         pdf.close()
+
+
+CONTRACT_MD = """# 市场信心 {#chap-outlook}
+
+::: {.chapter-lead}
+导语。
+:::
+
+## 十大趋势（上） {.takeaways}
+
+""" + "\n".join(
+    f"::: {{.takeaway}}\n[{k}%]{{.kpi}}\n\n[标题{k}]{{.takeaway-title}}\n\n[说明{k}]{{.takeaway-note}}\n:::\n"
+    for k in range(1, 6)
+) + """
+## 对广告主的启示 {.message .implications}
+
+::: {.insights}
+- 分阶段释放：预留机动预算。
+- 统一口径：建立效果评估。
+- 逆势投入：拉开差距。
+:::
+
+## 54%的广告主预期投入减少 {.message}
+
+::: {.insights}
+- 要点
+:::
+
+::: {.page-footer}
+基数：n = 228｜[合成数据，仅作方法演示]{.synthetic-tag}
+:::
+"""
+
+
+def test_deck_layout_of_the_contract_markdown(tmp_path: Path) -> None:
+    """The report contract's structure becomes the template's page functions and compiles."""
+    from survey.render.deck import deck_blocks
+    from survey.render.pandoc import markdown_to_json
+    from survey.render.typst import compile_typst, typst_source
+
+    doc = markdown_to_json(CONTRACT_MD)
+    kinds = [b["c"][1].split("[")[0].split("(")[0] for b in deck_blocks(doc["blocks"])
+             if b["t"] == "RawBlock" and b["c"][1].startswith("#")]
+    assert kinds == ["#deck-chapter", "#deck-takeaways", *["#deck-card"] * 5,
+                     "#deck-implications", "#deck-message"]
+    root = Path(__file__).resolve().parents[1] / "report" / "templates"
+    partials = [root / n for n in ("typst-template.typ", "page.typ", "typst-show.typ")]
+    meta = {"title": "报告", "lang": "zh", "toc": True, "labels": {"page": ""}}
+    source = tmp_path / "deck.typ"
+    source.write_text(typst_source(doc, build_dir=tmp_path, meta=meta, partials=partials,
+                                   layout="deck"), "utf-8")
+    assert "#deck-synthetic-tag[" in source.read_text("utf-8")
+    pdf = compile_typst(source, tmp_path / "deck.pdf", root=tmp_path)
+    text = re.sub(r"\s+", "", _pdf_text(pdf))
+    assert "01分阶段释放预留机动预算。" in text and "说明5" in text and "合成数据" in text
