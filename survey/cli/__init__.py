@@ -48,6 +48,9 @@ examples:
   survey synth --report                  published figure against synthetic estimate, pass/fail
   survey ingest delivery.xlsx --edition 2026 --mapping mapping.yaml
   survey report -P lang:en --to html
+  survey tabs --cols job_level,brand_type --where "industry=beauty,food_bev" -o tabs.xlsx
+  survey deck -o deck.pptx               the key charts as native PowerPoint charts
+  survey codebook --search 信心
 
 exit codes: 0 done, 1 problems found, 2 could not run
 """
