@@ -85,7 +85,11 @@ $endif$
 
 #align(center)[
   #v(3cm)
-  #text(size: 24pt, fill: rgb("#1b2a41"))[$title$]
+$if(edition)$
+  #text(size: 30pt, weight: "bold", fill: rgb("#1f7a8c"))[$edition$]
+  #v(0.2em)
+$endif$
+  #text(size: 24pt, weight: "bold", fill: rgb("#1b2a41"))[$title$]
 $if(subtitle)$
   #v(0.6em)
   #text(size: 14pt)[$subtitle$]
