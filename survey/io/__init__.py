@@ -138,6 +138,22 @@ def _infer_types(extras: pl.DataFrame) -> pl.DataFrame:
     return extras.select(exprs) if exprs else extras
 
 
+def _complete(frame: pl.DataFrame, cb: Codebook, edition: int | None) -> pl.DataFrame:
+    """Every column of the edition's schema (:meth:`Codebook.column_dtypes`), in its order: the
+    columns of options, items and questions not in the file are null ("not asked")."""
+    dtypes = cb.column_dtypes(edition)
+    missing = [
+        pl.lit(None, dtype).alias(c)
+        for c, dtype in dtypes.items()
+        if c not in frame.columns and c != cb.weight_column
+    ]
+    if not missing:
+        return frame
+    frame = frame.with_columns(missing)
+    order = [c for c in dtypes if c in frame.columns]
+    return frame.select(order + [c for c in frame.columns if c not in set(order)])
+
+
 def load_wave(
     path_or_edition: int | str | Path,
     *,
@@ -195,18 +211,7 @@ def load_wave(
     frame, problems = validate(raw, check, edition=ed, file=str(path))
     if problems or frame is None:
         raise ValidationError(problems, file=str(path))
-    if absent:
-        dtypes = cb.column_dtypes(ed)
-        nulls = [
-            pl.lit(None, dtypes[c]).alias(c)
-            for qid in absent
-            for c in cb[qid].columns()
-            if c in dtypes
-        ]
-        frame = frame.with_columns(nulls).select(
-            [c for c in cb.columns(ed) if c in frame.columns or c in dtypes]
-            + [c for c in frame.columns if c not in set(cb.columns(ed))]
-        )
+    frame = _complete(frame, cb, ed)
     declared = set(filter(None, meta.get("kept_columns", "").split("\t")))
     if extras.width:
         frame = pl.concat([frame, _infer_types(extras)], how="horizontal")
