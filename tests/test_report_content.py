@@ -284,6 +284,17 @@ questions:
     old = change_of(ctx, "challenges", "measurement")
     # same respondents, raked in 2025 and unweighted in 2026: a change near zero
     assert old is not None and old.kind == "synthetic" and abs(old.change) < 0.05
+    # both waves real microdata (ingested): a design-based test with the multiplicity correction
+    real = Wave(frame, 2026, cb, None, {"edition": "2026", "synthetic": "false"})
+    prev_real = ReportContext(2025, "zh", Wave(prev.wave.frame, 2025, prev.codebook, None,
+                                               {"edition": "2025", "synthetic": "false"}),
+                              prev.design, prev.figures, prev.texts, None)
+    ctx_real = ReportContext(2026, "zh", real, standard_design(real), load_figures(), texts,
+                             prev_real)
+    test = change_of(ctx_real, "challenges", "measurement")
+    assert test is not None and test.kind == "design"
+    assert test.p_adjusted is not None and test.p_adjusted >= test.p_value
+    assert "基于合成数据" not in chapter_markdown("challenges", ctx=ctx_real)
     fig = next(p for p in build_chapter("challenges", ctx=ctx) if p[0] == "figure")[1]()
     assert "AI带来的冲击" in [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ai = chapter_markdown("ai", ctx=ctx)
