@@ -57,7 +57,31 @@ _OPTION_KEYS = {
 }
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 8x faster
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 8x faster
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """safe_load's loader that refuses a key given twice in one mapping (YAML keeps the last one
+    silently: a second ``options:`` or ``labels:`` would drop the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[tuple[str, str], yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # complex keys: the base constructor decides
+            first = seen.setdefault((key_node.tag, key_node.value), key_node)
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    f"in the mapping at line {node.start_mark.line + 1}",
+                    node.start_mark,
+                    f"key '{key_node.value}' appears twice (first at line "
+                    f"{first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_LOADER = _Loader
 _CACHE: dict[tuple[type, str, str], Codebook] = {}
 _CACHE_SIZE = 16
 

@@ -525,3 +525,16 @@ def test_short_label_by_edition() -> None:
         Codebook.from_dict(raw)["confidence"].short_label("en")
         == "Next year China's marketing investment will"
     )
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path: Path) -> None:
+    text = MINI.read_text(encoding="utf-8").replace(
+        "    text: {zh: 所属行业, en: Industry}",
+        "    text: {zh: 所属行业, en: Industry}\n    text: {zh: 行业, en: Sector}",
+    )
+    p = tmp_path / "cb.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(CodebookError, match="key 'text' appears twice") as info:
+        Codebook.load(p)
+    first = text.splitlines().index("    text: {zh: 所属行业, en: Industry}") + 1
+    assert info.value.row == first + 1 and f"first at line {first}" in str(info.value)
