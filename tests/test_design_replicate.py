@@ -143,6 +143,20 @@ def test_proportion(name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
+def test_by_proportion(name):
+    """svyby(~q1, ~seg2, d, svyciprop): each domain's interval on its own degf."""
+    for me in ("logit", "beta"):
+        g = _g(name, f"by_ciprop_{me}")
+        got = design(name).by("seg2").proportion(["q1"], ci=me).with_columns(
+            group="seg2=" + pl.col("seg2").cast(pl.String))
+        m = got.join(g, on="group", suffix="_r")
+        assert m.height == 2
+        close(m["estimate"], m["estimate_r"], 1e-7 if me == "logit" else EST)
+        for c in ("se", "ci_low", "ci_high"):
+            close(m[c], m[c + "_r"], SE)
+
+
+@pytest.mark.parametrize("name", DESIGNS)
 def test_by(name):
     d = design(name)
     g = _g(name, "by_mean")

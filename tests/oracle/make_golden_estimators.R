@@ -223,6 +223,11 @@ for (dn in names(rdesigns)) {
   add(dn, "by_mean", "spend", paste0("seg6=", b$seg6), coef(b), SE(b))
   b <- svyby(~x, ~seg2, d, svytotal)
   add(dn, "by_total", "x", paste0("seg2=", b$seg2), coef(b), SE(b))
+  for (me in c("logit", "beta")) {
+    b <- svyby(~q1, ~seg2, d, svyciprop, vartype = c("se", "ci"), method = me)
+    add(dn, paste0("by_ciprop_", me), "q1", paste0("seg2=", b$seg2), coef(b), SE(b), b$ci_l,
+        b$ci_u)
+  }
   for (it in c("mean", "quantile")) {
     q <- suppressWarnings(svyquantile(~spend, d, c(0.25, 0.5), na.rm = TRUE, interval.type = it))
     r <- q$spend
