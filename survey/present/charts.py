@@ -263,6 +263,7 @@ def ranked_bars(
     values: Sequence[float | None],
     *,
     highlight: Sequence[str] = (),
+    lowlight: Sequence[str] = (),
     top: int = 0,
     percent: bool = True,
     lang: str = "zh",
@@ -270,7 +271,8 @@ def ranked_bars(
     max_bars: int = 14,
 ) -> Figure:
     """Horizontal bars in the given order (the caller sorts), the ``top`` first bars and the
-    ``highlight`` labels in the primary colour, the others lighter; a data label on every bar.
+    ``highlight`` labels in the primary colour, ``lowlight`` ones in grey (e.g. significantly
+    lower), the others lighter; a data label on every bar.
     A ``None`` value is an option the edition did not ask: "未询问"/"not asked", no bar.
 
     Example:
@@ -287,8 +289,8 @@ def ranked_bars(
     font = 10 if k <= 10 else 8.5
     ys = list(range(k))
     shown = [0.0 if v is None else float(v) for v in values]
-    colors = [pal.PRIMARY if (i < top or lab in highlight) else pal.SECONDARY
-              for i, lab in enumerate(labels)]
+    colors = [pal.PRIMARY if (i < top or lab in highlight) else
+              pal.MUTED if lab in lowlight else pal.SECONDARY for i, lab in enumerate(labels)]
     ax.barh(ys, shown, color=colors, height=0.66)
     vmax = max([v for v in shown] + [1e-9])
     for y, v in zip(ys, values, strict=True):

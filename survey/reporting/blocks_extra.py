@@ -89,13 +89,15 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
     labels = [kit.plain(kit.say("contrast.bar", segment=r["segment_label"],
                                 level=r["level_label"], n=r["n"]))
               for r in shown.iter_rows(named=True)]
-    hl = [lab for lab, s in zip(labels, shown["significant"].to_list(), strict=True) if s]
+    flags = list(zip(labels, shown["significant"].to_list(), shown["diff"].to_list(), strict=True))
+    hl = [lab for lab, s, d in flags if s and (d or 0) > 0]
+    low = [lab for lab, s, d in flags if s and (d or 0) < 0]
 
     def fig() -> Any:
         return charts.ranked_bars(labels, shown["estimate"].to_list(), highlight=hl,
-                                  lang=kit.lang)
+                                  lowlight=low, lang=kit.lang)
 
-    note = kit.say("page.contrast_note") + (("；" if kit.lang == "zh" else "; ") + small_note
+    note = kit.say("page.contrast_note_colors" if sig.height else "page.contrast_note") + (("；" if kit.lang == "zh" else "; ") + small_note
                                             if small_note else "")
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, kit.base_n(qid), extra=Raw(note)),
