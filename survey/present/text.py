@@ -34,6 +34,7 @@ import yaml
 
 from survey.errors import RenderError
 
+
 class Raw(str):
     """A string that is already markdown: :meth:`Texts.say` puts it in without escaping.
 
