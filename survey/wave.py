@@ -53,7 +53,8 @@ class Wave:
         return self.metadata.get("synthetic", "").strip().lower() in ("true", "1", "yes")
 
     def labelled(self, lang: Lang = "zh") -> pl.DataFrame:
-        """The frame with single/grid codes replaced by their labels in ``lang`` (for display).
+        """The frame with single/grid codes replaced by their labels in ``lang`` (for display),
+        as the wave's edition worded them.
 
         Labels stay an ordered ``Enum`` when they are unique within a question, else ``String``.
         """
@@ -62,7 +63,7 @@ class Wave:
             if not isinstance(dtype, pl.Enum) or not self.codebook.is_column(name):
                 continue
             q, _ = self.codebook.owner(name)
-            labels = {o.code: o.label(lang) for o in q.options}
+            labels = {o.code: o.label(lang, self.edition) for o in q.options}
             values = list(labels.values())
             out = pl.Enum(values) if len(set(values)) == len(values) else pl.String
             exprs.append(
