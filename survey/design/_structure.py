@@ -130,7 +130,15 @@ class Structure:
 
 
 def _codes(a: np.ndarray) -> np.ndarray:
-    return np.unique(np.asarray(a), return_inverse=True)[1].astype(np.int64).ravel()
+    """Dense codes 0..K-1 of the values of ``a``, in sorted order."""
+    a = np.asarray(a)
+    if a.dtype.kind in "iub" and len(a):
+        lo, hi = int(a.min()), int(a.max())
+        if hi - lo < 4 * len(a) + 1024:  # small integer range: no sort
+            v = a.astype(np.int64) - lo
+            present = np.bincount(v, minlength=hi - lo + 1) > 0
+            return (np.cumsum(present) - 1)[v]
+    return np.unique(a, return_inverse=True)[1].astype(np.int64).ravel()
 
 
 def _nested(parent: np.ndarray, child: np.ndarray) -> np.ndarray:

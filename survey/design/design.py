@@ -498,8 +498,8 @@ def _structure_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
     if role == "fpc" and not s.dtype.is_numeric():
         raise EstimationError(f"fpc column '{name}' is {s.dtype}; expected population counts "
                               "or sampling fractions", column=name)
-    if role != "fpc" and isinstance(s.dtype, pl.Categorical | pl.Enum):
-        s = s.cast(pl.String)
+    if role != "fpc" and not s.dtype.is_numeric():  # strings, Enum, Boolean: sorted codes
+        return _level_codes(frame, name, for_what="the design")[0]
     return s.to_numpy()
 
 
