@@ -240,6 +240,15 @@ def test_options_not_asked_are_not_zero(d) -> None:
     assert row["not_asked"][0] and row["estimate"][0] is None
     assert not c.filter(pl.col("row_code") == q.codes()[1])["not_asked"][0]
     assert "not asked" in survey.banner(dd, ["challenges"], []).to_html("en")
+    # a grid item the wave lacks: "not asked", also in Excel's table model
+    dg = d.with_columns(pl.lit(None, pl.String).alias("media_intent__mobile"))
+    g = survey.banner(dg, ["media_intent"], [])
+    cells = g.to_polars().filter(pl.col("item") == "mobile")
+    assert cells["not_asked"].all() and cells["estimate"].null_count() == cells.height
+    assert not g.to_polars().filter(pl.col("item") != "mobile")["not_asked"].any()
+    t = g.table("zh")
+    blk = next(x for x in t.blocks if x.item == "mobile")
+    assert t.text(blk.rows[0].cells[0]) == "未询问"
 
 
 def test_full_html_document_escapes_labels(d, tmp_path) -> None:

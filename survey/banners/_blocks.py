@@ -227,6 +227,17 @@ def _categorical_block(
     return [_Block(*head, tuple(rows), base, Y)]
 
 
+def _item_asked(item: Any, edition: int | None) -> bool:
+    fn = getattr(item, "asked_in", None)
+    return edition is None or fn is None or bool(fn(edition))
+
+
+def _not_asked(b: _Block) -> _Block:
+    """``b`` with every row marked not asked."""
+    rows = tuple(_Row(r.code, r.zh, r.en, r.kind, False) for r in b.rows)
+    return _Block(b.qid, b.item, b.title_zh, b.title_en, rows, b.base, b.values, b.codes, b.sets)
+
+
 def _derived_block(frame: pl.DataFrame, var: str, spec: RowSpec) -> _Block:
     """A column outside the codebook: a mean if numeric (and not labelled level by level),
     else one row per level (Boolean, Enum, String, labelled integers)."""
@@ -301,9 +312,16 @@ def _blocks_of(frame: pl.DataFrame, cb: Codebook | None, name: str, spec: RowSpe
     if q.type == "single":
         return _categorical_block(q, _codes_index(frame[qid], q.codes()), None, spec)
     if q.type == "grid":
-        return [blk for it in q.items if only_item in (None, it.code)
-                for blk in _categorical_block(
-                    q, _codes_index(frame[f"{qid}{SEP}{it.code}"], q.codes()), it, spec)]
+        out = []
+        for it in q.items:
+            if only_item not in (None, it.code):
+                continue
+            col = frame[f"{qid}{SEP}{it.code}"]
+            for blk in _categorical_block(q, _codes_index(col, q.codes()), it, spec):
+                if col.null_count() == frame.height or not _item_asked(it, spec.edition):
+                    blk = _not_asked(blk)  # an item the edition did not ask: never 0%
+                out.append(blk)
+        return out
     if q.type == "multi":
         sub = frame.select(q.columns())
         answered = sub.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
