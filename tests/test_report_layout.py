@@ -147,12 +147,22 @@ window.addEventListener('load', () => {
   }
   const out = {scrollWidth: document.documentElement.scrollWidth, viewport: vw,
                errors: window.__errors, wide: wide.slice(0, 20)};
-  const pre = document.createElement('pre');
-  pre.id = '__probe';
-  pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
+  window.parent.postMessage(JSON.stringify(out), '*');
 });
 </script>
+"""
+
+#: the page is loaded in an iframe of the exact width (a headless window is at least 500 px)
+_WRAPPER = """<!DOCTYPE html><html><head><meta charset="utf-8"></head>
+<body style="margin:0"><iframe src="PAGE" style="border:0;width:WIDTHpx;height:900px"></iframe>
+<script>
+window.addEventListener('message', e => {
+  const pre = document.createElement('pre');
+  pre.id = '__probe';
+  pre.textContent = e.data;
+  document.body.appendChild(pre);
+});
+</script></body></html>
 """
 
 
@@ -169,16 +179,19 @@ def probe_page(html: Path, width: int, work: Path) -> dict:
     """Load ``html`` at ``width`` px in headless Chromium: overflow, wide elements, errors.
 
     The page is copied with a probe script first in ``<head>`` (it records errors and
-    ``console.error`` calls); Chromium's own console log is checked as well.
+    ``console.error`` calls) and loaded in an iframe exactly ``width`` px wide (a headless
+    window is never narrower than 500 px); Chromium's own console log is checked as well.
     """
     binary = chromium()
     assert binary, "no chromium"
     page = html.read_text("utf-8")
     probed = work / f"probe-{width}-{html.name}"
     probed.write_text(page.replace("<head>", "<head>" + _PROBE, 1), "utf-8")
+    wrapper = work / f"probe-{width}-wrapper.html"
+    wrapper.write_text(_WRAPPER.replace("PAGE", probed.name).replace("WIDTH", str(width)), "utf-8")
     cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           f"--window-size={width},900", "--virtual-time-budget=5000", "--enable-logging=stderr",
-           "--v=0", "--dump-dom", probed.as_uri()]
+           f"--window-size={max(width, 1400)},1000", "--virtual-time-budget=8000",
+           "--enable-logging=stderr", "--v=0", "--dump-dom", wrapper.as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     m = re.search(r'<pre id="__probe">(.*?)</pre>', proc.stdout, re.S)
     assert m, f"probe did not run: {proc.stderr[-2000:]}"

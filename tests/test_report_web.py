@@ -41,3 +41,15 @@ def test_page_structure_nav_cards_pdf_link_footer(mini_html: Path) -> None:
     assert '<footer class="page-end">' in page and "仅供测试。" in page
     assert 'class="level2 message"' in page and 'class="insights"' in page
     assert "2024年12月26日" in page and "测试研究院&lt;b&gt;" in page
+
+
+def test_probe_finds_overflow_and_console_errors(tmp_path: Path) -> None:
+    """The checks can fail: a 700 px block at 390 px and a script error are both reported."""
+    page = tmp_path / "bad.html"
+    page.write_text("<html><head></head><body><div style='width:700px'>宽</div>"
+                    "<script>console.error('坏了'); undefined_call();</script></body></html>",
+                    "utf-8")
+    result = probe_page(page, 390, tmp_path)
+    assert result["viewport"] == 390 and result["scrollWidth"] > 390
+    assert any(w.startswith("DIV") for w in result["wide"])
+    assert any("坏了" in e for e in result["errors"]) and len(result["errors"]) == 2
