@@ -305,3 +305,15 @@ def test_lonely_psu_jackknife(rule):
         Design(f, weights="w", ids="psu", strata="st_l", lonely_psu=rule).replicates("BRR")
     with pytest.raises(EstimationError, match="one PSU"):  # R's default "fail"
         RW.jkn(np.array([0, 0, 1]), np.array([0, 1, 2]), np.ones(2), "fail")
+
+
+def test_replicates_without_the_domain_are_left_out():
+    """A jackknife replicate that deletes a domain's only PSU has no value: R discards it
+    (with a warning) and so do we."""
+    f = pl.DataFrame({"g": ["a"] * 3 + ["b"] * 9, "psu": [0, 0, 0, *range(1, 10)],
+                      "y": np.arange(12.0)})
+    d = Design(f, ids="psu").replicates("JK1")
+    with pytest.warns(UserWarning, match="1 replicates gave no value"):
+        got = d.by("g").mean("y")
+    close(got["estimate"], [1.0, 7.0], 1e-12)
+    close(got["se"], [0.0, 0.9185587], 1e-7)  # R: svyby(~y, ~g, d, svymean)

@@ -82,7 +82,9 @@ def domain_ratios(obj: Any, ys: list[tuple[np.ndarray, np.ndarray]],
         r0 = dom.sums(yy, ok, w) / den[:, 0]
         r0 = r0 + dom.sums(yy - r0[code] * xx, ok, w) / den[:, 0]  # second pass
         resid = np.where(ok & (dom.code >= 0), yy - r0[code] * xx, 0.0)  # centred (stable)
-        vals = dom.sums(yy, ok, wall) if total else r0[:, None] + dom.sums(resid, ok, wall) / den
+        with np.errstate(divide="ignore", invalid="ignore"):  # replicates without the domain
+            vals = dom.sums(yy, ok, wall) if total else \
+                r0[:, None] + dom.sums(resid, ok, wall) / den
         thetas[:, :, j] = vals.T
         est[:, j] = vals[:, 0]
         if z is not None:

@@ -51,6 +51,8 @@ def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
     """
     keep = w != 0
     x, w = np.asarray(x, float)[keep], np.asarray(w, float)[keep]
+    if x.size == 0:  # no weight (a replicate without the domain): no value, as R's NA
+        return float("nan")
     if rule in ("math", "hf1", "school", "hf2", "hf3", "hf4"):
         if rule == "hf3":
             ux, inv = np.unique(x, return_inverse=True)

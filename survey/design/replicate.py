@@ -270,9 +270,16 @@ class ReplicateDesign:
     def svrvar(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """R's ``svrVar``: covariance (k, k) of replicate estimates ``thetas`` (R, k)."""
         thetas = np.asarray(thetas, float).reshape(self.repweights.shape[1], -1)
-        c = np.asarray(coef, float).reshape(-1) if self.mse \
-            else thetas[self.rscales > 0].mean(0)
-        d = (thetas - c) * np.sqrt(self.rscales)[:, None]
+        rscales = self.rscales
+        bad = np.isnan(thetas).any(1)
+        if bad.any():  # R's na.action: replicates without a value are left out, with a warning
+            if bad.all():
+                return np.full((thetas.shape[1], thetas.shape[1]), np.nan)
+            warnings.warn(f"{int(bad.sum())} replicates gave no value (no weight in the domain) "
+                          "and were left out of the variance, as R", UserWarning, stacklevel=3)
+            thetas, rscales = thetas[~bad], rscales[~bad]
+        c = np.asarray(coef, float).reshape(-1) if self.mse else thetas[rscales > 0].mean(0)
+        d = (thetas - c) * np.sqrt(rscales)[:, None]
         return self.scale * (d.T @ d)
 
     # -------------------------------------------------------------- estimators
@@ -431,7 +438,8 @@ class ReplicateBy:
             mu = dom.sums(yy, a, d.pweights) / den[:, 0]
             mu = mu + dom.sums(yy - mu[code], a, d.pweights) / den[:, 0]  # second pass
             dev = np.where(a, yy - mu[code], 0.0)  # centred in the domain (stable)
-            means = mu[:, None] + dom.sums(dev, a, wall) / den
+            with np.errstate(divide="ignore", invalid="ignore"):  # a replicate without
+                means = mu[:, None] + dom.sums(dev, a, wall) / den  # the domain: NaN, left out
             vals = means if kind == "mean" else means * den
             est[:, j], reps[:, :, j] = vals[:, 0], vals[:, 1:].T
             wsum[:, j] = den[:, 0]
