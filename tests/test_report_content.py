@@ -175,6 +175,9 @@ def test_english_edition_has_no_chinese_in_titles() -> None:
     md = chapter_markdown("outlook", ctx=ctx)
     titles = re.findall(r"^## (.+) \{\.message", md, re.M)
     assert titles and all(not re.search(r"[\u4e00-\u9fff]", t) for t in titles)
+    # codebook labels joined into lists are escaped too ("E-commerce" -> "E\-commerce")
+    text = "\n".join(x for x in md.splitlines() if not x.startswith("[figure:"))  # alt: plain
+    assert "E\\-commerce" in text and "E-commerce" not in text
 
 
 def test_values_from_the_codebook_are_escaped() -> None:

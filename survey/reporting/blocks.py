@@ -151,10 +151,12 @@ def distribution(kit: Kit, block: Block, chapter: str) -> list[Page]:
         others = [n.code for n in q.nets_in(kit.ctx.edition) if n.code != head]
         against = others[0] if others else None
     if against and kit.share(qid, against) is not None:
-        bullets.append(kit.say("bullet.against", label=kit.label(qid, against),
+        key = _variant(kit, "bullet.against", {"meaning": pal.meaning_of(against) or ""})
+        bullets.append(kit.say(key, label=kit.label(qid, against),
                                share=kit.share(qid, against)))
     if ch is not None:
-        bullets.append(kit.say("bullet.change", label=label, clause=kit.change_clause(ch)))
+        key = _variant(kit, "bullet.change", {"meaning": values["meaning"]})
+        bullets.append(kit.say(key, label=label, clause=kit.change_clause(ch)))
     cb = kit.contrast_bullet(qid, head, label)
     if cb:
         bullets.append(cb)
@@ -240,8 +242,8 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     cb = kit.contrast_bullet(qid, ranked[0][0], ranked[0][1])
     if cb:
         bullets.append(cb)
-    if len(bullets) < 2 and len(ranked) > top:
-        nxt = ranked[top]
+    if len(bullets) < 2 and len(named) > top and named[top][0] not in moved:
+        nxt = named[top]
         bullets.append(kit.say("bullet.next", label=nxt[1], share=nxt[2] or 0, rank=top + 1))
     not_asked = [o for o in kit.q(qid).options if not o.asked_in(kit.ctx.edition)]
     labels = [s[1] for s in ranked] + [o.label(kit.lang) for o in not_asked][:2]
@@ -249,7 +251,8 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     hl = [kit.label(qid, highlight)] if highlight and "hl" in values else []
 
     def fig() -> Any:
-        return charts.ranked_bars(labels, vals, top=top, highlight=hl, lang=kit.lang)
+        return charts.ranked_bars(labels, vals, top=top, highlight=hl, lang=kit.lang,
+                                  max_bars=20)
 
     n = kit.base_n(qid)
     kpi_v = values.get("hl_share", ranked[0][2] or 0)

@@ -49,8 +49,10 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
         groups: dict[str, list[str]] = {}
         for r in fr.head(k).iter_rows(named=True):
             groups.setdefault(r["segment_label"], []).append(r["level_label"])
+        from survey.render.emit import escape_md
+
         return kit.join([kit.say("contrast.group", segment=seg, levels=Raw(
-            kit.plain(kit.say("common.and")).join(kit.plain(x) for x in levs)))
+            kit.say("common.and").join(escape_md(x) for x in levs)))
             for seg, levs in groups.items()])
     hi = sig.filter(pl.col("diff") > 0).sort("diff", descending=True)
     lo = sig.filter(pl.col("diff") < 0).sort("diff")
@@ -84,8 +86,10 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
                                segment=big["segment_label"], n=big["n"], est=big["estimate"],
                                rest=big["rest"]))
     shown = tested.sort("estimate", descending=True)
-    if shown.height > 12:  # the most different levels, both ends
-        shown = pl.concat([shown.head(6), shown.tail(6)])
+    if shown.height > 14:  # every significant level, then the largest gaps, up to 14 bars
+        rest = shown.filter(~pl.col("significant")).sort(pl.col("diff").abs(), descending=True)
+        shown = pl.concat([sig, rest.head(max(0, 14 - sig.height))]).sort(
+            "estimate", descending=True)
     labels = [kit.plain(kit.say("contrast.bar", segment=r["segment_label"],
                                 level=r["level_label"], n=r["n"]))
               for r in shown.iter_rows(named=True)]
@@ -97,10 +101,21 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
         return charts.ranked_bars(labels, shown["estimate"].to_list(), highlight=hl,
                                   lowlight=low, lang=kit.lang)
 
-    note = kit.say("page.contrast_note_colors" if sig.height else "page.contrast_note") + (("；" if kit.lang == "zh" else "; ") + small_note
+    note = kit.say("page.contrast_note_colors" if sig.height else "page.contrast_note",
+                   label=label) + (("；" if kit.lang == "zh" else "; ") + small_note
                                             if small_note else "")
+    take = None
+    if hi.height and lo.height:
+        top, low = hi.row(0, named=True), lo.row(0, named=True)
+        short = {**values,
+                 "higher": kit.join([r["level_label"] for r in hi.head(2).iter_rows(named=True)]),
+                 "lower": kit.join([r["level_label"] for r in lo.head(2).iter_rows(named=True)])}
+        take = _takeaway(kit, block, chapter, kpi=f"{top['estimate']:.0%}", score=0.5,
+                         mini=lambda: charts.mini_bars([top["estimate"], low["estimate"]], 0),
+                         top_level=top["level_label"], top_share=top["estimate"],
+                         low_level=low["level_label"], low_share=low["estimate"], **short)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
-                 footer=kit.footer(qid, kit.base_n(qid), extra=Raw(note)),
+                 footer=kit.footer(qid, kit.base_n(qid), extra=Raw(note)), takeaway=take,
                  signals={"significant": sig.height})]
 
 
@@ -164,8 +179,13 @@ def brand_split_model(kit: Kit, block: Block, chapter: str) -> list[Page]:
         f.tight_layout()
         return f
 
-    take = _takeaway(kit, block, chapter, kpi=f"{opt}:{100 - opt}",
-                     score=1.0 if informative else -3.0, mini=None, **values)
+    if not informative and pub is not None:  # lead with the published split
+        values["tag"] = "published"
+        take = _takeaway(kit, block, chapter, kpi=f"{round(pub)}:{100 - round(pub)}",
+                         score=1.0, mini=None, **values)
+    else:
+        take = _takeaway(kit, block, chapter, kpi=f"{opt}:{100 - opt}",
+                         score=1.0 if informative else -3.0, mini=None, **values)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, fit.n, extra=kit.say("page.model_note")),
                  takeaway=take,
@@ -185,7 +205,7 @@ def ai_gap(kit: Kit, block: Block, chapter: str) -> list[Page]:
     if now is None or weekly is None:
         return []
     values = dict(weekly=weekly, now=now, year=kit.year, gap=weekly - now,
-                  tag="early" if now < 0.5 else "")
+                  gap_pts=abs(weekly - now) * 100, tag="early" if now < 0.5 else "")
     title = _title(kit, block, "msg.ai_gap", **values)
     bullets = [kit.say("bullet.ai_gap_early" if now < 0.5 else "bullet.ai_gap", **values)]
     ch = kit.change(qid, "yes")
@@ -199,8 +219,9 @@ def ai_gap(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
     take = _takeaway(kit, block, chapter, kpi=f"{now:.0%}", score=0.5,
                      mini=lambda: charts.mini_bars([weekly, now], 1), **values)
+    also = kit.say("bullet.question2", text=kit.wording(other))
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets,
-                 footer=kit.footer(qid, kit.base_n(qid)), takeaway=take,
+                 footer=kit.footer(qid, kit.base_n(qid), extra=also), takeaway=take,
                  signals={"share": {"yes": now}})]
 
 
@@ -429,5 +450,6 @@ def tension(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
     take = _takeaway(kit, block, chapter, kpi=f"{b:.0%}", score=1.0,
                      mini=lambda: charts.mini_bars([a, b], 1), **values)
+    also = kit.say("bullet.question2", text=kit.wording(other_q))
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets,
-                 footer=kit.footer(qid, kit.base_n(qid)), takeaway=take)]
+                 footer=kit.footer(qid, kit.base_n(qid), extra=also), takeaway=take)]

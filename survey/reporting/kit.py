@@ -57,8 +57,12 @@ class Kit:
         return key in self.ctx.texts
 
     def join(self, items: list[str]) -> Raw:
-        """Items joined by the language's list separator (already-markdown items)."""
-        return Raw(self.ctx.say("common.list_sep").join(items))
+        """Items joined by the language's list separator; plain ``str`` items are escaped,
+        :class:`Raw` ones (catalog sentences) kept."""
+        from survey.render.emit import escape_md
+
+        return Raw(self.ctx.say("common.list_sep").join(
+            i if isinstance(i, Raw) else escape_md(i) for i in items))
 
     def plain(self, text: str) -> str:
         """A catalog sentence turned back into plain text (chart labels, alt texts)."""
@@ -252,7 +256,7 @@ class Kit:
         if sig.height == 0:
             return None
         def names(frame: pl.DataFrame) -> Raw:
-            return self.join([self.say("contrast.level", segment=r["segment_label"],
+            return self.join([self.say("contrast.level_in", segment=r["segment_label"],
                                        level=r["level_label"], n=r["n"])
                               for r in frame.sort("diff", descending=True).iter_rows(named=True)])
         hi = sig.filter(pl.col("diff") > 0)
