@@ -192,9 +192,9 @@ def _split_head(inlines: list[Any]) -> tuple[list[Any], list[Any]]:
 
 
 def _implications(header: Block, body: list[Block]) -> list[Block] | None:
-    """``#deck-implications[title][footer][head][text]…``: one card per recommendation."""
+    """``#deck-implications[title][footer][head][text]…``: one card per recommendation (1-4)."""
     lists = [b for b in body if _is_div(b, "insights") for b in b["c"][1] if b["t"] == "BulletList"]
-    if len(lists) != 1 or not 2 <= len(lists[0]["c"]) <= 4:
+    if len(lists) != 1 or not 1 <= len(lists[0]["c"]) <= 4:
         return None
     footer = [x for b in body if _is_div(b, "page-footer") for x in b["c"][1]]
     out = [_raw("#deck-implications["), *convert([header]), _raw("]["), *convert(footer)]
