@@ -413,6 +413,7 @@ def lines(
     unit: str = "",
     size: str = "full",
     colors: Sequence[str] | None = None,
+    xlabels: Sequence[str] | None = None,
 ) -> Figure:
     """Lines across editions (one per series; ``colors``, else the palette's series colours),
     a label on every point; gaps where a series has no value.
@@ -441,7 +442,8 @@ def lines(
         for a, b in pts:
             ax.annotate(f"{b:.0%}" if percent else f"{b:.0f}{unit}", (a, b), xytext=(0, 7),
                         textcoords="offset points", ha="center", fontsize=10, color=color)
-    ax.set_xticks(xs, [str(v) for v in xs], fontsize=10 if not small else 6.5)
+    ax.set_xticks(xs, list(xlabels) if xlabels else [str(v) for v in xs],
+                  fontsize=10 if not small else 6.5)
     ax.set_yticks([])
     ax.margins(y=0.25, x=0.08)
     if not small and len(series) > 1:

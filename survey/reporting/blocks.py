@@ -242,6 +242,9 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     cb = kit.contrast_bullet(qid, ranked[0][0], ranked[0][1])
     if cb:
         bullets.append(cb)
+    if len(bullets) < 2 and len(named) > 1 and (named[0][2] or 0) - (named[1][2] or 0) >= 0.05:
+        bullets.append(kit.say("bullet.lead_gap", label=named[0][1], other=named[1][1],
+                               gap=((named[0][2] or 0) - (named[1][2] or 0)) * 100))
     if len(bullets) < 2 and len(named) > top and named[top][0] not in moved:
         nxt = named[top]
         bullets.append(kit.say("bullet.next", label=nxt[1], share=nxt[2] or 0, rank=top + 1))

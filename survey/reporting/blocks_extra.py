@@ -247,6 +247,10 @@ def scenarios(kit: Kit, block: Block, chapter: str) -> list[Page]:
     title = kit.say("msg.scenarios", **values)
     bullets = [kit.say("bullet.scenario_range", **values),
                kit.say("bullet.scenario_reading", **values)]
+    cal = getattr(scen, "calibration", None)
+    if cal is not None and getattr(cal, "n_pairs", 0):
+        key = "bullet.scenario_bias_low" if cal.bias < 0 else "bullet.scenario_bias_high"
+        bullets.append(kit.say(key, bias=abs(cal.bias), pairs=cal.n_pairs))
     colors = [pal.MEANING["decrease"], pal.PRIMARY, pal.MEANING["increase_strong"]][: len(order)]
 
     def fig() -> Any:
@@ -300,8 +304,11 @@ def trends(kit: Kit, block: Block, chapter: str) -> list[Page]:
     bullets.append(kit.say("bullet.trend_source"))
     data = {nm: [s.get(e) for e in eds] for nm, s in series.items()}
 
+    xlabels = [kit.plain(kit.say("common.edition", edition=e)) for e in eds]
+
     def fig() -> Any:
-        return charts.lines(eds, data, percent=percent, unit="%", colors=colors)
+        return charts.lines(eds, data, percent=percent, unit="%", colors=colors,
+                            xlabels=xlabels)
 
     take = _takeaway(kit, block, chapter, kpi=f"{first[e1]:.0%}" if percent else f"{first[e1]:.0f}%",
                      score=0.0, direction="up" if first[e1] > first[e0] else "down", mini=lambda: charts.lines(eds, {name: data[name]}, percent=percent,

@@ -171,8 +171,7 @@ def _takeaway_parts(kit: Kit, spec: ReportSpec, chapter: Chapter) -> list[Part]:
                        ("titles.takeaways_second", items[half:])):
         if chunk:
             parts += takeaway_parts(kit.say(key, year=kit.year, k=len(items)), chunk)
-    if kit.ctx.is_synthetic:
-        parts.append(("md", f"::: {{.page-footer}}\n{kit.footer(None, None)}\n:::", "", ""))
+            parts.append(("md", f"::: {{.page-footer}}\n{kit.footer(None, None)}\n:::", "", ""))
     return parts
 
 

@@ -85,7 +85,11 @@ class Kit:
 
     def wording(self, qid: str) -> str:
         """The question wording as asked in this edition."""
-        return self.q(qid).text(self.lang, self.ctx.edition)
+        text = self.q(qid).text(self.lang, self.ctx.edition)
+        if self.lang == "zh":  # full-width punctuation inside Chinese wording
+            text = text.translate(str.maketrans({"?": "？", ",": "，", "(": "（", ")": "）",
+                                                 ":": "：", ";": "；", "!": "！"}))
+        return text
 
     # -- footers ----------------------------------------------------------------------------------
     @cached_property
