@@ -217,7 +217,11 @@ def _group_lines(
     out = [head]
 
     def found(p: Problem) -> str:
-        return "" if p.value is None else w["found"].format(value=_shown(p.value))
+        if p.value is None:
+            return ""
+        if p.kind == "unreadable":  # the reason itself: never cut
+            return str(p.value)
+        return w["found"].format(value=_shown(p.value))
 
     if limit is None or len(group) <= limit:
         for p in group:
