@@ -316,3 +316,28 @@ def test_stored_wave_with_kept_columns_reloads_silently(
         warnings.simplefilter("error", PartialWaveWarning)
         wave = load_wave(result.wave_path, codebook=cb)
     assert wave.frame["challenges_text"].to_list() == ["a", None, None, "b"]
+
+
+def test_a_file_without_codebook_is_analysed_with_inferred_types(tmp_path: Path) -> None:
+    from survey.design import Design
+    from survey.io.infer import infer_codebook
+
+    rows = [
+        "序号,地区,得分,满意",
+        *(
+            f"{i},{'华东' if i % 3 else '华北'},{i % 7},{'是' if i % 2 else '否'}"
+            for i in range(1, 31)
+        ),
+    ]
+    path = tmp_path / "mine.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="gbk")
+    cb = infer_codebook(path)
+    assert [(q.id, q.type) for q in cb] == [("q1", "single"), ("q2", "numeric"), ("q3", "single")]
+    wave = load_wave(path, codebook="infer")
+    assert wave.n == 30 and wave.frame["resp_id"].to_list()[:2] == ["1", "2"]
+    assert wave.labelled("zh")["q1"].cast(pl.String).to_list()[:3] == ["华东", "华东", "华北"]
+    shares = Design(wave.frame).proportion("q1")  # the estimators work on it
+    assert shares["estimate"].sum() == pytest.approx(1.0)
+    assert Design(wave.frame).mean("q2")["estimate"][0] == pytest.approx(
+        sum(i % 7 for i in range(1, 31)) / 30
+    )

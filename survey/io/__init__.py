@@ -157,7 +157,7 @@ def _complete(frame: pl.DataFrame, cb: Codebook, edition: int | None) -> pl.Data
 def load_wave(
     path_or_edition: int | str | Path,
     *,
-    codebook: Codebook | None = None,
+    codebook: Codebook | str | None = None,
     edition: int | None = None,
     sheet: str | int | None = None,
     mapping: str | Path | None = None,
@@ -175,18 +175,32 @@ def load_wave(
     a column the codebook does not know is kept as an unlabelled variable (Float64 when all its
     cells are numbers, else String), also named in the warning. ``strict=True`` refuses both, as
     :func:`validate_file` does. Cells that break the codebook always raise
-    :class:`ValidationError`.
+    :class:`ValidationError`. ``codebook="infer"``: a file without a codebook, each column typed
+    from its cells (:func:`survey.io.infer.infer_codebook`).
 
     Example:
         >>> wave = load_wave(2025)
         >>> wave.n, wave.is_synthetic
         (228, True)
     """
-    cb = codebook if codebook is not None else Codebook.load()
     path, edition = _resolve(path_or_edition, edition)
     spec = load_mapping(mapping)
+    if isinstance(codebook, str):
+        if codebook != "infer":
+            raise ValueError(f"codebook={codebook!r}: expected a Codebook, None or 'infer'")
+        from survey.io.infer import infer_codebook
+
+        cb = infer_codebook(read_table(path, sheet=sheet))
+        columns = {q.text_zh: q.id for q in cb}
+        if cb.id_label_zh != cb.id_column:
+            columns[cb.id_label_zh] = cb.id_column
+        spec = {"columns": {**columns, **(spec.get("columns") or {})}}
+    else:
+        cb = codebook if codebook is not None else Codebook.load()
     delivery = read_delivery(path, cb, sheet=sheet, mapping=spec, suggest=False)
     raw = delivery.frame
+    if cb.id_column not in raw.columns and isinstance(codebook, str):  # no id column: row numbers
+        raw = raw.with_columns(pl.col(ROW_COLUMN).cast(pl.String).alias(cb.id_column))
     meta = read_metadata(path)
     ed = _infer_edition(path, edition, meta)
     known = {*cb.columns(), cb.weight_column, ROW_COLUMN}
