@@ -38,7 +38,8 @@ def report_deck(ctx: Any, *, top: int = 10) -> Deck:
             continue
         title = q.text(lang, ctx.edition) if hasattr(q, "text") else q.short_label(lang)
         if q.type == "multi":
-            ranked = ctx.ranked(q.id).head(top)
+            # options the edition did not ask have no estimate: not bars of zero
+            ranked = ctx.ranked(q.id).filter(pl.col("estimate").is_not_null()).head(top)
             deck.add_chart(title, ranked["row_label"].to_list(),
                            {total: ranked["estimate"].to_list()}, base=base)
             continue

@@ -196,8 +196,16 @@ class Deck:
             chart.legend.position = XL_LEGEND_POSITION.BOTTOM
             chart.legend.include_in_layout = False
         for k, s in enumerate(plot.series):
+            colour = PALETTE[k % len(PALETTE)]
             s.format.fill.solid()
-            s.format.fill.fore_color.rgb = _rgb(PALETTE[k % len(PALETTE)])
+            s.format.fill.fore_color.rgb = _rgb(colour)
+            if kind == "stacked":  # labels inside the bars: white on dark fills
+                dark = sum(int(colour[i:i + 2], 16) for i in (0, 2, 4)) < 3 * 150
+                s.data_labels.font.color.rgb = _rgb(WHITE if dark else DARK)
+                s.data_labels.font.size = Pt(10)
+                s.data_labels.number_format = number_format
+                s.data_labels.number_format_is_linked = False
+                s.data_labels.show_value = True
         return chart
 
     def add_table(self, table: Table, qid: str, *, title: str | None = None) -> list[Any]:
