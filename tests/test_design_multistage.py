@@ -52,6 +52,8 @@ def _spec(name: str) -> dict:
         "cl2_fpc1": dict(weights="w", ids=["psu", "ssu"], strata="stratum", fpc=["fpc"]),
         "cl2_fpc_rk": dict(weights="w", ids=["psu", "ssu"], strata="stratum",
                            fpc=["fpc", "fpc2"]),
+        "rk_el": dict(weights="w"),
+        "rk_st": dict(weights="w", ids="psu", strata="stratum"),
     }
     if name in base:
         return base[name]
@@ -70,6 +72,10 @@ def design(name: str) -> Design:
         d = Design(frame(), **_spec(name))
     if name.endswith("_rk"):
         d = d.rake({"seg2": {"f": 4800, "m": 5200}}, tol=1e-12, max_iter=1000)
+    elif name.startswith("rk_"):
+        d = d.rake({"seg2": {"f": 4800, "m": 5200},
+                    "age4": {"a1": 2500, "a2": 2500, "a3": 2600, "a4": 2400}},
+                   tol=1e-12, max_iter=1000)
     return d
 
 

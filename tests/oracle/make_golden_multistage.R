@@ -116,6 +116,8 @@ use_rule <- function(lonely) {
 
 # ---- designs --------------------------------------------------------------------------------
 pop <- list(data.frame(seg2 = c("f", "m"), Freq = c(4800, 5200)))
+pop2 <- list(data.frame(seg2 = c("f", "m"), Freq = c(4800, 5200)),
+             data.frame(age4 = paste0("a", 1:4), Freq = c(2500, 2500, 2600, 2400)))
 ctl <- list(maxit = 1000, epsilon = 1e-10, verbose = FALSE)
 mk <- list(
   st_fpc = function() svydesign(ids = ~1, strata = ~stratum, fpc = ~fpc_st, weights = ~w, data = dat),
@@ -134,6 +136,10 @@ mk <- list(
   # population, as survey 4.1's as.fpc fails on fewer fpc than stages)
   cl2_fpc1 = function() svydesign(ids = ~psu + ssu, strata = ~stratum, fpc = ~fpc + fpc_inf,
                                   weights = ~w, data = dat, nest = TRUE),
+  rk_el = function() rake(svydesign(ids = ~1, weights = ~w, data = dat), list(~seg2, ~age4),
+                          pop2, control = ctl),
+  rk_st = function() rake(svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = dat,
+                                    nest = TRUE), list(~seg2, ~age4), pop2, control = ctl),
   cl2_fpc_rk = function() rake(svydesign(ids = ~psu + ssu, strata = ~stratum, fpc = ~fpc + fpc2,
                                          weights = ~w, data = dat, nest = TRUE),
                                list(~seg2), pop, control = ctl)
