@@ -413,8 +413,9 @@ def delivery_frame(frame: pl.DataFrame, codebook: Codebook, lang: str = "zh") ->
     multi-select option its label (blank when not selected), numbers stay numbers. Useful to hand
     a wave to colleagues in Excel and to test the ingest end to end.
 
-    >>> from survey.io import load_wave                      # doctest: +SKIP
-    >>> delivery_frame(load_wave(2025).frame, load_wave(2025).codebook).columns[:2]  # doctest: +SKIP
+    >>> from survey.io import load_wave
+    >>> wave = load_wave(2025)
+    >>> delivery_frame(wave.frame, wave.codebook).columns[:2]
     ['受访者编号', '贵公司所属行业']
     """
     zh = lang == "zh"

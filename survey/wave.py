@@ -6,11 +6,11 @@ Build one with :func:`survey.io.load_wave`; the frame then has the dtypes of
 
 Example:
     >>> from survey.io import load_wave
-    >>> wave = load_wave(2025)  # doctest: +SKIP
-    >>> wave.n, wave.is_synthetic  # doctest: +SKIP
+    >>> wave = load_wave(2025)
+    >>> wave.n, wave.is_synthetic
     (228, True)
-    >>> wave.labelled("en")["industry"][0]  # doctest: +SKIP
-    'Beauty & personal care'
+    >>> wave.labelled("en")["industry"][0]
+    'Sports & outdoor'
 """
 
 from __future__ import annotations
