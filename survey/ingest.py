@@ -91,6 +91,7 @@ class IngestResult:
     kept: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=())
     report: object = None  # the ValidationReport of the delivery
+    how: Mapping[str, str] = field(default_factory=dict)  # header -> exact / numbered / mapping
 
     @property
     def ok(self) -> bool:
@@ -114,10 +115,15 @@ class IngestResult:
             lines.append(f"wrote {self.wave_path} and {self.log_path}")
         elif self.problems:
             lines.append("no wave written: fix the problems below (or the mapping) and run again")
+        how = self.how
         renamed = [(h, c) for h, c in self.mapping.items() if h != c]
-        if renamed:
-            lines.append("\nmapped headers:")
-            lines += [f"  {shown(h)} -> {c}" for h, c in renamed]
+        worded = [(h, c) for h, c in renamed if how.get(h, "exact") == "exact"]
+        other = [(h, c) for h, c in renamed if how.get(h, "exact") != "exact"]
+        if worded:
+            lines.append(f"\n{len(worded)} header(s) matched by the codebook's wording")
+        if other:
+            lines.append("\nheaders matched without their question numbers or by the mapping file:")
+            lines += [f"  {shown(h)} -> {c}" for h, c in other]
         if self.kept:
             lines.append("\nkept as text columns (open answers, mapping 'keep'):")
             lines += [f"  {shown(h)} -> {c}" for h, c in self.kept.items()]
@@ -136,6 +142,11 @@ class IngestResult:
         if self.warnings:
             lines.append("\nwarnings:")
             lines += [f"  - {w}" for w in self.warnings]
+        if self.problems and (headers or labels):
+            lines.append(
+                f"\nto save these suggestions as a mapping file to edit: survey ingest {self.file} "
+                f"--edition {self.edition} --write-mapping mapping.yaml"
+            )
         return "\n".join(lines)
 
 
@@ -323,6 +334,7 @@ def ingest(
             kept=dict(delivery.match.kept),
             notes=delivery.notes,
             report=report,
+            how=dict(delivery.match.how),
         )
         if frame is None or problems:
             result = IngestResult(**base, warnings=tuple(warnings), log_path=rejected)

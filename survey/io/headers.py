@@ -240,8 +240,13 @@ class Suggestion:
     candidates: tuple[tuple[str, float], ...]
 
     def __str__(self) -> str:
-        cands = ", ".join(f"{c} ({s:.0%})" for c, s in self.candidates) or "no close match"
         where = f" of question '{self.question}'" if self.question else ""
+        if not self.candidates:
+            what = "map it in a mapping file" + (
+                ", or ignore or keep it" if self.what == "header" else ""
+            )
+            return f"{self.what}{where} {shown(self.found)}: no close match ({what})"
+        cands = ", ".join(f"{c} ({s:.0%})" for c, s in self.candidates)
         return f"{self.what}{where} {shown(self.found)}: did you mean {cands}?"
 
 
@@ -344,7 +349,11 @@ def match_headers(
                 out.kept[h] = h
             elif target in known:
                 out.mapping[h] = target
-                out.how[h] = "mapping"
+                exact = forms.exact.get(normalize(h))
+                numbered = forms.exact.get(normalize(strip_numbering(h)))
+                out.how[h] = (
+                    "exact" if exact == target else "numbered" if numbered == target else "mapping"
+                )
             else:
                 raise CodebookError(
                     f"mapping sends header {shown(h)} to unknown column {target!r}",
