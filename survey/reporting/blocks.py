@@ -248,9 +248,11 @@ def ranked_bars(kit: Kit, block: Block, chapter: str) -> list[Page]:
     if len(bullets) < 2 and len(named) > top and named[top][0] not in moved:
         nxt = named[top]
         bullets.append(kit.say("bullet.next", label=nxt[1], share=nxt[2] or 0, rank=top + 1))
-    not_asked = [o for o in kit.q(qid).options if not o.asked_in(kit.ctx.edition)]
-    labels = [s[1] for s in ranked] + [o.label(kit.lang) for o in not_asked][:2]
-    vals = [s[2] for s in ranked] + [None] * len(not_asked[:2])
+    # options of other editions are not drawn (the change table lists what is not compared);
+    # an option this edition asked but no one could answer shows "未询问"/"not asked"
+    asked = [s for s in kit.shares(qid) if s[2] is None]
+    labels = [s[1] for s in ranked] + [s[1] for s in asked]
+    vals = [s[2] for s in ranked] + [None] * len(asked)
     hl = [kit.label(qid, highlight)] if highlight and "hl" in values else []
 
     def fig() -> Any:
