@@ -190,39 +190,43 @@ def _median_time(fn, repeat: int) -> tuple[float, object]:
     return float(np.median(times)), out
 
 
-def bench_designs_python(df: pl.DataFrame, repeat: int) -> dict[str, dict[str, object]]:
-    res: dict[str, dict[str, object]] = {}
-    for name, spec in DESIGNS.items():
-        t0 = time.perf_counter()
-        d = Design(df, **spec)
-        build = time.perf_counter() - t0
-        row: dict[str, object] = {"build_s": build}
-        for k in KINDS:
-            cols = [f"{k}{j + 1}" for j in range(5)]
-            t, out = _median_time(lambda d=d, cols=cols: d.by("seg6").mean(cols), repeat)
-            row[f"{k}_s"] = t
-            row[f"{k}_se"] = out.sort("seg6", "variable")["se"].to_list()
-        res[name] = row
-    return res
-
-
-def bench_designs_svy(df: pl.DataFrame, repeat: int) -> dict[str, dict[str, object]] | None:
+def bench_designs(df: pl.DataFrame, repeat: int) -> tuple[dict, dict | None]:
+    """Python and svy timings, interleaved run by run so that both see the same machine load."""
     try:
         import svy
     except ImportError:
-        return None
-    res: dict[str, dict[str, object]] = {}
-    for name, spec in SVY.items():
-        sample = svy.Sample(df.with_columns(pl.col("seg6").cast(pl.String)), svy.Design(**spec))
-        row: dict[str, object] = {"version": svy.__version__}
-        for k in ("f", "a"):
+        svy = None
+    py: dict[str, dict[str, object]] = {}
+    sv: dict[str, dict[str, object]] | None = {} if svy is not None else None
+    for name, spec in DESIGNS.items():
+        t0 = time.perf_counter()
+        d = Design(df, **spec)
+        py[name] = {"build_s": time.perf_counter() - t0}
+        sample = None
+        if sv is not None and name in SVY:
+            sample = svy.Sample(df.with_columns(pl.col("seg6").cast(pl.String)),
+                                svy.Design(**SVY[name]))
+            sv[name] = {"version": svy.__version__}
+        for k in KINDS:
             cols = [f"{k}{j + 1}" for j in range(5)]
-            t, out = _median_time(
-                lambda s=sample, cols=cols: s.estimation.mean(cols, by="seg6"), repeat)
-            row[f"{k}_s"] = t
-            row[f"{k}_se"] = [v for e in out for v in e.to_polars().sort("seg6")["se"]]
-        res[name] = row
-    return res
+            ref = "f" if k in "bif" else "a"  # svy reads 0/1 questions as Float
+            times, svy_times, out, svy_out = [], [], None, None
+            for _ in range(repeat):
+                t, out = _median_time(lambda d=d, cols=cols: d.by("seg6").mean(cols), 1)
+                times.append(t)
+                if sample is not None and (k == "b" or k == "a"):
+                    rc = [f"{ref}{j + 1}" for j in range(5)]
+                    t, svy_out = _median_time(
+                        lambda s=sample, rc=rc: s.estimation.mean(rc, by="seg6"), 1)
+                    svy_times.append(t)
+            py[name][f"{k}_s"] = float(np.median(times))
+            py[name][f"{k}_runs"] = times
+            py[name][f"{k}_se"] = out.sort("seg6", "variable")["se"].to_list()
+            if svy_times:
+                sv[name][f"{ref}_s"] = float(np.median(svy_times))
+                sv[name][f"{ref}_runs"] = svy_times
+                sv[name][f"{ref}_se"] = [v for e in svy_out for v in e.to_polars().sort("seg6")["se"]]
+    return py, sv
 
 
 R_DESIGNS = r"""
@@ -290,8 +294,7 @@ def run_designs(n: int, repeat: int, r_repeat: int, use_r: bool) -> dict[str, ob
     df = make_design_data(n)
     print(f"designs data: {n:,} rows, 50 strata, 1,000 PSUs, 10,000 SSUs in "
           f"{time.perf_counter() - t0:.1f} s; load average {load():.2f}")
-    py = bench_designs_python(df, repeat)
-    sv = bench_designs_svy(df, repeat)
+    py, sv = bench_designs(df, repeat)
     rr = bench_designs_r(df, r_repeat) if use_r else None
     table = []
     for name, row in py.items():
