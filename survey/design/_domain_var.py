@@ -141,6 +141,14 @@ class _Layout:
             self._w2 = self.w * self.w
         return self._w2
 
+    def unit_wsum(self, k: int) -> np.ndarray:
+        """Sum of weights per (unit, domain) of stage ``k`` (U, D)."""
+        name = f"uw{k}"
+        if name not in self._cnt:
+            wu = np.bincount(self.keys[k], weights=self.w, minlength=self.sizes[k])
+            self._cnt[name] = wu.reshape(-1, self.d1)[:, :self.d]
+        return self._cnt[name]
+
     def counts(self, k: int) -> np.ndarray:
         """Rows per bin of stage ``k`` (valid or not), (X, D)."""
         if k not in self._cnt:
@@ -348,6 +356,45 @@ def _binary_calibrated(col: Column, lay: _Layout, kind: str
     return (nobs, wsum, num, dev2, est), var
 
 
+def _numeric_units(col: Column, lay: _Layout, kind: str
+                   ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """A complete numeric column on a clustered design without calibration: unit sums only.
+
+    With ``e = y - pivot`` (a value of the domain: constants give exactly 0) and
+    ``delta = sum w e / W``, the unit total of the mean's influence is
+    ``(sum_u w e - delta sum_u w) / W``: one weighted ``bincount`` per stage, no row pass.
+    """
+    gd, d, d1, w, y = lay.gd, lay.d, lay.d1, lay.w, col.y
+    cnt, wsum_all, first = lay.domain()
+    wsum = wsum_all[:d]
+    inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
+    inv[d] = 0.0
+    pivot = np.append(y[first], 0.0)
+    e, we = _buffers(len(y), 2)
+    np.take(pivot, gd, out=e)
+    np.subtract(y, e, out=e)
+    np.multiply(w, e, out=we)
+    delta = np.bincount(gd, weights=we, minlength=d1) * inv
+    mu = pivot + delta
+    np.multiply(we, e, out=e)
+    dev2 = np.maximum(np.bincount(gd, weights=e, minlength=d1)[:d] - delta[:d] ** 2 * wsum, 0.0)
+    if kind == "total":
+        np.multiply(w, y, out=we)
+        num = np.bincount(gd, weights=we, minlength=d1)[:d]
+        est = num
+    else:
+        num = wsum * mu[:d]
+        est = np.where(wsum > 0, mu[:d], np.nan)
+    var = np.zeros(d)
+    for k, sg in enumerate(lay.stages):
+        t = np.bincount(lay.keys[k], weights=we, minlength=lay.sizes[k]).reshape(-1, d1)[:, :d]
+        if kind != "total":
+            t = (t - delta[:d] * lay.unit_wsum(k)) * inv[:d]
+        s_h, ss = _centre_units(t, sg)
+        var += _stage_var(sg, s_h, ss, lay.presence(k, col.a), lay.st.lonely_psu)
+    return (cnt[:d], wsum, num, dev2, est), var
+
+
 def _pivot(y: np.ndarray, a: np.ndarray, gd: np.ndarray, d1: int) -> np.ndarray:
     """One valid value of ``y`` per domain (the first), 0 for empty domains."""
     pivot = np.zeros(d1)
@@ -425,11 +472,14 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
     out = {k: np.empty((n_dom, len(cols))) for k in ("nobs", "wsum", "num", "dev2", "est",
                                                      "var")}
     binned_cal = cal is not None and cal.same_weights(w)
+    units_only = all(sg.unit is not None for sg in lay.stages)
     for j, col in enumerate(cols):
         if col.binary and cal is None:
             sums, var = _binary(col, lay, kind)
         elif col.binary and binned_cal:
             sums, var = _binary_calibrated(col, lay, kind)
+        elif cal is None and units_only and col.a.all():
+            sums, var = _numeric_units(col, lay, kind)
         else:
             sums, r = column_influence(col, lay, kind)
             var = _var_of_r(r, col.a, lay)
