@@ -145,3 +145,33 @@ def test_run_accepts_a_raked_design():
     # bootstrap CI of the base mean ≈ the calibrated design CI
     assert base["ci_high"] - base["ci_low"] == pytest.approx(ref["ci_high"] - ref["ci_low"],
                                                               rel=0.12)
+
+
+@pytest.mark.parametrize(("edition", "fielded"), [(2022, 2021), (2024, 2023), (2025, 2024)])
+def test_base_year_follows_the_designs_edition(edition, fielded):
+    from survey.design import Design
+
+    d = Design(_frame(), weights="weight", edition=edition).rake(
+        {"budget_size": {"small": 0.4, "medium": 0.35, "large": 0.25}})
+    r = bu.run(d, calibration=CAL, bootstrap=50, draws=200, seed=1)
+    assert r.base_year == fielded
+    years = r.to_polars().filter(pl.col("scenario") == "base")["year"].to_list()
+    assert years == [fielded, fielded + 1, fielded + 2, fielded + 3]
+    # an explicit base year still wins
+    assert bu.run(d, calibration=CAL, base_year=2030, bootstrap=50, draws=200).base_year == 2030
+
+
+def test_base_year_of_a_shipped_wave_and_of_a_bare_frame():
+    import warnings
+
+    import survey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w22 = survey.load_wave(2022)
+    assert bu.run(w22, bootstrap=50, draws=200, seed=1).base_year == 2021
+    assert bu.run(survey.load_wave(2025), bootstrap=50, draws=200, seed=1).base_year == 2024
+    # no edition: the last year with a published actual (2025 edition's look-back: 2024)
+    assert bu.run(_frame(), bootstrap=50, draws=200, seed=1).base_year == 2024
+    with pytest.raises(ModelError, match="base_year is needed"):
+        bu.run(_frame(), calibration=CAL, bootstrap=50, draws=200)
