@@ -20,9 +20,12 @@ Reallocation scenario (assumptions, all explicit):
   its source); pass a dict or another TOML file to use real ones.
 
 Example:
-    >>> nb = net_balance(ctx.design, bootstrap=1000, seed=1)            # doctest: +SKIP
-    >>> reallocate(nb).to_polars()                                       # doctest: +SKIP
-    >>> reallocate(nb, {"mobile": 60, "outdoor": 15, "smart_tv": 25})    # doctest: +SKIP
+    >>> nb = net_balance(ctx.design, bootstrap=50, seed=1)
+    >>> r = reallocate(nb).to_polars()
+    >>> r.height, r["item"][0], round(r["new_share"].sum(), 6)
+    (9, 'mobile', 1.0)
+    >>> reallocate(nb, {"mobile": 60, "outdoor": 15, "smart_tv": 25}).to_polars()["item"].to_list()
+    ['mobile', 'outdoor', 'smart_tv']
 """
 
 from __future__ import annotations
@@ -113,8 +116,10 @@ def net_balance(
     the design is calibrated) feed :func:`reallocate`. Labels come from the codebook.
 
     Example:
-        >>> nb = net_balance(ctx.design, bootstrap=500)           # doctest: +SKIP
-        >>> nb.to_polars().select("item", "net_balance").head(1)  # doctest: +SKIP
+        >>> nb = net_balance(ctx.design, bootstrap=50)
+        >>> top = nb.to_polars().row(0, named=True)
+        >>> top["item"], round(top["net_balance"], 2)
+        ('mobile', 0.41)
     """
     d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
     frame = d.frame
@@ -260,8 +265,10 @@ def reallocate(
     :class:`BaseShares`. Channels without a base share are left out.
 
     Example:
-        >>> r = reallocate(nb)                                               # doctest: +SKIP
-        >>> r = reallocate(nb, {"mobile": 70, "outdoor": 20, "pc": 10}, elasticity=0.8)  # doctest: +SKIP
+        >>> r = reallocate(nb, {"mobile": 70, "outdoor": 20, "pc": 10}, elasticity=0.8)
+        >>> t = r.to_polars()
+        >>> t["item"].to_list(), round(t["new_share"][0], 2), bool(t["change"][0] > 0)
+        (['mobile', 'outdoor', 'pc'], 0.77, True)
     """
     bs = base_shares if isinstance(base_shares, BaseShares) else load_base_shares(base_shares)
     items = nb.table["item"].to_list()
