@@ -36,10 +36,13 @@ def texts() -> Texts:
 
 
 def say(key: str, lang: Lang, /, **values: Any) -> str:
-    """Template ``key`` of the catalog in ``lang`` ("zh" or "en") with ``values`` filled in."""
+    """Template ``key`` of the catalog in ``lang`` ("zh" or "en") with ``values`` filled in.
+
+    Plain text (not markdown): whoever puts a summary into a document escapes it there.
+    """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
-    return texts().say(key, lang, **values)
+    return str(texts().say(key, lang, escape=False, **values))
 
 
 def join(parts: list[str], lang: Lang) -> str:
