@@ -365,3 +365,25 @@ def test_every_edition_renders_after_the_refresh(
         for q in NEW_QUESTIONS:  # the new questions reach the report, with their charts
             named = q["short"][lang] in html or q["text"][lang].rstrip("?？") in html
             assert named and "data:image" in html, q["id"]
+
+
+def test_the_previous_editions_report_is_unchanged_by_the_refresh(
+    refreshed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding 2026 (codebook edits, figures, the ingested wave) changes no word or number of the
+    2025 report: every chapter's markdown is the same before and after."""
+    from survey.reporting import ReportContext, chapter_markdown
+    from survey.reporting.spec import load_spec
+
+    ids = [c["id"] for c in load_spec()["chapters"]]
+
+    def book() -> dict[str, str]:
+        ctx = ReportContext.load(2025, "zh")
+        return {c: chapter_markdown(c, ctx=ctx) for c in ids}
+
+    before = book()
+    monkeypatch.setenv("SURVEY_DATA_DIR", str(refreshed))
+    after = book()
+    assert sum(len(t) for t in before.values()) > 10_000  # a whole report, not empty chapters
+    for c in ids:
+        assert after[c] == before[c], c
