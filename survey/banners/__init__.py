@@ -86,6 +86,24 @@ class Banner:
     vs_total: bool = False
     filtered: bool = False
     col_titles: dict = field(default_factory=dict, repr=False)  # var -> (zh, en, overlapping)
+    synthetic: bool = False  # a synthetic wave: every note and slide footer says so
+    design_zh: str = ""  # what the design-based test accounts for (from the design)
+    design_en: str = ""
+    weighting_zh: str = ""  # the design's weighting sentence (Design.weighting_note)
+    weighting_en: str = ""
+    dropped_empty: int = 0  # columns of a filtered book with no respondent in the filter
+
+    def design_text(self, lang: str | None = None) -> str:
+        """What the design-based test accounts for, worded from the design: its weights
+        (raked, given or none) and strata or clusters only when it has them.
+
+        Example:
+            >>> w = survey.load_wave(2025)
+            >>> given = survey.Design(w.frame, "weight", codebook=w.codebook)
+            >>> banner(given, ["confidence"], ["brand_type"]).design_text("en")
+            'weights, no strata or clusters'
+        """
+        return self.design_en if (lang or self.lang) == "en" else self.design_zh
 
     def base_text(self, lang: str | None = None) -> str:
         """The book's base: "Base: all respondents, n = 228" or, filtered, "Base: Beauty &
@@ -217,7 +235,9 @@ class Banner:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(doc)
-                os.replace(tmpname, target)
+                from survey.export._files import publish
+
+                publish(tmpname, target)
             finally:
                 if os.path.exists(tmpname):
                     os.unlink(tmpname)
@@ -247,6 +267,7 @@ def banner(
     scores: bool = False,
     vs_total: bool = False,
     hide_suppressed: bool = False,
+    synthetic: bool | None = None,
     _variance: str = "auto",
 ) -> Banner:
     """Tabulate ``rows`` by ``cols`` with significance letters.
@@ -273,7 +294,10 @@ def banner(
     ``collapse`` — ``{var: {new_level: [levels]}}`` combines small columns;
     ``vs_total`` — test each column against the Total (``vs_total`` cell mark ``+``/``-``);
     ``hide_suppressed`` — drop columns suppressed in every block; ``adjust`` — "bonferroni",
-    "holm" or "BH" within a row's family of pairs.
+    "holm" or "BH" within a row's family of pairs; ``synthetic`` — the wave is synthetic
+    (``Wave.is_synthetic``; ``None``: the design's ``is_synthetic`` if it has one), so every
+    note and slide footer carries the synthetic-data tag. A filtered book leaves out the
+    columns no respondent of the filter is in, and its note says how many.
 
     Tests (``docs/banner-tests.md``): ``"design"`` uses the design covariance of the columns
     (the design primitive ``Design._vcov_totals``, R's ``svyrecvar``, applied to the joint
@@ -301,7 +325,8 @@ def banner(
         try:
             filt = resolve(design.frame, getattr(design, "codebook", None), where, where_label)
         except EstimationError:
-            if not (isinstance(where, str) and callable(getattr(design, "subset", None))):
+            if not (isinstance(where, str) and callable(getattr(design, "subset", None))) \
+                    or _is_mapping_text(where):  # 'var=a,b': its own message, not SQL's
                 raise
             design = design.subset(where)  # a SQL condition: the design reads it
             filt = Filter(design._subset, where_label or where, where_label or where)
@@ -364,6 +389,14 @@ def banner(
                           for k, dt in _PAIR_SCHEMA.items()})
     pairs = pairs.with_columns(pl.col("diff", "se_diff", "stat", "p_value", "p_adjusted")
                                .fill_nan(None))
+    dropped = 0
+    if filt is not None and cells.height:  # a filtered book: no empty columns
+        empty = cells.group_by("col_variable", "col_level").agg(
+            (pl.col("n") == 0).all().alias("_empty")).filter("_empty")
+        dropped = empty.height
+        if dropped:
+            cells = cells.join(empty, on=["col_variable", "col_level"], how="anti",
+                               maintain_order="left")
     if hide_suppressed and cells.height:
         keep = cells.group_by("col_variable", "col_level").agg(
             (~pl.col("suppressed")).any().alias("_keep"))
@@ -372,6 +405,45 @@ def banner(
     n_base = int(mask.sum()) if mask is not None else frame.height
     base = {lg: (filt.base_text(n_base, lg) if filt is not None
                  else say("base_all", lg, n=n_base)) for lg in ("zh", "en")}
+    if synthetic is None:
+        synthetic = bool(getattr(design, "is_synthetic", False))
+    dz, de = _design_parts(design, parts)
+    note = getattr(design, "weighting_note", None)
+    wz, we = (note("zh"), note("en")) if callable(note) else ("", "")
     return Banner(cells, pairs, test, alpha, adjust, suppress_below, flag_below, lang,
                   base_zh=base["zh"], base_en=base["en"], vs_total=vs_total,
-                  filtered=filt is not None, col_titles=titles)
+                  filtered=filt is not None, col_titles=titles, synthetic=bool(synthetic),
+                  design_zh=dz, design_en=de, weighting_zh=wz, weighting_en=we,
+                  dropped_empty=dropped)
+
+
+def _is_mapping_text(where: str) -> bool:
+    """Whether a textual filter reads as ``var=a,b; var2=c`` (not a SQL condition)."""
+    from survey.banners._where import parse_where
+
+    if any(op in where for op in ("<", ">", "!=", "==", "(", " and ", " or ", " AND ", " OR ")):
+        return False
+    try:
+        parse_where(where)
+    except EstimationError:
+        return False
+    return True
+
+
+def _design_parts(design: Any, parts: Any) -> tuple[str, str]:
+    """What the design-based test accounts for, in zh and en: the weighting (``raked``,
+    ``given`` or ``none``: ``Design.weighting``, else read from the weights), and strata or
+    clusters only when the design has them."""
+    kind = getattr(design, "weighting", None)
+    if kind not in ("raked", "given", "none"):
+        w = np.asarray(parts.w, dtype=float)
+        kind = "raked" if parts.cal is not None else (
+            "none" if w.size == 0 or np.all(w == w[0]) else "given")
+    n = parts.frame.height
+    strata = int(getattr(parts.st, "n_strata", 1)) > 1
+    clusters = int(getattr(parts.st, "n_psus", n)) < n
+    keys = [kind] + (["strata"] if strata else []) + (["clusters"] if clusters else [])
+    if not strata and not clusters:
+        keys.append("srs")
+    return tuple(say("design_part.sep", lg).join(say(f"design_part.{k}", lg) for k in keys)
+                 for lg in ("zh", "en"))  # type: ignore[return-value]

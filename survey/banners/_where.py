@@ -11,6 +11,7 @@ variable are or-ed, variables and-ed) or the same as text for the command line:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,35 @@ def _level_label(cb: Any, var: str, level: str, lang: str) -> str:
     return level
 
 
+def _level_lookup(cb: Any, var: str, known: Sequence[str]) -> dict[str, str]:
+    """Codes of ``var`` by their casefolded code, zh label and en label."""
+    out: dict[str, str] = {}
+    for code in known:
+        out.setdefault(str(code).casefold(), str(code))
+    for code in known:
+        for lg in ("zh", "en"):
+            out.setdefault(_level_label(cb, var, str(code), lg).casefold(), str(code))
+    return out
+
+
+def _unknown_level(var: str, value: str, known: Sequence[str], lookup: Mapping[str, str],
+                   cb: Any) -> str:
+    """One short message: the variable, the value, its close matches (codes or labels)."""
+    close = difflib.get_close_matches(value.casefold(), list(lookup), n=3, cutoff=0.5)
+    codes = list(dict.fromkeys(lookup[c] for c in close))
+    if not codes:
+        codes = [c for c in known if value.casefold() in c.casefold()
+                 or c.casefold() in value.casefold()][:3]
+
+    def named(code: str) -> str:
+        zh = _level_label(cb, var, code, "zh")
+        return code if zh == code else f"{code} ({zh})"
+
+    near = f"; close matches: {', '.join(named(c) for c in codes)}" if codes else ""
+    return (f"filter level {value!r} is not a level of '{var}'{near}; {len(known)} levels, e.g. "
+            f"{', '.join(named(c) for c in list(known)[:4])}")
+
+
 def resolve(frame: pl.DataFrame, codebook: Any, where: Where, label: str | None = None
             ) -> Filter | None:
     """The :class:`Filter` of ``where`` on ``frame`` (``None`` when there is no filter).
@@ -93,8 +123,11 @@ def resolve(frame: pl.DataFrame, codebook: Any, where: Where, label: str | None 
         names: dict[str, list[str]] = {"zh": [], "en": []}
         for var, levels in where.items():
             if var not in frame.columns:
-                raise EstimationError(f"unknown filter variable '{var}'", column=var,
-                                      expected="a column of the design")
+                close = difflib.get_close_matches(var, frame.columns, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise EstimationError(f"unknown filter variable '{var}'{hint}", column=var,
+                                      expected="a column of the design" + (
+                                          f" such as {', '.join(close)}" if close else ""))
             vals = [levels] if isinstance(levels, str | int | bool) or not isinstance(
                 levels, Sequence) else list(levels)
             col = frame[var]
@@ -103,12 +136,15 @@ def resolve(frame: pl.DataFrame, codebook: Any, where: Where, label: str | None 
                      else col.drop_nulls().cast(pl.String).unique().to_list())
             if col.dtype == pl.Boolean:
                 known = ["true", "false"]
-            bad = [v for v in vals if str(v) not in known and str(v).lower() not in known]
-            if bad:
-                raise EstimationError(f"filter level {bad[0]!r} is not a level of '{var}'",
-                                      column=var, value=str(bad[0]),
-                                      expected=f"one of {sorted(known)[:30]}")
-            strs = [str(v).lower() if col.dtype == pl.Boolean else str(v) for v in vals]
+            lookup = _level_lookup(codebook, var, known)
+            strs = []
+            for v in vals:
+                code = lookup.get(str(v).strip().casefold())
+                if code is None:
+                    raise EstimationError(_unknown_level(var, str(v), known, lookup, codebook),
+                                          column=var, value=str(v),
+                                          expected="a code or a zh/en label of " + var)
+                strs.append(code)
             parts.append(pl.col(var).cast(pl.String).is_in(strs))
             for lg in ("zh", "en"):
                 names[lg].append(say("or_sep", lg).join(

@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cols", help="column variables, comma-separated; outer>inner for nested "
                                   "columns; default: the codebook's segment questions")
     p.add_argument("--where", help="filter, e.g. 'industry=beauty,food_bev; brand_type=local' "
-                                   "(a domain of the full design: SEs as R's subset())")
+                                   "(levels as codes or zh/en labels: 'industry=美妆个护'; a "
+                                   "domain of the full design: SEs as R's subset())")
     p.add_argument("--edition", type=int, help="edition (default: the newest wave)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the labels")
     p.add_argument("--test", choices=["design", "effective_base"], default="design",
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         q.id for q in cb.segments() if q.id in present]
     b = banner(design, rows, cols, test=args.test, adjust=args.adjust, where=args.where,
                vs_total=args.vs_total, hide_suppressed=args.hide_suppressed,
-               scores=not args.no_scores, lang=args.lang)
+               scores=not args.no_scores, lang=args.lang, synthetic=wave.is_synthetic)
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
         b.to_excel(out, lang=args.lang, show=tuple(_list(args.show)))

@@ -125,12 +125,9 @@ def _book(b: Banner, lang: str, decimals: int) -> _Book:
     blocks = body["group"].unique(maintain_order=True).to_list()
     single = len(blocks) == 1
     digest = hashlib.sha1(repr((b.test, b.alpha, body.rows())).encode()).hexdigest()[:10]
-    adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
-    note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
-               sup=b.suppress_below, flag=b.flag_below)
-    if b.vs_total:
-        note += say("vs_total", lg, alpha=b.alpha)
-    note += _missing_note(cells, lg, b.col_titles)
+    from survey.tables.model import _note
+
+    note = _note(b, lg)  # the same note as the Excel and PowerPoint exports
     if b.filtered:
         note = f"{b.base_text(lg)}{say('and_sep', lg)}{note}"
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,

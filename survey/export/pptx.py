@@ -108,12 +108,14 @@ class Deck:
         True
     """
 
-    def __init__(self, lang: str = "zh", *, source: str | None = None) -> None:
+    def __init__(self, lang: str = "zh", *, source: str | None = None,
+                 synthetic: bool = False) -> None:
         from pptx import Presentation
         from pptx.util import Inches
 
         self.lang = "en" if lang == "en" else "zh"
         self.source = source
+        self.synthetic = synthetic  # every footer carries the synthetic-data tag
         self.prs = Presentation()
         self.prs.slide_width, self.prs.slide_height = Inches(_W), Inches(_H)
 
@@ -124,13 +126,17 @@ class Deck:
         _text(slide, 0.8, 2.4, _W - 1.6, 1.4, title, 32, bold=True, color=ACCENT)
         if subtitle:
             _text(slide, 0.8, 4.0, _W - 1.6, 1.0, subtitle, 14, color=GREY)
+        if self.synthetic:
+            _text(slide, 0.8, _H - 0.9, _W - 1.6, 0.4, say("synthetic", self.lang), 12,
+                  bold=True, color=GREY)
         return slide
 
     def _slide(self, title: str, base: str | None, note: str | None = None) -> Any:
         slide = self.prs.slides.add_slide(self.prs.slide_layouts[6])  # blank
         _text(slide, 0.5, 0.3, _W - 1.0, 0.8, title, 22, bold=True, color=ACCENT)
-        foot = "｜".join(x for x in (base, self.source) if x) if self.lang == "zh" else \
-            " | ".join(x for x in (base, self.source) if x)
+        tag = say("synthetic", self.lang) if self.synthetic else None
+        parts = [x for x in (tag, base, self.source) if x]
+        foot = ("｜" if self.lang == "zh" else " | ").join(parts)
         if note:
             _text(slide, 0.5, _H - 1.05, _W - 1.0, 0.5, note, 8, color=GREY)
         if foot:
@@ -149,9 +155,13 @@ class Deck:
     def add_chart(self, title: str, categories: Sequence[str],
                   series: Mapping[str, Sequence[float | None]], *, kind: str = "bar",
                   number_format: str = "0%", base: str | None = None, note: str | None = None,
-                  ) -> Any:
+                  series_colors: Sequence[str] | None = None,
+                  point_colors: Sequence[str] | None = None) -> Any:
         """One slide with one native chart: ``kind`` is ``bar`` (horizontal), ``column`` or
         ``stacked`` (100% stacked horizontal bars; series are the stacked parts).
+        ``series_colors`` (hex, one per series) and ``point_colors`` (one per category of the
+        first series) override the deck's palette: :func:`scale_colors` gives the colours of a
+        scale's options by meaning (increase, flat, decrease, not invest).
 
         Returns the python-pptx chart (editable: its data live in an embedded workbook).
         """
@@ -196,9 +206,15 @@ class Deck:
             chart.legend.position = XL_LEGEND_POSITION.BOTTOM
             chart.legend.include_in_layout = False
         for k, s in enumerate(plot.series):
-            colour = PALETTE[k % len(PALETTE)]
+            colour = (series_colors[k] if series_colors is not None and k < len(series_colors)
+                      else PALETTE[k % len(PALETTE)]).lstrip("#")
             s.format.fill.solid()
             s.format.fill.fore_color.rgb = _rgb(colour)
+            if k == 0 and point_colors is not None:
+                for i, c in enumerate(point_colors[:len(categories)]):
+                    pt = s.points[i].format.fill
+                    pt.solid()
+                    pt.fore_color.rgb = _rgb(c.lstrip("#"))
             if kind == "stacked":  # labels inside the bars: white on dark fills
                 dark = sum(int(colour[i:i + 2], 16) for i in (0, 2, 4)) < 3 * 150
                 s.data_labels.font.color.rgb = _rgb(WHITE if dark else DARK)
@@ -284,6 +300,7 @@ class Deck:
     def add_banner(self, b: Banner, *, charts: bool = True, tables: bool = True) -> None:
         """Slides for every question of banner ``b``: a chart of the Total (grids: stacked
         bars of the items) and the question's table."""
+        self.synthetic = self.synthetic or bool(getattr(b, "synthetic", False))
         t = b.table(self.lang)
         for qid in t.questions():
             blocks = t.blocks_of(qid)
@@ -296,7 +313,9 @@ class Deck:
         """The chart of one question's Total column: options as bars (nets and means left
         out), a grid's items as 100% stacked bars of its options."""
         title = _question_title(blocks)
-        opts = [[r for r in blk.rows if r.kind == "option"] for blk in blocks]
+        # options the edition did not ask have no estimate: left out, not empty bars
+        opts = [[r for r in blk.rows if r.kind == "option" and not r.cells[0].not_asked]
+                for blk in blocks]
         if not any(opts):
             means = [r for blk in blocks for r in blk.rows if r.kind == "mean"]
             return self.add_chart(title, [r.label for r in means],
@@ -306,10 +325,13 @@ class Deck:
             series = {r.label: [blk_rows[k].cells[0].value for blk_rows in opts]
                       for k, r in enumerate(opts[0])}
             return self.add_chart(title, [_item_title(blk) for blk in blocks], series,
-                                  kind="stacked", base=t.base)
+                                  kind="stacked", base=t.base,
+                                  series_colors=scale_colors_or_none(
+                                      [r.code for r in opts[0]]))
         return self.add_chart(title, [r.label for r in opts[0]],
                               {say("total", self.lang): [r.cells[0].value for r in opts[0]]},
-                              base=t.base)
+                              base=t.base,
+                              point_colors=scale_colors_or_none([r.code for r in opts[0]]))
 
     def save(self, path: str | Path) -> Path:
         """Write the deck to ``path`` (.pptx) through a temporary file; return the path."""
@@ -322,11 +344,33 @@ class Deck:
         os.close(fd)
         try:
             self.prs.save(tmp)
-            os.replace(tmp, path)
+            from survey.export._files import publish
+
+            publish(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return path
+
+
+def scale_colors_or_none(codes: Sequence[str], scores: Sequence[float | None] | None = None
+                         ) -> list[str] | None:
+    """The meaning colours (:data:`survey.present.palette.MEANING`) of a scale's options, or
+    ``None`` when no option has a meaning (a list of media, reasons …: the deck's palette).
+
+    Example:
+        >>> scale_colors_or_none(["increase", "flat", "decrease", "not_invest"])
+        ['#2F6DB5', '#A9B1BC', '#EE8A3C', '#E3E6EA']
+        >>> scale_colors_or_none(["kol", "search"]) is None
+        True
+    """
+    from survey.present.palette import meaning_of, scale_colors
+
+    codes = [c.rsplit(":", 1)[-1] for c in codes]
+    sc = list(scores) if scores is not None else [None] * len(codes)
+    if not any(meaning_of(c, s) for c, s in zip(codes, sc, strict=True)):
+        return None
+    return scale_colors(list(codes), sc)
 
 
 def _item_title(blk: TableBlock) -> str:

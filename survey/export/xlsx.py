@@ -239,7 +239,9 @@ def to_xlsx(t: Table, path: str | Path, *, title: str | None = None,
             del qid
         wb.close()
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmpname, path)
+        from survey.export._files import publish
+
+        publish(tmpname, path)
     finally:
         if os.path.exists(tmpname):
             os.unlink(tmpname)

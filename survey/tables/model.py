@@ -148,7 +148,12 @@ def _note(b: Banner, lg: str) -> str:
                sup=b.suppress_below, flag=b.flag_below)
     if b.vs_total:
         note += say("vs_total", lg, alpha=b.alpha)
-    return note + _missing_note(b.cells, lg, b.col_titles)
+    if getattr(b, "dropped_empty", 0):
+        note += say("dropped_empty", lg, n=b.dropped_empty)
+    note += _missing_note(b.cells, lg, b.col_titles)
+    if getattr(b, "synthetic", False):
+        note = say("synthetic_note", lg) + note
+    return note
 
 
 def build_table(b: Banner, lang: str | None = None) -> Table:
