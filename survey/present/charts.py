@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+FONT = {"tick": 10.0, "value": 10.0, "dense": 8.5, "legend": 9.0, "subtitle": 9.5,
+        "inside": 8.5, "mini": 6.5, "mini_value": 7.0}
+"""The one set of chart font sizes (points): axis ticks, data labels, dense charts (more than
+ten bars), legends, subtitles, labels inside bars, and the KPI cards' mini charts."""
+
+
 def _percent_axis(axis: Axis) -> None:
     from matplotlib.ticker import PercentFormatter
 
@@ -44,7 +50,7 @@ def _bottom_legend(fig: Figure, ax: Axes, *, ncols: int, drop: Sequence[str | No
     keep = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab not in headings]
     if keep:
         fig.legend(
-            *zip(*keep, strict=True), loc="lower center", ncols=ncols, frameon=False, fontsize=9
+            *zip(*keep, strict=True), loc="lower center", ncols=ncols, frameon=False, fontsize=FONT["legend"]
         )
     fig.tight_layout(rect=(0, 0.1 if keep else 0, 1, 1))
 
@@ -100,7 +106,7 @@ def bar_shares(
         )
         ends = [max(v, h) for v, h in zip(values, hi, strict=True)]
     for i, (v, end) in enumerate(zip(values, ends, strict=True)):
-        ax.text(end + 0.015, i, f"{v:.0%}", va="center", ha="left", fontsize=9)
+        ax.text(end + 0.015, i, f"{v:.0%}", va="center", ha="left", fontsize=FONT["value"])
     _percent_axis(ax.xaxis)
     ax.set_xlim(0, min(1.08, max(ends) + 0.12))
     ax.set(title=title, xlabel=xlabel, ylabel="")
@@ -148,7 +154,8 @@ def stacked_scale(
         ax.barh(groups, vals, left=left, color=color, label=lev, edgecolor="white")
         for i, v in enumerate(vals):
             if v >= 0.06:
-                ax.text(left[i] + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=8)
+                ax.text(left[i] + v / 2, i, f"{v:.0%}", ha="center", va="center",
+                        fontsize=FONT["inside"])
         left = [a + b for a, b in zip(left, vals, strict=True)]
     _percent_axis(ax.xaxis)
     ax.set_xlim(0, 1)
@@ -192,7 +199,7 @@ def trend_lines(
             textcoords="offset points",
             xytext=(0, 6),
             ha="center",
-            fontsize=8,
+            fontsize=FONT["value"],
         )
     ax.set_xticks(sorted(frame[x].unique().to_list()))
     if percent:
@@ -269,16 +276,24 @@ def ranked_bars(
     lang: str = "zh",
     size: str = "full",
     max_bars: int = 14,
+    subtitle: str = "",
+    legend: Sequence[tuple[str, str]] = (),
 ) -> Figure:
     """Horizontal bars in the given order (the caller sorts), the ``top`` first bars and the
     ``highlight`` labels in the primary colour, ``lowlight`` ones in grey (e.g. significantly
     lower), the others lighter; a data label on every bar.
     A ``None`` value is an option the edition did not ask: "未询问"/"not asked", no bar.
+    ``subtitle`` (what the bars measure) goes above the bars, ``legend`` ((colour, text) pairs)
+    under them.
 
     Example:
         >>> fig = ranked_bars(["种草平台", "短视频", "长视频"], [0.87, 0.67, None], top=2)
         >>> [t.get_text() for t in fig.axes[0].texts]
         ['87%', '67%', '未询问']
+        >>> fig = ranked_bars(["a", "b"], [0.4, 0.2], subtitle="选择的比例",
+        ...                   legend=[("#2F6DB5", "显著更高"), ("#B9CBE4", "不显著")])
+        >>> fig.axes[0].get_title(loc="left"), [t.get_text() for t in fig.legends[0].texts]
+        ('选择的比例', ['显著更高', '不显著'])
     """
     from survey.present import palette as pal
 
@@ -286,7 +301,7 @@ def ranked_bars(
     k = len(labels)
     height = min(SIZES[size][1], max(2.2, 0.42 * k + 0.6)) if size != "mini" else None
     fig, ax = _deck_axes(size, height)
-    font = 10 if k <= 10 else 8.5
+    font = FONT["value"] if k <= 10 else FONT["dense"]
     ys = list(range(k))
     shown = [0.0 if v is None else float(v) for v in values]
     colors = [pal.PRIMARY if (i < top or lab in highlight) else
@@ -302,8 +317,24 @@ def ranked_bars(
     ax.set_xlim(0, vmax * 1.14)
     ax.set_xticks([])
     ax.spines["bottom"].set_visible(False)
-    fig.tight_layout()
+    _subtitle_legend(fig, ax, subtitle, legend)
     return fig
+
+
+def _subtitle_legend(fig: Figure, ax: Axes, subtitle: str,
+                     legend: Sequence[tuple[str, str]]) -> None:
+    """A subtitle over the plot (what is measured) and a colour legend under it."""
+    from matplotlib.patches import Patch
+
+    from survey.present import palette as pal
+
+    if subtitle:
+        ax.set_title(subtitle, loc="left", fontsize=FONT["subtitle"], color=pal.MUTED, pad=8)
+    if legend:
+        fig.legend(handles=[Patch(color=c, label=t) for c, t in legend], loc="lower center",
+                   ncols=len(legend), frameon=False, fontsize=FONT["legend"])
+        fig.set_figheight(fig.get_figheight() + 0.35)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight() if legend else 0, 1, 1))
 
 
 def stacked_bars(
@@ -339,20 +370,20 @@ def stacked_bars(
                          pal.MEANING["decrease_strong"], pal.PRIMARY)
         for i, v in enumerate(vals):
             if v >= 0.06:
-                ax.text(left[i] + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9,
+                ax.text(left[i] + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=FONT["inside"],
                         color="white" if dark else pal.INK)
         left = [a + b for a, b in zip(left, vals, strict=True)]
     for i, row in enumerate(values):
         if all(v is None for v in row):
-            ax.text(0.01, i, _na_text(lang), va="center", fontsize=9, color=pal.MUTED)
-    ax.set_yticks(range(k), list(groups), fontsize=10)
+            ax.text(0.01, i, _na_text(lang), va="center", fontsize=FONT["inside"], color=pal.MUTED)
+    ax.set_yticks(range(k), list(groups), fontsize=FONT["tick"])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xticks([])
     ax.spines["bottom"].set_visible(False)
     handles, names = ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncols=min(len(levels), 6), frameon=False,
-               fontsize=9)
+               fontsize=FONT["legend"])
     fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
 
@@ -395,9 +426,9 @@ def column_bars(
             text = f"{v:.0f}{unit}" if abs(v - round(v)) < 0.05 else f"{v:.1f}{unit}"
         y = 0.0 if v is None else float(v)
         ax.text(x, y + top * 0.03 if y >= 0 else y - top * 0.03, text, ha="center",
-                va="bottom" if y >= 0 else "top", fontsize=11 if size != "mini" else 7,
+                va="bottom" if y >= 0 else "top", fontsize=FONT["value"] if size != "mini" else FONT["mini_value"],
                 color=pal.INK)
-    ax.set_xticks(xs, list(labels), fontsize=10 if size != "mini" else 6.5)
+    ax.set_xticks(xs, list(labels), fontsize=FONT["tick"] if size != "mini" else FONT["mini"])
     lo = min(0.0, min(shown) * 1.2)
     ax.set_ylim(lo, top * 1.2)
     ax.set_yticks([])
@@ -428,6 +459,7 @@ def lines(
     fig, ax = _deck_axes(size)
     xs = list(x)
     small = size == "mini"
+    labels: list[tuple[float, float, str, str]] = []
     for (name, ys), color in zip(series.items(), colors or pal.SERIES, strict=False):
         pts = [(a, b) for a, b in zip(xs, ys, strict=True) if b is not None]
         if not pts:
@@ -437,20 +469,55 @@ def lines(
         if small:
             a, b = pts[-1]
             ax.annotate(f"{b:.0%}" if percent else f"{b:.0f}{unit}", (a, b), xytext=(3, 0),
-                        textcoords="offset points", fontsize=7, va="center", color=color)
+                        textcoords="offset points", fontsize=FONT["mini_value"], va="center", color=color)
             continue
         for a, b in pts:
-            ax.annotate(f"{b:.0%}" if percent else f"{b:.0f}{unit}", (a, b), xytext=(0, 7),
-                        textcoords="offset points", ha="center", fontsize=10, color=color)
+            labels.append((a, b, f"{b:.0%}" if percent else f"{b:.0f}{unit}", color))
+    for a, b, text, color, where in _placed(labels):
+        ax.annotate(text, (a, b), xytext=(0, 7 if where == "above" else -8),
+                    textcoords="offset points", ha="center",
+                    va="bottom" if where == "above" else "top", fontsize=FONT["value"],
+                    color=color)
     ax.set_xticks(xs, list(xlabels) if xlabels else [str(v) for v in xs],
-                  fontsize=10 if not small else 6.5)
+                  fontsize=FONT["tick"] if not small else FONT["mini"])
     ax.set_yticks([])
     ax.margins(y=0.25, x=0.08)
     if not small and len(series) > 1:
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1),
-                  ncols=len(series), fontsize=9)
+                  ncols=len(series), fontsize=FONT["legend"])
     fig.tight_layout()
     return fig
+
+
+def _placed(labels: Sequence[tuple[float, float, str, str]], gap: float = 0.07
+            ) -> list[tuple[float, float, str, str, str]]:
+    """Point labels placed so that none collide: at each x, a label goes above its point unless
+    the label of the point just above is closer than ``gap`` (a share of the value range), then
+    below it; one that fits neither way is dropped.
+
+    Example:
+        >>> [(t, w) for _a, _b, t, _c, w in _placed([(1, .17, "17%", "k"), (1, .16, "16%", "k"),
+        ...                                           (1, .50, "50%", "k")])]
+        [('50%', 'above'), ('17%', 'above'), ('16%', 'below')]
+    """
+    values = [b for _a, b, _t, _c in labels]
+    span = (max(values) - min(values)) if values else 0.0
+    room = gap * (span or 1.0)
+    out: list[tuple[float, float, str, str, str]] = []
+    for x in dict.fromkeys(a for a, *_ in labels):
+        here = sorted((lab for lab in labels if lab[0] == x), key=lambda lab: -lab[1])
+        below_taken = float("inf")  # the lowest y a label drawn below a point reaches
+        for i, (a, b, text, color) in enumerate(here):
+            up_clear = i == 0 or here[i - 1][1] - b >= room
+            up_clear = up_clear and below_taken - b >= room
+            down_clear = i == len(here) - 1 or b - here[i + 1][1] >= room
+            if up_clear:
+                out.append((a, b, text, color, "above"))
+            elif down_clear:
+                out.append((a, b, text, color, "below"))
+                below_taken = b - room
+            # else: dropped, it would sit on a neighbour's label
+    return out
 
 
 def mini_bars(values: Sequence[float], highlight: int = 0) -> Figure:

@@ -53,6 +53,88 @@ def _escape(text: str) -> str:
 _PP = {"zh": "{sign}{v} 个百分点", "en": "{sign}{v} points"}
 
 
+_OPENERS = "“‘\"'*_[(#-\\ "
+_PROPER = frozenset({"China", "Chinese", "Douyin", "Kuaishou", "Bilibili", "Xiaohongshu", "Weibo",
+                     "WeChat", "Baidu", "Tencent", "Alibaba", "Taobao", "Tmall", "Zhihu",
+                     "Toutiao", "Meituan", "Pinduoduo", "Internet"})
+
+
+def _keeps_case(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return (not letters or any(c.isupper() for c in letters[1:]) or word.strip("“”\"',.()")
+            in _PROPER)
+
+
+def mid_sentence(label: str) -> str:
+    """An English label as written inside a sentence: the first letter lower-cased, unless the
+    first word is an acronym or a mixed-case or proper name, or the label is in Title Case.
+
+    Example:
+        >>> mid_sentence("More pragmatic management KPIs"), mid_sentence("KOL marketing")
+        ('more pragmatic management KPIs', 'KOL marketing')
+        >>> mid_sentence("DeepSeek"), mid_sentence("Douyin ads"), mid_sentence("China Trend Report")
+        ('DeepSeek', 'Douyin ads', 'China Trend Report')
+    """
+    words = label.split()
+    if not words or not words[0][:1].isupper() or _keeps_case(words[0]):
+        return label
+    long = [w for w in words if len(w) >= 4 and w[:1].isalpha()]
+    if len(long) >= 2 and all(w[:1].isupper() for w in long):
+        return label  # a title or a proper name
+    return label[0].lower() + label[1:]
+
+
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised (past opening quotes and markdown marks).
+
+    Example:
+        >>> sentence_start("“more brand building” leads"), sentence_start("70% say so")
+        ('“More brand building” leads', '70% say so')
+    """
+    i = 0
+    while i < len(text) and text[i] in _OPENERS:
+        i += 1
+    if i < len(text) and text[i].islower():
+        return text[:i] + text[i].upper() + text[i + 1:]
+    return text
+
+
+def _starts_sentence(before: str) -> bool:
+    head = before.rstrip(_OPENERS)
+    return not head or head[-1] in ".!?:\n"  # after "head:" a card or list body starts
+
+
+_HALF_TO_FULL = str.maketrans({"?": "？", ",": "，", ":": "：", ";": "；", "!": "！"})
+
+
+def _cjk(c: str) -> bool:
+    return "\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef"
+
+
+def fullwidth_punct(text: str) -> str:
+    """Chinese text with the half-width ``? , : ; !`` and ``( )`` next to Chinese made
+    full-width (punctuation between Latin letters or digits is left alone).
+
+    Example:
+        >>> fullwidth_punct("面对明年预算下降,贵公司会采取哪些做法?(多选)")
+        '面对明年预算下降，贵公司会采取哪些做法？（多选）'
+        >>> fullwidth_punct("AI (AIGC), 10:30 与 KOL"), fullwidth_punct("增长(%)")
+        ('AI (AIGC), 10:30 与 KOL', '增长（%）')
+    """
+    out = list(text)
+    for i, c in enumerate(text):
+        prev = text[i - 1] if i else ""
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if c in "?,:;!" and (_cjk(prev) or _cjk(nxt) or ((c in "?!" and not nxt)
+                             and any(_cjk(x) for x in text))):
+            out[i] = c.translate(_HALF_TO_FULL)
+        elif c == "(":
+            j = text.find(")", i)
+            if j > i and (_cjk(prev) or any(_cjk(x) for x in text[i + 1:j])):
+                out[i], out[j] = "（", "）"
+    return "".join(out)
+
+
 def fmt_pct(x: float, digits: int = 0) -> str:
     """A share (0-1) as a whole percent: ``fmt_pct(0.5439) == '54%'``."""
     return f"{x * 100:.{digits}f}%"
@@ -76,6 +158,30 @@ class _Formatter(string.Formatter):
     def __init__(self, lang: str) -> None:
         self.lang = lang
 
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        """English: a clause (:class:`Raw`) is capitalised at a sentence start, and a text value
+        lower-cased at its first letter inside a sentence (:func:`mid_sentence`; spec ``asis``
+        keeps it)."""
+        if self.lang != "en":
+            return super().vformat(format_string, args, kwargs)
+        out: list[str] = []
+        for literal, field, spec, conv in self.parse(format_string):
+            out.append(literal)
+            if field is None:
+                continue
+            value, _ = self.get_field(field, args, kwargs)
+            value = self.convert_field(value, conv)
+            spec = spec or ""
+            if isinstance(value, str) and spec in ("", "asis"):
+                if _starts_sentence("".join(out)):  # labels come capitalised; clauses may not
+                    value = Raw(sentence_start(value)) if isinstance(value, Raw) else value
+                elif spec == "":
+                    value = type(value)(mid_sentence(value))
+                out.append(str(value))
+            else:
+                out.append(self.format_field(value, spec))
+        return "".join(out)
+
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "pct":
             return fmt_pct(value)
@@ -92,6 +198,8 @@ class _Formatter(string.Formatter):
             if round(value, digits) == 0:
                 return f"{0:.{digits}f}"
             return f"{value:+.{digits}f}".replace("-", "−")
+        if format_spec == "asis":
+            return str(value)
         if format_spec == "p":
             return fmt_p(value)
         if format_spec == "int":

@@ -328,6 +328,17 @@ def stacked_scale(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
 
 # ------------------------------------------------------------------------------ numbers
+def _wave_means(kit: Kit, qid: str, skip: set[int]) -> dict[int, float]:
+    """Weighted means of ``qid`` in the editions with a wave that asked it, except ``skip``."""
+    out: dict[int, float] = {}
+    for ed, design in kit.ctx.designs().items():
+        frame = design.frame
+        if ed in skip or qid not in frame.columns or frame[qid].null_count() == frame.height:
+            continue
+        out[ed] = float(design.mean(qid).row(0, named=True)["estimate"])
+    return out
+
+
 @builder("mean_with_history")
 def mean_with_history(kit: Kit, block: Block, chapter: str) -> list[Page]:
     """A numeric question: this edition's mean beside the published means of earlier editions
@@ -358,9 +369,12 @@ def mean_with_history(kit: Kit, block: Block, chapter: str) -> list[Page]:
         bullets.append(cb)
     hist = {e: v for e, v in series.items() if e < kit.ctx.edition}
     hist[kit.ctx.edition] = now
+    hist.update(_wave_means(kit, qid, set(hist)))  # editions with a wave but no published value
     eds = sorted(hist)
-    colors = [pal.PRIMARY if e == kit.ctx.edition else pal.SECONDARY for e in eds]
-    labels = [kit.plain(kit.say("common.edition", edition=e)) for e in eds]
+    colors = [pal.PRIMARY if e == kit.ctx.edition else
+              (pal.SECONDARY if e in series else pal.GRID) for e in eds]
+    mark = {True: "common.edition_published", False: "common.edition_estimate"}
+    labels = [kit.plain(kit.say(mark[e in series], edition=e)) for e in eds]
 
     def fig() -> Any:
         return charts.column_bars(labels, [hist[e] for e in eds], colors, percent=False,
@@ -371,6 +385,13 @@ def mean_with_history(kit: Kit, block: Block, chapter: str) -> list[Page]:
                      mini=lambda: charts.lines(eds, {"": [hist[e] for e in eds]}, percent=False,
                                                unit="%", size="mini"), **values)
     extra = kit.say("page.history_source") if len(eds) > 1 else ""
+    shown = record(hist, kit.ctx.edition)  # the extreme among all editions shown
+    if rec_kind is None and shown is not None:
+        bullets.insert(min(2, len(bullets)), kit.say(
+            f"bullet.record_shown_{shown[0]}", n=shown[1],
+            estimates=sum(e not in series for e in eds)))
+    if any(e not in series for e in eds):
+        extra = Raw(extra + kit.say("page.history_estimates"))
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, int(m.get("n") or 0), extra=extra), takeaway=take,
                  signals={"mean": m["estimate"], "record": rec_kind})]

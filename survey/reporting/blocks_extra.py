@@ -49,10 +49,14 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
         groups: dict[str, list[str]] = {}
         for r in fr.head(k).iter_rows(named=True):
             groups.setdefault(r["segment_label"], []).append(r["level_label"])
+        from survey.present.text import mid_sentence
         from survey.render.emit import escape_md
 
+        def one(x: str) -> str:  # a level inside the "A and B" list, English mid-sentence case
+            return escape_md(mid_sentence(x) if kit.lang == "en" else x)
+
         return kit.join([kit.say("contrast.group", segment=seg, levels=Raw(
-            kit.say("common.and").join(escape_md(x) for x in levs)))
+            kit.say("common.and").join(one(x) for x in levs)))
             for seg, levs in groups.items()])
     hi = sig.filter(pl.col("diff") > 0).sort("diff", descending=True)
     lo = sig.filter(pl.col("diff") < 0).sort("diff")
@@ -95,11 +99,16 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
               for r in shown.iter_rows(named=True)]
     flags = list(zip(labels, shown["significant"].to_list(), shown["diff"].to_list(), strict=True))
     hl = [lab for lab, s, d in flags if s and (d or 0) > 0]
-    low = [lab for lab, s, d in flags if s and (d or 0) < 0]
+    lowl = [lab for lab, s, d in flags if s and (d or 0) < 0]
+    key = [(c, kit.plain(kit.say(k))) for c, k, on in (
+        (pal.PRIMARY, "chart.contrast_higher", hl), (pal.MUTED, "chart.contrast_lower", lowl),
+        (pal.SECONDARY, "chart.contrast_ns", True)) if on]
+    sub = kit.plain(kit.say("chart.contrast_subtitle" if hl or lowl else
+                            "chart.contrast_subtitle_ns", label=label))
 
     def fig() -> Any:
         return charts.ranked_bars(labels, shown["estimate"].to_list(), highlight=hl,
-                                  lowlight=low, lang=kit.lang)
+                                  lowlight=lowl, lang=kit.lang, subtitle=sub, legend=key)
 
     note = kit.say("page.contrast_note_colors" if sig.height else "page.contrast_note",
                    label=label) + (("；" if kit.lang == "zh" else "; ") + small_note
@@ -413,6 +422,7 @@ def method_page(kit: Kit, block: Block, chapter: str) -> list[Page]:
     seg = min((int(v) for v in ctx.wave.frame["brand_type"].value_counts()["count"]), default=0) \
         if "brand_type" in ctx.wave.frame.columns else 0
     body.append(kit.say("method.moe", moe=kit.moe_points(), seg_n=seg or 50,
+                        deff=ctx.design.diagnostics.deff_kish,
                         moe_seg=kit.moe_points(seg or 50)))
     body.append(kit.say("method.significance"))
     body.append(kit.say("method.changes"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from survey.present.text import Raw
+from survey.present.text import Raw, sentence_start
 from survey.reporting import blocks_extra  # noqa: F401  (registers the bespoke builders)
 from survey.reporting.blocks import build
 from survey.reporting.context import ReportContext
@@ -124,7 +124,11 @@ def _implications(kit: Kit, chapter: Chapter, pages: list[Page]) -> Page | None:
     for rule in chapter.implications:
         key = rule.get("say")
         if key and kit.has(key) and _holds(kit, dict(rule.get("when") or {}), signals):
-            bullets.append(kit.say(key, year=kit.year))
+            text = kit.say(key, year=kit.year)
+            if kit.lang == "en":  # the card's body after "head:" is a sentence of its own
+                head, sep, body = text.partition(": ")
+                text = Raw(head + sep + sentence_start(body)) if sep else text
+            bullets.append(text)
         if len(bullets) == 3:
             break
     if not bullets:

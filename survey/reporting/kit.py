@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from survey.codebook import RESIDUAL_CODES
-from survey.present.text import Raw
+from survey.present.text import Raw, fullwidth_punct
 
 if TYPE_CHECKING:
     from survey.reporting.context import ReportContext
@@ -59,10 +59,15 @@ class Kit:
     def join(self, items: list[str]) -> Raw:
         """Items joined by the language's list separator; plain ``str`` items are escaped,
         :class:`Raw` ones (catalog sentences) kept."""
+        from survey.present.text import mid_sentence
         from survey.render.emit import escape_md
 
-        return Raw(self.ctx.say("common.list_sep").join(
-            i if isinstance(i, Raw) else escape_md(i) for i in items))
+        def one(i: str) -> str:
+            if self.lang == "en":
+                i = type(i)(mid_sentence(i))
+            return i if isinstance(i, Raw) else escape_md(i)
+
+        return Raw(self.ctx.say("common.list_sep").join(one(i) for i in items))
 
     def plain(self, text: str) -> str:
         """A catalog sentence turned back into plain text (chart labels, alt texts)."""
@@ -86,9 +91,8 @@ class Kit:
     def wording(self, qid: str) -> str:
         """The question wording as asked in this edition."""
         text = self.q(qid).text(self.lang, self.ctx.edition)
-        if self.lang == "zh":  # full-width punctuation inside Chinese wording
-            text = text.translate(str.maketrans({"?": "？", ",": "，", "(": "（", ")": "）",
-                                                 ":": "：", ";": "；", "!": "！"}))
+        if self.lang == "zh":  # full-width punctuation next to Chinese, at display time
+            text = fullwidth_punct(text)
         return text
 
     # -- footers ----------------------------------------------------------------------------------
