@@ -562,7 +562,7 @@ def test_rendered_labels_and_note_come_from_the_catalog() -> None:
         for key in ("total", "base", "base_eff", "mean"):
             assert f">{say(key, lang)}<" in html, (lang, key)
     note_zh = say("note", "zh", test=say("test.design", "zh"), alpha=0.05, adj="", sup=30, flag=50)
-    assert note_zh.startswith("列比较：设计基础检验（考虑加权、分层、整群与校准），双侧，α=0.05。")
+    assert note_zh.startswith("列比较：基于设计的检验，双侧，α=0.05。")
     assert "*：基数<30，不显示、不检验；†：基数<50，谨慎解读。" in note_zh
     assert say("adjust.holm", "zh") == "，Holm 校正"
     # a grid item's block title: full-width colon in Chinese, ": " in English

@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 
 import openpyxl
+import polars as pl
 import pytest
 from pptx import Presentation
 
 import survey
 from survey.banners import banner, say
+from survey.design import Design
 from survey.errors import EstimationError
 from survey.export.pptx import Deck
 from survey.present.palette import MEANING
@@ -108,6 +110,26 @@ def test_cli_book_and_deck_are_tagged(deck_zh, tmp_path):
                    for v in row) for ws in wb.worksheets)
     for slide in deck_zh.prs.slides:
         assert any(TAG_ZH in sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+
+
+# 3. the method note follows the design ------------------------------------------------------
+def test_note_words_the_design(design, wave):
+    zh = banner(design, ["confidence"], ["brand_type"]).table("zh").note
+    assert "设计基础检验" not in zh and "整群与校准" not in zh
+    assert "列比较：基于设计的检验，" in zh and "检验考虑校准加权、无分层、无整群。" in zh
+    assert "品牌类型、预算规模" in zh  # the raking margins, from the design's weighting note
+    en = banner(design, ["confidence"], ["brand_type"]).table("en").note
+    assert "The test accounts for raked weights, no strata or clusters." in en
+    f = wave.frame.with_columns(pl.Series("psu", [i // 3 for i in range(wave.n)]))
+    st = Design(f, "weight", strata="brand_type", codebook=wave.codebook, edition=2025)
+    note = banner(st, ["confidence"], ["budget_size"]).table("zh").note
+    assert "检验考虑加权、分层。" in note and "整群" not in note
+    cl = Design(f, "weight", ids="psu", codebook=wave.codebook, edition=2025)
+    note = banner(cl, ["confidence"], ["budget_size"]).table("en").note
+    assert "accounts for weights, clusters." in note and "strata" not in note
+    # the effective-base test names no design it does not use
+    eb = banner(design, ["confidence"], ["brand_type"], test="effective_base").table("zh").note
+    assert "检验考虑" not in eb and "有效基数 z 检验" in eb
 
 
 # 4. textual filters by codes or labels -------------------------------------------------------

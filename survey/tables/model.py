@@ -146,6 +146,12 @@ def _note(b: Banner, lg: str) -> str:
     adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
     note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
                sup=b.suppress_below, flag=b.flag_below)
+    parts = getattr(b, "design_zh" if lg == "zh" else "design_en", "")
+    if b.test == "design" and parts:  # worded from the design: strata/clusters if it has them
+        note += say("design_basis", lg, parts=parts)
+    weighting = getattr(b, "weighting_zh" if lg == "zh" else "weighting_en", "")
+    if weighting:
+        note += weighting if lg == "zh" else f" {weighting}"
     if b.vs_total:
         note += say("vs_total", lg, alpha=b.alpha)
     if getattr(b, "dropped_empty", 0):
