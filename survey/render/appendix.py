@@ -112,9 +112,11 @@ def _number(value: Any) -> str:
 
 
 def _gt(frame: pl.DataFrame, lang: str, **kwargs: Any) -> Any:
+    """A house-style table; missing values (null, NaN) show as a dash, never None/NaN."""
     from survey.present.tables import gt_table
 
-    return gt_table(frame, lang=lang, **kwargs)
+    frame = frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
+    return gt_table(frame, lang=lang, **kwargs).sub_missing(missing_text="–")
 
 
 def models(edition: int | None, lang: str) -> None:
