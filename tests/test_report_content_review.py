@@ -158,3 +158,18 @@ def test_zh_question_wording_uses_full_width_punctuation(ctx_zh) -> None:
             assert not re.search(r"[\u4e00-\u9fff][?,:;!(]|[?,:;!)][\u4e00-\u9fff]", plain), q
     raw = ctx_zh.codebook["confidence"].text("zh", 2025)
     assert "?" in raw  # the codebook is unchanged: the conversion is at display time
+
+
+def test_fieldwork_start_comes_from_configuration_or_published_data() -> None:
+    import polars as pl
+
+    from survey.errors import RenderError
+    from survey.reporting.blocks_extra import _fieldwork_start
+
+    none = pl.DataFrame({"figure_id": ["fieldwork_months"], "value": [2.0]})
+    assert _fieldwork_start(None, none) is None
+    assert _fieldwork_start("2024-10", none) == (2024, 10)
+    pub = pl.DataFrame({"figure_id": ["fieldwork_start"], "value": [202310.0]})
+    assert _fieldwork_start(None, pub) == (2023, 10)
+    with pytest.raises(RenderError, match="is not a month"):
+        _fieldwork_start("Oct 2024", none)

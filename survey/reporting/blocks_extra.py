@@ -398,6 +398,30 @@ def change_table(kit: Kit, block: Block, chapter: str) -> list[Page]:
 
 
 # ------------------------------------------------------------------------------ method
+def _fieldwork_start(configured: Any, figures: pl.DataFrame) -> tuple[int, int] | None:
+    """The fieldwork start as (year, month): the method block's ``fieldwork_start: "YYYY-MM"``,
+    else a published ``fieldwork_start`` figure (value YYYYMM), else ``None``.
+
+    Example:
+        >>> _fieldwork_start("2024-10", pl.DataFrame({"figure_id": [], "value": []}))
+        (2024, 10)
+    """
+    import re
+
+    from survey.errors import RenderError
+
+    if configured:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})", str(configured).strip())
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise RenderError(f"report/spec.yml: method_page fieldwork_start '{configured}' is "
+                              "not a month", column="fieldwork_start", expected="YYYY-MM")
+        return int(m.group(1)), int(m.group(2))
+    pub = figures.filter(pl.col("figure_id") == "fieldwork_start")["value"].to_list()
+    if pub and pub[0] is not None and 1 <= int(pub[0]) % 100 <= 12:
+        return int(pub[0]) // 100, int(pub[0]) % 100
+    return None
+
+
 @builder("method_page")
 def method_page(kit: Kit, block: Block, chapter: str) -> list[Page]:
     """The one method page in plain language: sample and fieldwork, weighting in one sentence,
@@ -409,8 +433,15 @@ def method_page(kit: Kit, block: Block, chapter: str) -> list[Page]:
         body = [kit.say("method.sample", n=ctx.n, industries=ctx.industries(), edition=ctx.edition)]
     else:
         body = [kit.say("method.sample_n", n=ctx.n, edition=ctx.edition)]
-    if months:
-        body.append(kit.say("method.fieldwork", months=float(months[0]), year=ctx.edition - 1))
+    start = _fieldwork_start(block.get("fieldwork_start"), figs)
+    year = start[0] if start else ctx.edition - 1  # an edition forecasts the year after fieldwork
+    if start and months:
+        body.append(kit.say("method.fieldwork_from", year=start[0], month=start[1],
+                            months=float(months[0])))
+    elif months:
+        body.append(kit.say("method.fieldwork", months=float(months[0]), year=year))
+    else:
+        body.append(kit.say("method.fieldwork_year", year=year))
     kind = getattr(ctx.design, "weighting", None)
     note = ctx.design.weighting_note(kit.lang) if hasattr(ctx.design, "weighting_note") else ""
     if note:
