@@ -142,6 +142,12 @@ def test_line_labels_do_not_collide() -> None:
     assert len(boxes) == 4
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     three = charts.lines([2022, 2024], {"a": [0.170, 0.9], "b": [0.165, 0.5], "c": [0.160, 0.1]})
+    # p41: 17% and 16% in a 8-19% chart: the lower label goes under its point, clear of the
+    # other line's marker
+    p41 = charts.lines([2022, 2023, 2025], {"a": [19.0, 16.0, 8.0], "b": [None, 17.0, 10.0]},
+                       percent=False, unit="%")
+    where = {t.get_text(): t.get_va() for t in p41.axes[0].texts}
+    assert where["16%"] == "top" and where["17%"] == "bottom"
     # at 2022 the middle label (16.5%) fits neither above nor below its point: dropped
     assert [t.get_text() for t in three.axes[0].texts] == ["17%", "16%", "90%", "50%", "10%"]
 

@@ -489,7 +489,7 @@ def lines(
     return fig
 
 
-def _placed(labels: Sequence[tuple[float, float, str, str]], gap: float = 0.07
+def _placed(labels: Sequence[tuple[float, float, str, str]], gap: float = 0.14
             ) -> list[tuple[float, float, str, str, str]]:
     """Point labels placed so that none collide: at each x, a label goes above its point unless
     the label of the point just above is closer than ``gap`` (a share of the value range), then
