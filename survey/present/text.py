@@ -155,14 +155,15 @@ def fmt_p(p: float) -> str:
 
 
 class _Formatter(string.Formatter):
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, case: bool = True) -> None:
         self.lang = lang
+        self.case = case
 
     def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
         """English: a clause (:class:`Raw`) is capitalised at a sentence start, and a text value
         lower-cased at its first letter inside a sentence (:func:`mid_sentence`; spec ``asis``
         keeps it)."""
-        if self.lang != "en":
+        if self.lang != "en" or not self.case:
             return super().vformat(format_string, args, kwargs)
         out: list[str] = []
         for literal, field, spec, conv in self.parse(format_string):
@@ -241,11 +242,13 @@ class Texts:
         walk("", raw)
         return cls(flat, p)
 
-    def say(self, key: str, lang: str = "zh", /, *, escape: bool = True, **values: Any) -> str:
+    def say(self, key: str, lang: str = "zh", /, *, escape: bool = True, case: bool = True,
+            **values: Any) -> str:
         """The template ``key`` in ``lang`` with ``values`` filled in.
 
         ``str`` values are escaped for markdown unless they are :class:`Raw` or ``escape`` is
-        false (plain-text uses: chart labels, alt texts, spreadsheets).
+        false (plain-text uses: chart labels, alt texts, spreadsheets). ``case=False`` keeps
+        English values as given (identifiers in diagnostics), without sentence casing.
         """
         if escape:
             values = {
@@ -261,7 +264,7 @@ class Texts:
             )
         template = entry.get(lang) or entry.get("zh") or next(iter(entry.values()))
         try:
-            return Raw(_Formatter(lang).format(template, **values))
+            return Raw(_Formatter(lang, case).format(template, **values))
         except KeyError as e:
             raise RenderError(
                 f"text '{key}' needs a value for {e}",

@@ -39,7 +39,7 @@ def say(key: str, lang: str = "zh", /, **values: Any) -> str:
         >>> say("kinds.note", "en")
         'not an error, worth a look'
     """
-    return catalog(TEXTS_FILE).say(key, lang, escape=False, **values)
+    return catalog(TEXTS_FILE).say(key, lang, escape=False, case=False, **values)
 
 
 #: A message not yet in a language: called with "zh" or "en", it gives the text.
