@@ -213,17 +213,34 @@ def _used_questions(ctx: ReportContext) -> list[str]:
 
 
 def test_dropping_any_question_the_report_uses_breaks_nothing(ctx: ReportContext) -> None:
+    import matplotlib.pyplot as plt
+
+    from survey.reporting.chapters import build_chapter
+    from survey.reporting.pages import parts_markdown
+
     used = _used_questions(ctx)
     assert len(used) >= 25
+    full = {cid: build_chapter(cid, ctx=ctx) for cid in _chapter_ids()}
+    drawn = {alt for parts in full.values() for kind, _, alt, _ in parts if kind == "figure"}
+    redrawn = 0
     for qid in used:
         reduced = _context_without(ctx, [qid])
-        md = _all_markdown(reduced)
+        parts = {cid: build_chapter(cid, ctx=reduced) for cid in _chapter_ids()}
+        md = {cid: parts_markdown(p) for cid, p in parts.items()}
+        # the charts and tables that differ from the full report are drawn too
+        for kind, payload, alt, _ in (x for p in parts.values() for x in p):
+            if kind == "figure" and alt not in drawn:
+                plt.close(payload())
+                redrawn += 1
+            elif kind == "table":
+                payload()
         text = "\n".join(md.values())
         assert "TypeError" not in text and "Traceback" not in text
         assert md["method"], qid
         # the dropped question's wording appears in no footer
         wording = ctx.codebook[qid].text("zh", 2025)
         assert f"题目：{wording}" not in text.replace("\\", ""), qid
+    assert redrawn >= 10  # the charts a drop changes were drawn, not only listed
 
 
 def test_a_new_edition_with_new_questions_shows_them_with_charts(tmp_path: Path) -> None:
