@@ -29,7 +29,7 @@ import yaml
 
 from survey.errors import WeightingError
 from survey.paths import data_dir
-from survey.present.text import catalog
+from survey.present.text import Raw, catalog, mid_sentence
 
 if TYPE_CHECKING:
     from survey.codebook import Codebook
@@ -248,9 +248,13 @@ class Weighting:
             else v
             for v in self.margins
         ]
+        if lang == "en":  # labels inside a sentence: "brand type and budget size"
+            names = [mid_sentence(n) for n in names]
         sep = texts.say("list.sep", lang, escape=False)
+        last = texts.say("list.last", lang, escape=False)
+        joined = sep.join(names[:-1]) + last + names[-1] if len(names) > 1 else "".join(names)
         return texts.say(
-            "note.raked", lang, escape=False, edition=self.edition, variables=sep.join(names)
+            "note.raked", lang, escape=False, edition=self.edition, variables=Raw(joined)
         )
 
 

@@ -55,7 +55,7 @@ def test_edition_with_margins_is_raked(tmp_path, cb, wave):
     assert d.with_columns(x=pl.lit(1)).weighting == "raked"  # kept by copies
     assert how.note("en", cb) == (
         "The 2025 edition's results are weighted (raked) to the population shares of "
-        "Brand type, Budget size."
+        "brand type and budget size."
     )
     assert how.note("zh", cb) == "2025年版结果按品牌类型、预算规模的总体分布加权（迭代比例拟合）。"
 
