@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from helpers import close, golden_rows
 
 from survey.design import Design
 from survey.errors import WeightingError
@@ -58,10 +59,6 @@ def design(name: str) -> Design:
             "raking_big": lambda: d.calibrate(POP_BIG, "raking", **tol)}[kind]()
 
 
-@cache
-def golden() -> pl.DataFrame:
-    return pl.read_csv(ORACLE / "golden_estimators_calibrate.csv", null_values="NA",
-                       infer_schema_length=None)
 
 
 DESIGNS = [f"{b}_{k}" for b in ("d1", "d2", "d2f")
@@ -71,12 +68,9 @@ DESIGNS.append("d0_raking_big")
 
 
 def _g(name: str, stat: str) -> pl.DataFrame:
-    return golden().filter(pl.col("design") == name, pl.col("stat") == stat)
+    return golden_rows("golden_estimators_calibrate.csv", name, stat)
 
 
-def close(got, want, rtol, atol=1e-12):
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol,
-                               atol=atol)
 
 
 @pytest.mark.parametrize("name", DESIGNS)

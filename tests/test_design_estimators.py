@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from helpers import close, golden_rows
 
 from survey.design import Design
 from survey.design.contrast import Estimates, contrast
@@ -41,19 +42,12 @@ def design(name: str) -> Design:
             }[name]()
 
 
-@cache
-def golden() -> pl.DataFrame:
-    return pl.read_csv(ORACLE / "golden_estimators.csv", null_values="NA",
-                       infer_schema_length=None)
 
 
 def _g(name: str, stat: str) -> pl.DataFrame:
-    return golden().filter(pl.col("design") == name, pl.col("stat") == stat)
+    return golden_rows("golden_estimators.csv", name, stat)
 
 
-def close(got, want, rtol, atol=1e-12):
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol,
-                               atol=atol)
 
 
 @pytest.mark.parametrize("name", DESIGNS)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from helpers import close, golden_rows
 
 from survey.design import Design
 from survey.design import _repweights as RW
@@ -78,19 +79,12 @@ DESIGNS = ["jk1", "jk1c", "jkn", "jknf", "boot", "brr", "fay", "jkn_mse", "boot_
            "agency", "agency_other", "agency_jkn_fpc", "cal_jkn", "ps_jkn"]
 
 
-@cache
-def golden() -> pl.DataFrame:
-    return pl.read_csv(ORACLE / "golden_estimators_replicate.csv", null_values="NA",
-                       infer_schema_length=None)
 
 
 def _g(name: str, stat: str) -> pl.DataFrame:
-    return golden().filter(pl.col("design") == name, pl.col("stat") == stat)
+    return golden_rows("golden_estimators_replicate.csv", name, stat)
 
 
-def close(got, want, rtol, atol=1e-12):
-    np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol,
-                               atol=atol)
 
 
 def test_fixture_replicates_are_ours():
