@@ -42,3 +42,25 @@ def close(got, want, rtol, atol=1e-12) -> None:
     """``got`` equals R's ``want`` to ``rtol`` (and ``atol`` near zero)."""
     np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=rtol,
                                atol=atol)
+
+
+# -- a typed frame of the mini codebook --------------------------------------------------------
+def mini_typed_frame(cb: Codebook) -> pl.DataFrame:
+    """Four typed respondents of the mini codebook (tests/fixtures), one of every kind."""
+    dt = cb.column_dtypes()
+    frame = pl.DataFrame(
+        {
+            "resp_id": ["r1", "r2", "r3", "r4"],
+            "industry": ["beauty", "auto", "food_bev", "beauty"],
+            "confidence": ["flat", "big_decrease", "small_increase", None],
+            "budget_growth_expected": [8.0, -5.0, 12.5, 0.0],
+            "challenges__measurement": [True, False, True, False],
+            "challenges__roi": [True, True, False, False],
+            "challenges__competition": [False, False, True, False],
+            "media_intent__mobile": ["increase", "flat", "increase", "not_invest"],
+            "media_intent__outdoor": ["flat", None, "decrease", "increase"],
+            "budget_split__brand": [60.0, 40.0, 55.0, 50.0],
+            "budget_split__performance": [40.0, 60.0, 45.0, 50.0],
+        }
+    )
+    return frame.with_columns([pl.col(c).cast(dt[c]) for c in frame.columns])

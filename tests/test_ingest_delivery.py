@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from helpers import mini_typed_frame
 
 from survey.cli import main
 from survey.codebook import Codebook
@@ -25,23 +26,7 @@ def cb() -> Codebook:
 
 @pytest.fixture(scope="module")
 def typed(cb: Codebook) -> pl.DataFrame:
-    dt = cb.column_dtypes()
-    frame = pl.DataFrame(
-        {
-            "resp_id": ["r1", "r2", "r3", "r4"],
-            "industry": ["beauty", "auto", "food_bev", "beauty"],
-            "confidence": ["flat", "big_decrease", "small_increase", None],
-            "budget_growth_expected": [8.0, -5.0, 12.5, 0.0],
-            "challenges__measurement": [True, False, True, False],
-            "challenges__roi": [True, True, False, False],
-            "challenges__competition": [False, False, True, False],
-            "media_intent__mobile": ["increase", "flat", "increase", "not_invest"],
-            "media_intent__outdoor": ["flat", None, "decrease", "increase"],
-            "budget_split__brand": [60.0, 40.0, 55.0, 50.0],
-            "budget_split__performance": [40.0, 60.0, 45.0, 50.0],
-        }
-    )
-    return frame.with_columns([pl.col(c).cast(dt[c]) for c in frame.columns])
+    return mini_typed_frame(cb)
 
 
 def _reference(tmp: Path, cb: Codebook, typed: pl.DataFrame) -> pl.DataFrame:
