@@ -131,3 +131,22 @@ def test_int_and_float_01_columns_equal_boolean():
         got = d.by("g").mean(col)
         np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=1e-14)
         np.testing.assert_allclose(got["se"], want["se"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["mean", "total"])
+@pytest.mark.parametrize("weights", ["w", "wh"])
+def test_amount_set_by_the_stratum_against_exact(kind, weights):
+    """An amount almost fixed by the stratum (1e8 per stratum + noise of 1e-3): within each
+    stratum the influence is nearly constant, where a one-pass sum of squares loses every digit;
+    the engine must fall back to centred passes and still equal the exact value."""
+    rng = np.random.default_rng(9)
+    f = _data(0.0).with_columns(y=pl.col("h") * 1e8 + pl.Series(rng.normal(0, 1e-3, 90)))
+    d = Design(f, weights=weights, strata="h")
+    got = getattr(d, kind)("y")
+    se, deff = _exact(f, kind, False, weights=weights)
+    assert got["se"][0] == pytest.approx(se, rel=1e-6)
+    assert got["deff"][0] == pytest.approx(deff, rel=1e-6)
+    by = getattr(d.by("g"), kind)("y").sort("g")
+    for k in range(3):
+        se, deff = _exact(f, kind, False, domain=k, weights=weights)
+        assert by["se"][k] == pytest.approx(se, rel=1e-6)

@@ -41,14 +41,19 @@ def _binary_values(s: pl.Series) -> np.ndarray | None:
         return s.to_numpy().view(np.uint8)
     if s.len() == 0 or not s.dtype.is_numeric():
         return None
-    if s.dtype.is_integer():
-        if s.min() >= 0 and s.max() <= 1:
-            return s.cast(pl.UInt8).to_numpy()
-        return None
-    y = s.to_numpy()
-    if np.all((y == 0.0) | (y == 1.0)):
+    return _binary_array(s.to_numpy())
+
+
+def _binary_array(y: np.ndarray) -> np.ndarray | None:
+    """``uint8`` copy of ``y`` if every value is 0 or 1 (a head is looked at first), else ``None``."""
+    if y.dtype.kind in "iu":
+        if len(y) and (y.min() < 0 or y.max() > 1):
+            return None
         return y.astype(np.uint8)
-    return None
+    head = y[:1024]
+    if not np.all((head == 0.0) | (head == 1.0)) or not np.all((y == 0.0) | (y == 1.0)):
+        return None
+    return y.astype(np.uint8)
 
 
 def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -56,11 +61,24 @@ def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray, boo
 
     Boolean columns and numeric columns whose valid values are all 0 or 1 are binary: their
     values come back as ``uint8`` and the estimators use one weighted count per bin for them.
+    NaN counts as missing; infinite values are refused.
     """
     s = _column(frame, var)
     if not (s.dtype.is_numeric() or s.dtype == pl.Boolean):
         raise EstimationError(f"variable '{var}' is {s.dtype}; expected a numeric or Boolean "
                               "column (use proportion() for categorical questions)", column=var)
+    if s.dtype == pl.Boolean:
+        if s.null_count() == 0:
+            return s.to_numpy().view(np.uint8), np.ones(len(s), bool), True
+        return (s.fill_null(False).to_numpy().view(np.uint8), s.is_not_null().to_numpy(),
+                True)
+    if s.null_count() == 0 and s.dtype in (pl.Float64, pl.Int64, pl.Int32, pl.Float32):
+        y = s.to_numpy()
+        if y.dtype.kind in "iu" or np.isfinite(y).all():  # the common case: one pass
+            yb = _binary_array(y)
+            if yb is not None:
+                return yb, np.ones(len(y), bool), True
+            return y.astype(np.float64, copy=False), np.ones(len(y), bool), False
     if s.dtype.is_float():
         s = s.fill_nan(None)
     nulls = s.null_count()

@@ -65,6 +65,17 @@ class DesignBy:
     def __init__(self, design: Design, groups: tuple[str, ...]) -> None:
         self.design = design
         self.groups = groups
+        cache = getattr(design, "_cache", None)
+        if cache is not None and ("by", groups) in cache:
+            self.g, self.keys, self.n_dom = cache[("by", groups)]
+            return
+        self._codes(design, groups)
+        self.g.setflags(write=False)
+        if cache is not None:
+            cache[("by", groups)] = (self.g, self.keys, self.n_dom)
+
+    def _codes(self, design: Design, groups: tuple[str, ...]) -> None:
+        """Domain codes ``g`` (-1: in no domain), the domains' ``keys`` and their number."""
         n = design.n
         sub = design._subset
         if not groups:
@@ -157,7 +168,8 @@ class DesignBy:
         else:
             cols = [V.Column(it.y, it.a, it.binary) for it in items]
             with np.errstate(divide="ignore", invalid="ignore"):  # empty domains raise below
-                sums, est, var = V.domain_estimates(cols, g, nd, w, d._st, d._cal_active, kind)
+                sums, est, var = V.domain_estimates(cols, g, nd, w, d._st, d._cal_active, kind,
+                                                    self._layout())
         nobs, wsum = sums.nobs, sums.wsum
         if np.any(nobs == 0):
             k, j = (int(v[0]) for v in np.nonzero(nobs == 0))
@@ -190,6 +202,21 @@ class DesignBy:
             z = stats.norm.ppf(0.5 + level / 2)
             lo, hi = est - z * se, est + z * se
         return self._frame(items, est, se, lo, hi, deff, nobs, n_eff)
+
+    def _layout(self) -> V.Layout:
+        """The domains' :class:`Layout`, kept by the design (the two most recent groupings)."""
+        d = self.design
+        cache = getattr(d, "_cache", None)
+        name = ("layout", self.groups)
+        if cache is not None and name in cache:
+            return cache[name]
+        lay = V.Layout(self.g, self.n_dom, d._w, d._st, d._cal_active)
+        if cache is not None:
+            old = [k for k in cache if k[0] == "layout"]
+            for k in old[:max(0, len(old) - 1)]:
+                del cache[k]
+            cache[name] = lay
+        return lay
 
     def _likelihood_inputs(self, items: list[_Item], sums: V.DomainSums, s2: np.ndarray,
                            nrow: np.ndarray) -> LikelihoodInputs:

@@ -27,178 +27,14 @@ Example:
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-
 import numpy as np
 
-from survey.design._structure import Stage, Structure
-from survey.design.variance import Calibration, _needs_presence, _stage_var
-
-SNAP = 1e-13  # relative size under which an expanded sum of squares is rounding noise
-
-_POOL = threading.local()
+from survey.design._layout import SNAP, Column, DomainSums, Layout, buffers, centre_units, cols_sum
+from survey.design._structure import Structure
+from survey.design.variance import Calibration, _stage_var
 
 
-def _buffers(n: int, k: int) -> list[np.ndarray]:
-    """``k`` float work arrays of ``n`` values, kept per thread between calls.
-
-    Fresh multi-megabyte arrays cost a page fault per 4 KiB on first touch (dominant on a
-    virtual machine); reusing them keeps each row pass at memory speed. The arrays are
-    overwritten by the next call: callers consume them before asking again.
-    """
-    pool = getattr(_POOL, "arrays", None)
-    if pool is None or len(pool[0]) != n or len(pool) < k:
-        pool = [np.empty(n) for _ in range(max(k, 3))]
-        _POOL.arrays = pool
-    return pool[:k]
-
-
-@dataclass(frozen=True, eq=False)
-class Column:
-    """One estimand column: values ``y`` (0 where invalid), validity ``a``, ``binary`` if 0/1."""
-
-    y: np.ndarray
-    a: np.ndarray
-    binary: bool
-
-
-@dataclass(frozen=True)
-class DomainSums:
-    """Domain sums (D, J): count, sum w, sum w y, and ``dev2 = sum w (y - ybar)^2`` (centred)."""
-
-    nobs: np.ndarray
-    wsum: np.ndarray
-    num: np.ndarray
-    dev2: np.ndarray
-
-
-def _cols(key: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
-    """Bin sums of the columns of ``x`` (m, k) by ``key`` (m,) into (size, k)."""
-    return np.stack([np.bincount(key, weights=x[:, j], minlength=size)
-                     for j in range(x.shape[1])], axis=1)
-
-
-class _Layout:
-    """What every column of one call shares: domain codes, per-stage bin keys and counts."""
-
-    def __init__(self, g: np.ndarray, n_dom: int, w: np.ndarray, st: Structure,
-                 cal: Calibration | None) -> None:
-        self.d, self.d1 = n_dom, n_dom + 1
-        self.gd = np.where(g < 0, n_dom, g)
-        self.w, self.st, self.cal = w, st, cal
-        self.need_pres = _needs_presence(st)
-        self.stages: list[Stage] = [sg for sg in st.all_stages if np.any(sg.mult > 0)]
-        self.keys, self.sizes, self._cnt, self._w2 = [], [], {}, None
-        for sg in self.stages:
-            base = sg.unit if sg.unit is not None else sg.stratum
-            nb = sg.n_units if sg.unit is not None else sg.n_strata
-            self.keys.append(base * self.d1 + self.gd)
-            self.sizes.append(nb * self.d1)
-        self._keys3: dict[object, np.ndarray] = {}
-        self._ibuf: np.ndarray | None = None
-        self._dom: tuple[np.ndarray, ...] | None = None
-        if cal is not None:
-            self.psw, self.cell, self.nc = cal.weights(w), cal.cell, cal.n_cells
-            self.cell_key = self.cell * self.d1 + self.gd
-            self._calq: dict[int, tuple[np.ndarray, ...]] = {}
-
-    def ibuf(self) -> np.ndarray:
-        if self._ibuf is None:
-            self._ibuf = np.empty(len(self.gd), np.int64)
-        return self._ibuf
-
-    def cell_key3(self) -> np.ndarray:
-        if "cell" not in self._keys3:
-            self._keys3["cell"] = self.cell_key * 3
-        return self._keys3["cell"]
-
-    def hcell_key3(self, k: int) -> np.ndarray:
-        name = f"hcell{k}"
-        if name not in self._keys3:
-            hc = self.stages[k].stratum * self.nc + self.cell
-            self._keys3[name] = (hc * self.d1 + self.gd) * 3
-        return self._keys3[name]
-
-    def keys3(self, k: int) -> np.ndarray:
-        if k not in self._keys3:
-            self._keys3[k] = self.keys[k] * 3
-        return self._keys3[k]
-
-    def domain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows and sum of weights per domain (D + 1, last: outside) and each domain's first row."""
-        if self._dom is None:
-            gd, d1 = self.gd, self.d1
-            cnt = np.bincount(gd, minlength=d1).astype(float)
-            wsum = np.bincount(gd, weights=self.w, minlength=d1)
-            first = np.array([int(np.argmax(gd == k)) for k in range(d1 - 1)], np.int64)
-            self._dom = (cnt, wsum, first)
-        return self._dom
-
-    @property
-    def w2(self) -> np.ndarray:
-        if self._w2 is None:
-            self._w2 = self.w * self.w
-        return self._w2
-
-    def unit_wsum(self, k: int) -> np.ndarray:
-        """Sum of weights per (unit, domain) of stage ``k`` (U, D)."""
-        name = f"uw{k}"
-        if name not in self._cnt:
-            wu = np.bincount(self.keys[k], weights=self.w, minlength=self.sizes[k])
-            self._cnt[name] = wu.reshape(-1, self.d1)[:, :self.d]
-        return self._cnt[name]
-
-    def counts(self, k: int) -> np.ndarray:
-        """Rows per bin of stage ``k`` (valid or not), (X, D)."""
-        if k not in self._cnt:
-            c = np.bincount(self.keys[k], minlength=self.sizes[k])
-            self._cnt[k] = c.reshape(-1, self.d1)[:, :self.d].astype(float)
-        return self._cnt[k]
-
-    def cal_units(self, k: int) -> np.ndarray:
-        """Raking weight per (unit, cell) of stage ``k`` (U, C)."""
-        if k not in self._calq:
-            sg = self.stages[k]
-            self._calq[k] = (np.bincount(sg.unit * self.nc + self.cell, weights=self.psw,
-                                         minlength=sg.n_units * self.nc
-                                         ).reshape(sg.n_units, self.nc),)
-        return self._calq[k][0]
-
-    def cal_rows(self, k: int) -> tuple[np.ndarray, ...]:
-        """Per (stratum, cell, domain): raking weight sums of rows outside the domain."""
-        if k not in self._calq:
-            sg, nc, d, d1 = self.stages[k], self.nc, self.d, self.d1
-            h, n_h, psw = sg.stratum, sg.n_strata, self.psw
-            hc = h * nc + self.cell
-            hcd = hc * d1 + self.gd
-            q = []
-            for wt in (psw, psw * psw):
-                tot = np.bincount(hc, weights=wt, minlength=n_h * nc).reshape(n_h, nc)
-                ind = np.bincount(hcd, weights=wt, minlength=n_h * nc * d1)
-                q.append(tot[:, :, None] - ind.reshape(n_h, nc, d1)[:, :, :d])
-            n_out = sg.n_unit[:, None] - self.counts(k)
-            self._calq[k] = (q[0], q[1], n_out)
-        return self._calq[k]
-
-    def presence(self, k: int, a: np.ndarray) -> np.ndarray | None:
-        """Strata of stage ``k`` with valid rows in each domain (lonely rules only)."""
-        sg = self.stages[k]
-        if not (self.need_pres and sg.lonely.any()):
-            return None
-        p = np.bincount(sg.stratum * self.d1 + self.gd, weights=a, minlength=sg.n_strata * self.d1)
-        return p.reshape(sg.n_strata, self.d1)[:, :self.d] > 0
-
-
-def _centre_units(t: np.ndarray, sg: Stage) -> tuple[np.ndarray, np.ndarray]:
-    """Per-stratum totals and centred sums of squares of unit totals ``t`` (U, D)."""
-    h, n_h = sg.unit_stratum, sg.n_strata
-    s = _cols(h, t, n_h)
-    dev = t - (s / sg.n_unit[:, None])[h]
-    return s, _cols(h, dev * dev, n_h)
-
-
-def _var_of_r(r: np.ndarray, a: np.ndarray, lay: _Layout) -> np.ndarray:
+def _var_of_r(r: np.ndarray, a: np.ndarray, lay: Layout) -> np.ndarray:
     """Variance (D,) of the domain totals of one influence column ``r`` (n,)."""
     d, d1 = lay.d, lay.d1
     f = None
@@ -213,7 +49,7 @@ def _var_of_r(r: np.ndarray, a: np.ndarray, lay: _Layout) -> np.ndarray:
             t = np.bincount(key, weights=r, minlength=size).reshape(-1, d1)[:, :d]
             if f is not None:
                 t = t - lay.cal_units(k) @ f
-            s_h, ss = _centre_units(t, sg)
+            s_h, ss = centre_units(t, sg)
         else:
             n_h = sg.n_strata
             q1f = 0.0
@@ -228,7 +64,7 @@ def _var_of_r(r: np.ndarray, a: np.ndarray, lay: _Layout) -> np.ndarray:
             s_h = np.bincount(key, weights=rr, minlength=size).reshape(n_h, d1)[:, :d] - q1f
             m = np.zeros((n_h, d1))
             m[:, :d] = s_h / nu
-            (dev,) = _buffers(len(rr), 1)
+            (dev,) = buffers(len(rr), 1)
             np.take(m.ravel(), key, out=dev)
             np.subtract(rr, dev, out=dev)
             np.multiply(dev, dev, out=dev)
@@ -242,20 +78,32 @@ def _var_of_r(r: np.ndarray, a: np.ndarray, lay: _Layout) -> np.ndarray:
     return total
 
 
-def _binary(col: Column, lay: _Layout, kind: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+def _binary(col: Column, lay: Layout, kind: str) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Domain sums, estimate and variance of a 0/1 column from weighted counts per bin."""
     d, d1, w = lay.d, lay.d1, lay.w
     y8 = col.y if col.y.dtype == np.uint8 else col.y.astype(np.uint8)
     full = bool(col.a.all())
-    cat = (1 + y8) if full else col.a * (1 + y8)  # 0 invalid, 1 no, 2 yes (uint8)
+    # complete columns without lonely-PSU rules: the bin matrices give the "yes" sums
+    bins = full and not (lay.need_pres and any(sg.lonely.any() for sg in lay.stages))
+    if bins:
+        (yf,) = buffers(len(y8), 1)
+        np.copyto(yf, y8)
+    else:
+        cat = (1 + y8) if full else col.a * (1 + y8)  # 0 invalid, 1 no, 2 yes (uint8)
     var = np.zeros(d)
     for k, sg in enumerate(lay.stages):
-        key3 = np.add(lay.keys3(k), cat, out=lay.ibuf())
         size3 = lay.sizes[k] * 3
-        wb = np.bincount(key3, weights=w, minlength=size3).reshape(-1, d1, 3)[:, :d]
-        need_n = not full or (lay.need_pres and sg.lonely.any())
-        nb = (np.bincount(key3, minlength=size3).reshape(-1, d1, 3)[:, :d].astype(float)
-              if need_n else None)
+        if bins:
+            yes = lay.bin_sums(k, yf).reshape(-1, d1)[:, :d]
+            tot = lay.unit_wsum(k) if sg.unit is not None else lay.bin_totals(k)[0]
+            wb = np.stack([np.zeros_like(yes), tot - yes, yes], axis=2)
+            nb = None
+        else:
+            key3 = np.add(lay.keys3(k), cat, out=lay.ibuf())
+            wb = np.bincount(key3, weights=w, minlength=size3).reshape(-1, d1, 3)[:, :d]
+            need_n = not full or (lay.need_pres and sg.lonely.any())
+            nb = (np.bincount(key3, minlength=size3).reshape(-1, d1, 3)[:, :d].astype(float)
+                  if need_n else None)
         if k == 0:
             wsum, num = wb[:, :, 1:].sum((0, 2)), wb[:, :, 2].sum(0)
             nobs = nb[:, :, 1:].sum((0, 2)) if nb is not None else lay.domain()[0][:d]
@@ -270,13 +118,18 @@ def _binary(col: Column, lay: _Layout, kind: str) -> tuple[tuple[np.ndarray, ...
                              np.stack([-mu / safe, (1 - mu) / safe], axis=1), 0.0)
         if sg.unit is not None:
             tu = wb[:, :, 1] * t[:, 0] + wb[:, :, 2] * t[:, 1]
-            s_h, ss = _centre_units(tu, sg)
+            s_h, ss = centre_units(tu, sg)
             pres = None
             if nb is not None and lay.need_pres and sg.lonely.any():
-                pres = _cols(sg.unit_stratum, nb[:, :, 1] + nb[:, :, 2], sg.n_strata) > 0
+                pres = cols_sum(sg.unit_stratum, nb[:, :, 1] + nb[:, :, 2], sg.n_strata) > 0
         else:
             nu = sg.n_unit.astype(float)[:, None]
-            w2b = np.bincount(key3, weights=lay.w2, minlength=size3).reshape(-1, d1, 3)[:, :d]
+            if bins:
+                yes2 = lay.bin_sums(k, yf, squared=True).reshape(-1, d1)[:, :d]
+                w2b = np.stack([np.zeros_like(yes2), lay.bin_totals(k)[1] - yes2, yes2], axis=2)
+            else:
+                w2b = np.bincount(key3, weights=lay.w2, minlength=size3
+                                  ).reshape(-1, d1, 3)[:, :d]
             s_h = wb[:, :, 1] * t[:, 0] + wb[:, :, 2] * t[:, 1]
             m = s_h / nu
             ss = nu * m * m
@@ -293,7 +146,7 @@ def _binary(col: Column, lay: _Layout, kind: str) -> tuple[tuple[np.ndarray, ...
     return (nobs, wsum, num, dev2, est), var
 
 
-def _binary_calibrated(col: Column, lay: _Layout, kind: str
+def _binary_calibrated(col: Column, lay: Layout, kind: str
                        ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """:func:`_binary` for a calibrated design whose raking weights are the final weights.
 
@@ -337,7 +190,7 @@ def _binary_calibrated(col: Column, lay: _Layout, kind: str
             wb = np.bincount(key, weights=w, minlength=lay.sizes[k] * 3)
             wb = wb.reshape(-1, d1, 3)[:, :d]
             tu = (wb * t[None, :, :]).sum(2) - lay.cal_units(k) @ f
-            s_h, ss = _centre_units(tu, sg)
+            s_h, ss = centre_units(tu, sg)
         else:
             w1, w2, nn = rows_bins  # stage 1 (only the first stage can have rows as units)
             u = t[None, None, :, :] - f[None, :, :, None]  # (1, C, D, 3)
@@ -356,42 +209,87 @@ def _binary_calibrated(col: Column, lay: _Layout, kind: str
     return (nobs, wsum, num, dev2, est), var
 
 
-def _numeric_units(col: Column, lay: _Layout, kind: str
+def _numeric_units(col: Column, lay: Layout, kind: str
                    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """A complete numeric column on a clustered design without calibration: unit sums only.
 
     With ``e = y - pivot`` (a value of the domain: constants give exactly 0) and
     ``delta = sum w e / W``, the unit total of the mean's influence is
-    ``(sum_u w e - delta sum_u w) / W``: one weighted ``bincount`` per stage, no row pass.
+    ``(sum_u w e - delta sum_u w) / W``: one pass of the bin matrix per stage, no row pass.
     """
-    gd, d, d1, w, y = lay.gd, lay.d, lay.d1, lay.w, col.y
+    gd, d, d1, y = lay.gd, lay.d, lay.d1, col.y
     cnt, wsum_all, first = lay.domain()
     wsum = wsum_all[:d]
     inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
-    inv[d] = 0.0
     pivot = np.append(y[first], 0.0)
-    e, we = _buffers(len(y), 2)
-    np.take(pivot, gd, out=e)
+    e, sq = buffers(len(y), 2)
+    np.take(pivot, gd, out=e, mode="clip")
     np.subtract(y, e, out=e)
-    np.multiply(w, e, out=we)
-    delta = np.bincount(gd, weights=we, minlength=d1) * inv
+    np.multiply(e, e, out=sq)
+    t0 = lay.bin_sums(0, e).reshape(-1, d1)
+    delta = t0.sum(0) * inv
     mu = pivot + delta
-    np.multiply(we, e, out=e)
-    dev2 = np.maximum(np.bincount(gd, weights=e, minlength=d1)[:d] - delta[:d] ** 2 * wsum, 0.0)
+    dev2 = lay.bin_sums(0, sq).reshape(-1, d1).sum(0)[:d]
+    dev2 = np.maximum(dev2 - delta[:d] ** 2 * wsum, 0.0)
     if kind == "total":
-        np.multiply(w, y, out=we)
-        num = np.bincount(gd, weights=we, minlength=d1)[:d]
+        num = wsum * pivot[:d] + t0.sum(0)[:d]
         est = num
     else:
         num = wsum * mu[:d]
         est = np.where(wsum > 0, mu[:d], np.nan)
     var = np.zeros(d)
     for k, sg in enumerate(lay.stages):
-        t = np.bincount(lay.keys[k], weights=we, minlength=lay.sizes[k]).reshape(-1, d1)[:, :d]
+        t = (t0 if k == 0 else lay.bin_sums(k, e).reshape(-1, d1))[:, :d]
+        t = t - delta[:d] * lay.unit_wsum(k) if kind != "total" else \
+            t + pivot[:d] * lay.unit_wsum(k)
         if kind != "total":
-            t = (t - delta[:d] * lay.unit_wsum(k)) * inv[:d]
-        s_h, ss = _centre_units(t, sg)
+            t = t * inv[:d]
+        s_h, ss = centre_units(t, sg)
         var += _stage_var(sg, s_h, ss, lay.presence(k, col.a), lay.st.lonely_psu)
+    return (cnt[:d], wsum, num, dev2, est), var
+
+
+def _numeric_rows(col: Column, lay: Layout, kind: str
+                  ) -> tuple[tuple[np.ndarray, ...], np.ndarray] | None:
+    """A complete numeric column, rows as units, no calibration: bin sums, no row pass.
+
+    Per (stratum, domain) bin the influence ``z = w (y - ybar) / W`` (mean) or ``w y``
+    (total) needs ``sum z`` and ``sum z^2``; the stratum's centred sum of squares is
+    ``sum z^2 - (sum z)^2 / n_h`` (rows of other domains count as zeros). Values are centred at
+    a value of the domain, then at its mean, before squaring. When a bin's centred sum falls
+    below ``1e-6`` of its raw sum (influence nearly constant across the stratum, where the
+    expansion would lose digits) ``None`` is returned and the caller takes the two-pass path.
+    """
+    gd, d, d1, y = lay.gd, lay.d, lay.d1, col.y
+    cnt, wsum_all, first = lay.domain()
+    wsum = wsum_all[:d]
+    inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
+    pivot = np.append(y[first], 0.0)
+    e, u = buffers(len(y), 2)
+    np.take(pivot, gd, out=e, mode="clip")
+    np.subtract(y, e, out=e)
+    delta = lay.bin_sums(0, e).reshape(-1, d1).sum(0) * inv
+    mu = pivot + delta
+    np.take(delta, gd, out=u, mode="clip")
+    np.subtract(e, u, out=u)  # centred at the domain mean
+    z = u if kind != "total" else y
+    s1 = lay.bin_sums(0, z).reshape(-1, d1)[:, :d]
+    np.multiply(u, u, out=e)
+    dev2 = lay.bin_sums(0, e).reshape(-1, d1).sum(0)[:d]
+    if kind == "total":
+        np.multiply(y, y, out=e)
+    s2 = lay.bin_sums(0, e, squared=True).reshape(-1, d1)[:, :d]
+    if kind != "total":
+        s1, s2 = s1 * inv[:d], s2 * inv[:d] ** 2
+        num, est = wsum * mu[:d], np.where(wsum > 0, mu[:d], np.nan)
+    else:
+        num = est = s1.sum(0)
+    sg = lay.stages[0]
+    nu = sg.n_unit.astype(float)[:, None]
+    ss = s2 - s1 * s1 / nu
+    if np.any((ss < 1e-6 * s2) & (s2 > 0) & (nu > 1)):
+        return None
+    var = _stage_var(sg, s1, np.maximum(ss, 0.0), lay.presence(0, col.a), lay.st.lonely_psu)
     return (cnt[:d], wsum, num, dev2, est), var
 
 
@@ -411,7 +309,7 @@ def _pivot(y: np.ndarray, a: np.ndarray, gd: np.ndarray, d1: int) -> np.ndarray:
     return pivot
 
 
-def column_influence(col: Column, lay: _Layout, kind: str
+def column_influence(col: Column, lay: Layout, kind: str
                      ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Domain sums (nobs, W, sum w y, dev2, estimate) of one column and its influence per row.
 
@@ -436,13 +334,13 @@ def column_influence(col: Column, lay: _Layout, kind: str
     wsum = wsum_all[:n_dom]
     inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
     inv[n_dom] = 0.0
-    e, tmp, r = _buffers(len(y), 3)
-    np.take(pivot, gd, out=e)
+    e, tmp, r = buffers(len(y), 3)
+    np.take(pivot, gd, out=e, mode="clip")
     np.subtract(y, e, out=e)  # centred at a value of the domain
     np.multiply(aw, e, out=tmp)
     delta = np.bincount(gd, weights=tmp, minlength=d1) * inv
     mu = pivot + delta
-    np.take(delta, gd, out=tmp)
+    np.take(delta, gd, out=tmp, mode="clip")
     np.subtract(e, tmp, out=e)  # centred at the domain mean
     np.multiply(aw, e, out=r)
     np.multiply(r, e, out=tmp)
@@ -454,7 +352,7 @@ def column_influence(col: Column, lay: _Layout, kind: str
         num = np.bincount(gd, weights=r, minlength=d1)[:n_dom]
         est = num
     else:
-        np.take(inv, gd, out=tmp)
+        np.take(inv, gd, out=tmp, mode="clip")
         np.multiply(r, tmp, out=r)  # a w (y - ybar) / W; 0 outside every domain (inv = 0)
         est = np.where(wsum > 0, mu[:n_dom], np.nan)
         num = wsum * mu[:n_dom]
@@ -463,16 +361,19 @@ def column_influence(col: Column, lay: _Layout, kind: str
 
 def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarray,
                      st: Structure, cal: Calibration | None, kind: str,
+                     layout: Layout | None = None,
                      ) -> tuple[DomainSums, np.ndarray, np.ndarray]:
     """Domain sums, estimates (D, J) and their variances (D, J) for ``kind`` mean or total.
 
     Rows with ``g = -1`` belong to no domain (outside a subset, or a missing group value).
+    ``layout``: the :class:`Layout` of these domains, if the caller keeps one.
     """
-    lay = _Layout(g, n_dom, w, st, cal)
+    lay = layout if layout is not None else Layout(g, n_dom, w, st, cal)
     out = {k: np.empty((n_dom, len(cols))) for k in ("nobs", "wsum", "num", "dev2", "est",
                                                      "var")}
     binned_cal = cal is not None and cal.same_weights(w)
     units_only = all(sg.unit is not None for sg in lay.stages)
+    rows_only = (cal is None and len(lay.stages) == 1 and lay.stages[0].unit is None)
     for j, col in enumerate(cols):
         if col.binary and cal is None:
             sums, var = _binary(col, lay, kind)
@@ -480,6 +381,8 @@ def domain_estimates(cols: list[Column], g: np.ndarray, n_dom: int, w: np.ndarra
             sums, var = _binary_calibrated(col, lay, kind)
         elif cal is None and units_only and col.a.all():
             sums, var = _numeric_units(col, lay, kind)
+        elif rows_only and col.a.all() and (fast := _numeric_rows(col, lay, kind)) is not None:
+            sums, var = fast
         else:
             sums, r = column_influence(col, lay, kind)
             var = _var_of_r(r, col.a, lay)
@@ -497,7 +400,7 @@ def domain_var(r: np.ndarray, g: np.ndarray, n_dom: int, w: np.ndarray, st: Stru
     ``a`` (n, J) marks the rows in each column's domain (for the lonely-PSU rules "adjust"
     and "average"; default: all rows of a domain).
     """
-    lay = _Layout(g, n_dom, w, st, cal)
+    lay = Layout(g, n_dom, w, st, cal)
     r = np.asarray(r, float).reshape(st.n, -1)
     inside = (g >= 0).astype(float)
     return np.stack([_var_of_r(r[:, j], inside if a is None else a[:, j] * inside, lay)

@@ -113,8 +113,9 @@ class Design:
         0.725
     """
 
-    __slots__ = ("_cal", "_margins", "_st", "_subset", "_variance", "_w", "_weighting_note",
-                 "_where", "codebook", "diagnostics", "edition", "frame", "weighting")
+    __slots__ = ("_cache", "_cal", "_margins", "_st", "_subset", "_variance", "_w",
+                 "_weighting_note", "_where", "codebook", "diagnostics", "edition", "frame",
+                 "weighting")
 
     def __init__(self, frame: pl.DataFrame, weights: str | Sequence[float] | None = None,
                  ids: str | Sequence[str] | None = None,
@@ -157,6 +158,7 @@ class Design:
                      ("codebook", codebook), ("edition", edition), ("_subset", subset),
                      ("_where", where)):
             object.__setattr__(self, k, v)
+        object.__setattr__(self, "_cache", {})  # domains and layouts of by(), see _domain.py
         w.setflags(write=False)
 
     def __setattr__(self, key: str, value: Any) -> None:
@@ -172,7 +174,7 @@ class Design:
 
     def _replace(self, **kw: Any) -> Design:
         new = object.__new__(Design)
-        cur = {k: getattr(self, k) for k in self.__slots__}
+        cur = {k: getattr(self, k) for k in self.__slots__ if k != "_cache"}
         cur.update(kw)
         new._init(cur["frame"], cur["_w"], cur["_st"], cur["_cal"], cur["_margins"],
                   cur["_variance"], cur["diagnostics"], cur["codebook"], cur["edition"],
