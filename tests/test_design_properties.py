@@ -225,3 +225,27 @@ def test_by_a_group_named_like_an_output_column(name):
     assert two.columns[:2] == [f"{name}_group", "g"]
     with pytest.raises(Exception, match="repeat a name"):
         d.by("seg", "seg")
+
+
+def test_n_eff_is_kish_of_the_respondents_and_deff_is_per_estimate():
+    """One effective n in the package: Kish's (sum w)^2 / sum w^2 over the estimate's
+    respondents (in the domain, valid answers only); deff carries the design."""
+    rng = np.random.default_rng(3)
+    n = 400
+    y = rng.normal(10, 2, n)
+    y[rng.random(n) < 0.2] = np.nan
+    f = pl.DataFrame({"h": rng.integers(0, 4, n), "g": rng.choice(["a", "b", "c"], n),
+                      "w": np.exp(rng.normal(0, 0.5, n)), "y": y,
+                      "q": rng.choice(["x", "y", "z", None], n)})
+    d = Design(f, weights="w", strata="h")
+    got = d.by("g").mean("y").sort("g")
+    for row in got.iter_rows(named=True):
+        sub = f.filter((pl.col("g") == row["g"]) & pl.col("y").is_not_nan())
+        w = sub["w"].to_numpy()
+        assert row["n"] == sub.height
+        assert row["n_eff"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
+        assert row["n_eff"] != pytest.approx(row["n"] / row["deff"], rel=1e-3)
+    prop = d.proportion("q")
+    w = f.filter(pl.col("q").is_not_null())["w"].to_numpy()
+    assert prop["n_eff"].to_list() == pytest.approx([w.sum() ** 2 / (w**2).sum()] * 3, rel=1e-12)
+    assert prop["deff"][0] != pytest.approx(prop["deff"][1], rel=1e-6)

@@ -186,7 +186,7 @@ class DesignBy:
             deff = np.where(vsrs > 0, var / vsrs, np.nan)
             if any(it.x is not None for it in items):
                 deff = np.full_like(var, np.nan)  # no SRS reference for a share of responses
-            n_eff = nobs / deff
+        n_eff = self._kish(items, wsum)
         if kind == "proportion":
             inside = g >= 0
             gg = np.where(inside, g, 0)
@@ -202,6 +202,24 @@ class DesignBy:
             z = stats.norm.ppf(0.5 + level / 2)
             lo, hi = est - z * se, est + z * se
         return self._frame(items, est, se, lo, hi, deff, nobs, n_eff)
+
+    def _kish(self, items: list[_Item], wsum: np.ndarray) -> np.ndarray:
+        """Kish's effective base ``(sum w)^2 / sum w^2`` of each estimate's respondents (D, J)."""
+        w2 = self.design._w ** 2
+        inside = self.g >= 0
+        gg = np.where(inside, self.g, 0)
+        full = None
+        out = np.empty_like(wsum)
+        for j, it in enumerate(items):
+            if it.a.all():
+                if full is None:
+                    full = np.bincount(gg, weights=w2 * inside, minlength=self.n_dom)
+                sw2 = full
+            else:
+                sw2 = np.bincount(gg, weights=w2 * (inside & it.a), minlength=self.n_dom)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:, j] = np.where(sw2 > 0, wsum[:, j] ** 2 / sw2, 0.0)
+        return out
 
     def _layout(self) -> V.Layout:
         """The domains' :class:`Layout`, kept by the design (the two most recent groupings)."""

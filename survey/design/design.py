@@ -17,7 +17,9 @@ A :class:`Design` is immutable; ``rake`` returns a new one. Estimators return po
 * ``deff`` is R's ``deff = "replace"``: design variance over the variance under simple random
   sampling *with replacement* of the same number of respondents, ``s^2 / n`` with
   ``s^2 = n / (n - 1) * sum w (y - ybar)^2 / sum w`` (``s^2 W^2 / n`` for totals). R's
-  ``deff = TRUE`` (without replacement) is this times ``W / (W - n)``. ``n_eff = n / deff``.
+  ``deff = TRUE`` (without replacement) is this times ``W / (W - n)``.
+* ``n_eff`` is Kish's effective base of the estimate's respondents, ``(sum w)^2 / sum w^2``
+  (the weights only; ``deff`` carries the design: strata, clusters, calibration).
 * ``proportion``: ``svyciprop`` intervals (``ci.py``) with ``df = degf`` of the domain.
 * ``by``: ``svyby(~y, ~g, design, FUN)`` domain estimation on the full design.
 * ``proportion(..., base="responses")``: ``svyratio(~option, ~selections)``.
