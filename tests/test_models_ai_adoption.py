@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -120,3 +122,67 @@ def test_deepseek_is_context_only():
     assert f"{users / 1e6:,.0f} million" in ai.context_note("en")
     assert f"{users / 1e8:g} 亿" in ai.context_note("zh")
     assert set(c["figure_id"]) >= {"deepseek_users_100m", "deepseek_weeks_to_100m_users"}
+
+
+# --------------------------------------------------------------------- base (issue #13)
+
+
+@pytest.fixture(scope="module")
+def design_with_gaps():
+    """The shipped 2025 wave with two food advertisers' AI-marketing answer missing."""
+    import survey
+
+    w = survey.load_wave(2025)
+    gaps = (w.frame.with_row_index("i").filter(pl.col("industry") == "food_bev")["i"][:2]
+            .to_list())
+    frame = w.frame.with_columns(ai_marketing_now=pl.when(
+        pl.int_range(pl.len()).is_in(gaps)).then(None).otherwise("ai_marketing_now"))
+    return survey.Design(frame, "weight", codebook=w.codebook)
+
+
+def test_base_of_a_where_domain(design_with_gaps):
+    d = design_with_gaps
+    keep = pl.col("industry").cast(pl.String).is_in(["beauty", "food_bev"])
+    n = d.frame.filter(keep & pl.col("ai_marketing_now").is_not_null()).height
+    assert n == d.frame.filter(keep).height - 2
+    inp = ai.inputs_from_frame(d, draws=50, where={"industry": ["美妆个护", "食品饮料"]})
+    assert inp.n == n and inp.base.n == n
+    assert inp.base.text("zh") == f"基数：美妆个护+食品饮料，n = {n}"
+    assert inp.base.text("en") == f"Base: Beauty & personal care + Food & beverage, n = {n}"
+    r = ai.project(inp, draws=500, seed=1)
+    assert r.base == inp.base
+    assert r.summary("zh").endswith(f"基数：美妆个护+食品饮料，n = {n}。")
+    assert r.summary("en").endswith(f"Base: Beauty & personal care + Food & beverage, n = {n}.")
+    t = r.to_polars()
+    assert t["base_n"].unique().to_list() == [n]
+    assert t["base_zh"].unique().to_list() == [f"基数：美妆个护+食品饮料，n = {n}"]
+    assert ai.inputs_from_frame(d, draws=50, where="industry=beauty,food_bev").base == inp.base
+
+
+def test_base_without_where_and_of_the_published_inputs(design_with_gaps):
+    from survey.published import load_figures
+
+    d = design_with_gaps
+    n = d.frame["ai_marketing_now"].drop_nulls().len()
+    r = ai.project(ai.inputs_from_frame(d, draws=50), draws=500, seed=1)
+    assert (r.base.text("zh"), r.base.text("en")) == (f"基数：全体广告主，n = {n}",
+                                                      f"Base: all advertisers, n = {n}")
+    f = load_figures().filter((pl.col("edition") == 2025) & (pl.col("figure_id") == "sample_size"))
+    pub = ai.project(ai.inputs_from_published(), draws=500, seed=1)
+    assert pub.base.text("zh") == f"基数：全体广告主，n = {int(f['value'][0])}"
+    # inputs built by hand say all advertisers with their own n
+    assert ai.AdoptionInputs(0.3, 0.2, 0.4, 50, np.full(5, 0.3), np.full(5, 0.2),
+                             "t").base.text("en") == "Base: all advertisers, n = 50"
+    ax = r.plot(lang="en")
+    assert ax.get_title().endswith(f"Base: all advertisers, n = {n}")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_base_label_is_escaped_in_html(design_with_gaps):
+    expr = pl.col("position").cast(pl.String) > "m"
+    r = ai.project(ai.inputs_from_frame(design_with_gaps, draws=50, where=expr), draws=200)
+    assert "<" not in r.base.text("en") and ">" in r.base.text("en")
+    page = r._repr_html_()
+    assert html.escape(r.base.text("en")) in page and r.base.text("en") not in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -331,3 +333,116 @@ def test_ordinal_equals_design_svyolr_on_a_raked_design():
     np.testing.assert_allclose(se[1:k], g.se.to_numpy()[: k - 1], rtol=1e-6)
     # cut points: svyolr's zeta are ours (the top one is minus our intercept)
     np.testing.assert_allclose([est[k], -est[0]], g.params.to_numpy()[k - 1:], rtol=1e-6)
+
+
+# --------------------------------------------------------------------- base (issue #13)
+
+BEAUTY_FOOD = {"industry": ["美妆个护", "食品饮料"]}
+BEAUTY_FOOD_CODES = ["beauty", "food_bev"]
+
+
+@pytest.fixture(scope="module")
+def wave25():
+    import survey
+
+    return survey.load_wave(2025)
+
+
+@pytest.fixture(scope="module")
+def d25(wave25):
+    from survey.weighting import standard_design
+
+    return standard_design(wave25)
+
+
+def _used(frame: pl.DataFrame, keep: pl.Expr, cols: list[str]) -> int:
+    """Respondents in the domain ``keep`` answering every model column, counted on the frame."""
+    return frame.filter(keep.fill_null(False)).drop_nulls(cols).height
+
+
+def test_base_of_a_where_domain_names_it_in_both_languages(d25):
+    # two missing brand shares inside the domain: n counts the respondents the model used
+    rows = d25.frame.with_row_index("i").filter(
+        pl.col("industry").cast(pl.String).is_in(BEAUTY_FOOD_CODES))["i"].to_list()[:2]
+    frame = d25.frame.with_columns(budget_split__brand=pl.when(pl.int_range(pl.len()).is_in(rows))
+                                   .then(None).otherwise(pl.col("budget_split__brand")))
+    d = Design(frame, "weight", codebook=d25.codebook)
+    r = bs.fit(d, where=BEAUTY_FOOD, controls=(), bootstrap=0)
+    keep = pl.col("industry").cast(pl.String).is_in(BEAUTY_FOOD_CODES)
+    n = _used(frame, keep, ["market_share_change", "budget_split__brand"])
+    assert n == frame.filter(keep).height - 2 and r.n == n and r.base.n == n
+    assert r.base.text("zh") == f"基数：美妆个护+食品饮料，n = {n}"
+    assert r.base.text("en") == f"Base: Beauty & personal care + Food & beverage, n = {n}"
+    assert r.summary("zh").endswith(f"基数：美妆个护+食品饮料，n = {n}。")
+    assert r.summary("en").endswith(f"Base: Beauty & personal care + Food & beverage, n = {n}.")
+    assert str(r) == r.summary("zh")
+    t = r.to_polars()
+    assert t["base_n"].unique().to_list() == [n]
+    assert t["base_zh"].unique().to_list() == [f"基数：美妆个护+食品饮料，n = {n}"]
+    # the textual filter and the polars expression name the same respondents
+    assert bs.fit(d, where="industry=beauty,food_bev", controls=(), bootstrap=0).base == r.base
+    assert bs.fit(d, where=keep, controls=(), bootstrap=0).base.n == n
+
+
+def test_base_without_where_is_all_advertisers(d25):
+    r = bs.fit(d25, bootstrap=20, curve_replicates=0)
+    n = _used(d25.frame, pl.lit(True), ["market_share_change", "budget_split__brand",
+                                        "industry", "budget_size"])
+    assert n == d25.frame.height
+    assert r.base.text("zh") == f"基数：全体广告主，n = {n}"
+    assert r.base.text("en") == f"Base: all advertisers, n = {n}"
+    w = r.what_if(-10)
+    assert w.base == r.base and w.summary("en").endswith(f"Base: all advertisers, n = {n}.")
+    assert w.to_polars()["base_zh"][0] == f"基数：全体广告主，n = {n}"
+    ax = r.plot(lang="en")
+    assert ax.get_title().endswith(f"Base: all advertisers, n = {n}")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_base_matches_the_banner_wording_and_a_subset_design(d25):
+    from survey.banners import banner
+
+    b = banner(d25, ["confidence"], ["brand_type"], where=BEAUTY_FOOD)
+    r = bs.fit(d25, where=BEAUTY_FOOD, controls=(), bootstrap=0)
+    for lang in ("zh", "en"):
+        assert r.base.text(lang) == b.base_text(lang)  # no missing answers: the same n
+    sql = "industry IN ('beauty', 'food_bev')"
+    sub = bs.fit(d25.subset(sql), controls=(), bootstrap=0)  # a design subset before the call
+    assert sub.base.text("en") == f"Base: {sql}, n = {r.n}"
+    own = bs.fit(d25, where=BEAUTY_FOOD, where_label={"zh": "美妆与食品", "en": "Beauty, food"},
+                 controls=(), bootstrap=0)
+    assert (own.base.text("zh"), own.base.text("en")) == (
+        f"基数：美妆与食品，n = {r.n}", f"Base: Beauty, food, n = {r.n}")
+
+
+def test_base_labels_are_escaped_in_html(d25):
+    expr = pl.col("budget_split__brand") < 60
+    r = bs.fit(d25, where=expr, controls=(), bootstrap=0)
+    n = d25.frame.filter(expr).height
+    assert r.base.text("en") == f"Base: {expr}, n = {n}" and "<" in r.base.text("en")
+    page = r._repr_html_()
+    assert html.escape(r.base.text("zh")) in page and r.base.text("en") not in page
+
+
+def test_segment_bases_name_the_level(d25):
+    n = d25.frame.filter(pl.col("brand_type") == "mature").height
+    r = bs.fit_segment(d25, "brand_type", "mature", bootstrap=0)
+    assert (r.base.text("zh"), r.base.text("en")) == (f"基数：成熟品牌，n = {n}",
+                                                      f"Base: Mature brand, n = {n}")
+    keep = pl.col("industry").cast(pl.String).is_in(BEAUTY_FOOD_CODES)
+    both = d25.frame.filter(keep & (pl.col("brand_type") == "mature")).height
+    with pytest.raises(bs.SegmentRefused, match=f"base n = {both} is below"):
+        bs.fit_segment(d25, "brand_type", "mature", where=BEAUTY_FOOD, bootstrap=0)
+    r2 = bs.fit_segment(d25, "brand_type", "mature", where=BEAUTY_FOOD, min_base=10,
+                        min_side=1, controls=(), bootstrap=0)
+    assert r2.base.text("zh") == f"基数：美妆个护+食品饮料；成熟品牌，n = {both}"
+    tab = bs.optima_by_segment(d25, "brand_type", where=BEAUTY_FOOD, min_base=10, min_side=1,
+                               controls=(), bootstrap=20)
+    dom = d25.frame.filter(keep)
+    assert tab.to_polars().select("level", "n").rows() == sorted(
+        dom.group_by(pl.col("brand_type").cast(pl.String)).len().rows())
+    assert tab.base.text("en") == (f"Base: Beauty & personal care + Food & beverage, "
+                                   f"n = {dom.height}")
+    assert tab.summary("zh").endswith(f"基数：美妆个护+食品饮料，n = {dom.height}。")

@@ -175,3 +175,63 @@ def test_base_year_of_a_shipped_wave_and_of_a_bare_frame():
     assert bu.run(_frame(), bootstrap=50, draws=200, seed=1).base_year == 2024
     with pytest.raises(ModelError, match="base_year is needed"):
         bu.run(_frame(), calibration=CAL, bootstrap=50, draws=200)
+
+
+# --------------------------------------------------------------------- base (issue #13)
+
+BEAUTY_FOOD_CODES = ["beauty", "food_bev"]
+
+
+@pytest.fixture(scope="module")
+def wave_with_gaps():
+    """The shipped 2025 wave with three beauty advertisers' expected growth missing."""
+    import survey
+
+    w = survey.load_wave(2025)
+    gaps = (w.frame.with_row_index("i").filter(pl.col("industry") == "beauty")["i"][:3]
+            .to_list())
+    frame = w.frame.with_columns(budget_growth_expected=pl.when(
+        pl.int_range(pl.len()).is_in(gaps)).then(None).otherwise("budget_growth_expected"))
+    return survey.Design(frame, "weight", codebook=w.codebook, edition=w.edition)
+
+
+def test_base_of_a_where_domain_counts_the_respondents_answering(wave_with_gaps):
+    d = wave_with_gaps
+    keep = pl.col("industry").cast(pl.String).is_in(BEAUTY_FOOD_CODES)
+    n = d.frame.filter(keep & pl.col("budget_growth_expected").is_not_null()).height
+    assert n == d.frame.filter(keep).height - 3
+    for where in ({"industry": ["美妆个护", "食品饮料"]}, "industry=beauty,food_bev"):
+        r = bu.run(d, bootstrap=20, draws=200, where=where)
+        assert r.base.n == n
+        assert r.base.text("zh") == f"基数：美妆个护+食品饮料，n = {n}"
+        assert r.base.text("en") == f"Base: Beauty & personal care + Food & beverage, n = {n}"
+    assert r.summary("zh").endswith(f"基数：美妆个护+食品饮料，n = {n}。")
+    assert r.summary("en").endswith(f"Base: Beauty & personal care + Food & beverage, n = {n}.")
+    t = r.to_polars()
+    assert t.height == r.fan.height and t["base_n"].unique().to_list() == [n]
+    assert t["base_en"].unique().to_list() == [r.base.text("en")]
+    ax = r.plot(lang="zh")
+    assert ax.get_title().endswith(f"基数：美妆个护+食品饮料，n = {n}")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_base_without_where_is_all_advertisers_answering(wave_with_gaps):
+    d = wave_with_gaps
+    r = bu.run(d, bootstrap=20, draws=200)
+    n = d.frame["budget_growth_expected"].drop_nulls().len()
+    assert n == d.frame.height - 3
+    assert (r.base.text("zh"), r.base.text("en")) == (f"基数：全体广告主，n = {n}",
+                                                      f"Base: all advertisers, n = {n}")
+    assert str(r) == r.summary("zh")
+
+
+def test_base_of_a_sql_domain_and_html_escaping():
+    sql = "budget_growth_expected < 5"
+    df = _frame()
+    r = bu.run(df, {"flat": {}}, bootstrap=20, draws=200, base_year=2024, where=sql)
+    n = df.filter(pl.col("budget_growth_expected") < 5).height
+    assert r.base.text("en") == f"Base: {sql}, n = {n}"
+    page = r._repr_html_()
+    assert f"Base: budget_growth_expected &lt; 5, n = {n}" in page and sql not in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -121,3 +123,76 @@ def test_default_base_shares_are_an_assumption_with_a_source():
     assert "assumption" in r.summary("en") and "假设" in r.summary("zh")
     with pytest.raises(ModelError):
         mm.load_base_shares({"mobile": -1.0})
+
+
+# --------------------------------------------------------------------- base (issue #13)
+
+
+@pytest.fixture(scope="module")
+def d25():
+    import survey
+    from survey.weighting import standard_design
+
+    return standard_design(survey.load_wave(2025))
+
+
+def _answering(frame: pl.DataFrame, keep: pl.Expr, investors: bool = False) -> int:
+    """Respondents in ``keep`` with at least one media_intent answer (not not_invest)."""
+    cols = [c for c in frame.columns if c.startswith("media_intent__")]
+    ok = [pl.col(c).is_not_null() & (pl.col(c).cast(pl.String) != "not_invest") if investors
+          else pl.col(c).is_not_null() for c in cols]
+    return frame.filter(keep & pl.any_horizontal(ok).fill_null(False)).height
+
+
+def test_base_of_a_where_domain_in_both_languages(d25):
+    keep = pl.col("industry").cast(pl.String).is_in(["beauty", "food_bev"])
+    n = _answering(d25.frame, keep)
+    nb = mm.net_balance(d25, bootstrap=20, where={"industry": ["美妆个护", "食品饮料"]})
+    assert nb.base.n == n == d25.frame.filter(keep).height
+    assert nb.base.text("zh") == f"基数：美妆个护+食品饮料，n = {n}"
+    assert nb.base.text("en") == f"Base: Beauty & personal care + Food & beverage, n = {n}"
+    assert nb.summary("zh").endswith(f"基数：美妆个护+食品饮料，n = {n}。")
+    t = nb.to_polars()
+    assert t["base_n"].unique().to_list() == [n]
+    assert t["base_en"].unique().to_list() == [nb.base.text("en")]
+    assert t.drop("base_n", "base_zh", "base_en").equals(nb.table)
+    r = mm.reallocate(nb, {"mobile": 60, "outdoor": 25, "pc": 15})
+    assert r.base == nb.base and r.base_shares.shares["mobile"] == pytest.approx(0.6)
+    assert r.summary("en").endswith(f"Base: Beauty & personal care + Food & beverage, n = {n}.")
+    assert r.to_polars()["base_zh"].unique().to_list() == [nb.base.text("zh")]
+    same = mm.net_balance(d25, bootstrap=20, where="industry=beauty,food_bev")
+    assert same.base == nb.base
+    assert same.table["net_balance"].to_list() == nb.table["net_balance"].to_list()
+
+
+def test_base_without_where_and_investors(d25):
+    nb = mm.net_balance(d25, bootstrap=20)
+    n = _answering(d25.frame, pl.lit(True))
+    assert n == d25.frame.height
+    assert (nb.base.text("zh"), nb.base.text("en")) == (f"基数：全体广告主，n = {n}",
+                                                        f"Base: all advertisers, n = {n}")
+    inv = mm.net_balance(d25, bootstrap=20, base="investors")
+    assert inv.answers == "investors" and nb.answers == "all"
+    assert inv.base.n == _answering(d25.frame, pl.lit(True), investors=True)
+    ax = nb.plot(lang="zh")
+    assert ax.get_title().endswith(f"基数：全体广告主，n = {n}")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_base_of_a_frame_with_gaps_and_html_escaping():
+    df = _frame(300, 4).with_columns(
+        media_intent__mobile=pl.when(pl.int_range(pl.len()) < 10).then(None)
+        .otherwise("media_intent__mobile"),
+        media_intent__outdoor=pl.when(pl.int_range(pl.len()) < 5).then(None)
+        .otherwise("media_intent__outdoor"),
+        media_intent__pc=pl.when(pl.int_range(pl.len()) < 7).then(None)
+        .otherwise("media_intent__pc"), seg=pl.int_range(pl.len()) % 3)
+    expr = pl.col("seg") < 2
+    nb = mm.net_balance(df, bootstrap=20, where=expr)
+    n = _answering(df, expr)
+    assert n == df.filter(expr).height - 4  # rows 0, 1, 3, 4 answer no channel (seg < 2)
+    assert nb.base.text("en") == f"Base: {expr}, n = {n}"
+    page = nb._repr_html_()
+    assert html.escape(nb.base.text("zh")) in page and nb.base.text("zh") not in page

@@ -1,6 +1,9 @@
 """Shared pieces of the model results: the text catalog, language check, chart axes, seeds.
 
-Every model returns a frozen result with ``to_polars()``, ``summary(lang)`` and ``plot(ax, lang)``.
+Every model returns a frozen result with ``to_polars()``, ``summary(lang)`` and ``plot(ax, lang)``
+and its ``base`` (:class:`survey.models._base.Base`: the ``where=`` domain and its n), which
+the summary ends with, the table carries (``base_n``, ``base_zh``, ``base_en``) and the chart
+shows under its title.
 Their sentences and chart labels live in ``survey/models/texts.yml`` (Chinese and English
 templates with ``{placeholders}``, read by :class:`survey.present.text.Texts`), so no number is
 typed into the prose and both languages stay side by side.
@@ -14,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -50,14 +54,43 @@ def join(parts: list[str], lang: Lang) -> str:
     return ("" if lang == "zh" else " ").join(parts)
 
 
-class TableResult:
-    """Base of the results whose tidy form is their ``table`` (``to_polars()`` returns it)."""
+def with_base(frame: pl.DataFrame, base: Any) -> pl.DataFrame:
+    """``frame`` with the base columns ``base_n``, ``base_zh``, ``base_en`` appended (the
+    :class:`survey.models._base.Base` every result carries), so a table says its base."""
+    return frame.with_columns(pl.lit(v, dtype=pl.Int64 if k == "base_n" else pl.String).alias(k)
+                              for k, v in base.columns().items())
+
+
+class Presented:
+    """What every result shows besides its numbers: ``str()`` is the Chinese summary (ending
+    with the base) and ``_repr_html_`` (notebooks) both summaries and the table, every text
+    escaped (filter labels and codebook labels come from the data)."""
+
+    def summary(self, lang: Lang = "zh") -> str:  # pragma: no cover - every result defines it
+        raise NotImplementedError
+
+    def to_polars(self) -> pl.DataFrame:  # pragma: no cover - every result defines it
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.summary("zh")
+
+    def _repr_html_(self) -> str:
+        text = "".join(f'<p lang="{lg}">{html.escape(self.summary(lg))}</p>'  # type: ignore[arg-type]
+                       for lg in ("zh", "en"))
+        return f"<div>{text}{self.to_polars()._repr_html_()}</div>"
+
+
+class TableResult(Presented):
+    """Base of the results whose tidy form is their ``table``: ``to_polars()`` returns it
+    with the base columns (:func:`with_base`)."""
 
     table: pl.DataFrame
+    base: Any
 
     def to_polars(self) -> pl.DataFrame:
-        """The result's table (columns listed in the class docstring)."""
-        return self.table
+        """The result's table (columns listed in the class docstring) and the base columns."""
+        return with_base(self.table, self.base)
 
 
 def use_theme() -> None:
@@ -70,11 +103,21 @@ def use_theme() -> None:
         pass
 
 
-def set_labels(ax: Any, lang: Lang, *, x: str, title: str, y: str | None = None) -> Any:
-    """Axis labels and title from catalog keys (``y=None``: no y label); returns ``ax``."""
+def set_labels(ax: Any, lang: Lang, *, x: str, title: str, y: str | None = None,
+               base: Any = None) -> Any:
+    """Axis labels and title from catalog keys (``y=None``: no y label), the ``base`` (a
+    :class:`survey.models._base.Base`) as the title's second line; returns ``ax``."""
     ax.set_xlabel(say(x, lang))
     ax.set_ylabel("" if y is None else say(y, lang))
     ax.set_title(say(title, lang))
+    return show_base(ax, base, lang)
+
+
+def show_base(ax: Any, base: Any, lang: Lang) -> Any:
+    """Add the base under the axes title (its own line); returns ``ax``."""
+    if base is not None:
+        title = ax.get_title()
+        ax.set_title(f"{title}\n{base.text(lang)}" if title else base.text(lang))
     return ax
 
 

@@ -30,7 +30,7 @@ Example:
     >>> round(res.optimum, 2), res.interior, res.n
     (0.52, True, 228)
     >>> print(res.summary("zh"))
-    品牌投入占比约为 52%（加权自助法 95% 置信区间 ...）时，广告主获得市场份额增长的比例最高。...样本量 n = 228。
+    品牌投入占比约为 52%（加权自助法 95% 置信区间 ...）时，广告主获得市场份额增长的比例最高。...基数：全体广告主，n = 228。
 """
 
 from survey.models.brand_split._fit import fit

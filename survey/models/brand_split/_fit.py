@@ -11,6 +11,8 @@ from scipy import stats
 from scipy.special import expit
 
 from survey.errors import ModelError
+from survey.models._base import WhereLabel
+from survey.models._base import domain as where_domain
 from survey.models._design import as_design, replicate_weights
 from survey.models._result import DEFAULT_SEED
 from survey.models.brand_split._likelihood import fit_batch, sandwich
@@ -66,6 +68,7 @@ def fit(
     curve_points: int = 51,
     curve_replicates: int = 2000,
     where: Any = None,
+    where_label: WhereLabel = None,
 ) -> BrandSplitResult:
     """Fit the brand-share curve, its optimum and intervals.
 
@@ -83,9 +86,12 @@ def fit(
             optimum, curve and what-if are for P(increase), which peaks where the linear
             predictor does). Numeric outcomes are always gaussian.
         bootstrap: number of replicate-weight fits (0 disables the bootstrap).
-        where: a domain (segment) as for ``Design.subset``: a polars expression, a SQL
-            condition or a Boolean mask; the other rows stay in the design for the variance,
-            as R's ``subset`` of a design.
+        where: a domain (segment) as for ``Design.subset``: a polars expression,
+            ``{variable: level or [levels]}`` (codes or labels, as a banner's ``where=``), a
+            SQL condition or a Boolean mask; the other rows stay in the design for the
+            variance, as R's ``subset`` of a design. The result's ``base`` names it (as the
+            banner's base note) with the ``n`` respondents of the domain the model used;
+            ``where_label`` (a text or ``{"zh": …, "en": …}``) renames it.
         ridge: penalty on the *control* coefficients of bootstrap replicates only (keeps
             replicates with a separated industry cell finite; the main fit is unpenalised).
 
@@ -94,11 +100,16 @@ def fit(
         >>> res = fit(simulate(228, seed=3), bootstrap=50, seed=3)
         >>> round(res.optimum, 2), res.interior, bool(res.ci_boot[0] < res.optimum < res.ci_boot[1])
         (0.65, True, True)
+        >>> sub = fit(ctx.design, where={"industry": ["美妆个护", "食品饮料"]}, controls=(),
+        ...           bootstrap=0)
+        >>> sub.base.text("zh") == f"基数：美妆个护+食品饮料，n = {sub.n}", sub.n < res.n
+        (True, True)
     """
     d = as_design(design if design is not None else design_or_frame, weights=weights, ids=ids,
                   strata=strata)
+    base, inside = where_domain(d, where, where_label)
     prep = prepare(d, outcome=outcome, share=share, controls=controls, min_level_n=min_level_n,
-                   where=where, outcome_model=outcome_model)
+                   where=inside, outcome_model=outcome_model)
     n = prep.y.size
     knots = rcs_knots(prep.s, n_knots) if model == "spline" else None
     S = basis(prep.s, model, knots)
@@ -158,6 +169,7 @@ def fit(
         optimum=opt, interior=interior, se_delta=se_d, ci_delta=ci_d, ci_boot=ci_b,  # type: ignore[arg-type]
         boot_share_interior=share_int, boot_optima=bo, boot_params=bp,
         boot_converged=conv_rate, curve=curve, domain=domain, level=level, seed=seed,
+        base=base.with_n(n),
         knots=knots, references=refs, _prep=prep, _X=X,
     )
 

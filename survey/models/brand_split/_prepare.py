@@ -11,6 +11,7 @@ import polars as pl
 
 from survey.design import Design
 from survey.errors import EmptySegmentError, ModelError
+from survey.models._base import domain
 
 Family = Literal["binomial", "gaussian", "ordinal"]
 
@@ -68,7 +69,9 @@ def prepare(
     ``outcome_model="ordinal"``, its ordered categories (the Enum's order, else
     :data:`OUTCOME_ORDER`); Boolean is binary and numeric gaussian. Control levels with fewer than ``min_level_n`` respondents
     are pooled into ``_other`` (a 30-level industry variable cannot be estimated from 228 rows).
-    ``where`` keeps a domain. Rows left out stay in the design for the variance (a domain).
+    ``where`` keeps a domain (:func:`survey.models._base.domain`: an expression,
+    ``{variable: levels}``, ``"var=a,b"``, SQL or a mask; a design's own subset too). Rows left
+    out stay in the design for the variance (a domain).
     """
     frame = design.frame
     missing = [c for c in (outcome, share, *controls) if c not in frame.columns]
@@ -76,8 +79,7 @@ def prepare(
         raise ModelError(f"columns not in the data: {missing}", expected="codebook column ids")
     cols = [outcome, share, *controls]
     df = frame.with_row_index("_row_")
-    if where is not None:  # Design.subset: a domain (expression, SQL string or mask)
-        df = df.filter(pl.Series(design.subset(where).in_subset))
+    df = df.filter(pl.Series(domain(design, where)[1]))  # Design.subset: a domain
     df = df.drop_nulls(cols)
     rows = df["_row_"].to_numpy().astype(np.int64)
     df = df.drop("_row_")

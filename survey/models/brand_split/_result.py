@@ -12,18 +12,21 @@ from scipy import stats
 from scipy.special import expit
 
 from survey.errors import EmptySegmentError, ModelError
-from survey.models._result import Lang, join, label, new_axes, say
+from survey.models._base import Base
+from survey.models._result import Lang, Presented, join, label, new_axes, say, show_base, with_base
 from survey.models.brand_split._prepare import CUT_BRAND_COLUMN, Family, Prepared, basis
 from survey.models.brand_split._references import reference_label
 
 
 @dataclass(frozen=True, eq=False)
-class BrandSplitResult:
+class BrandSplitResult(Presented):
     """Fit of market-share growth on the brand share; see :func:`fit`.
 
     ``optimum`` is the brand share (in [0, 1]) maximising the share of advertisers gaining market
     share within ``domain``; ``interior`` says whether the fitted curve has an interior maximum
-    (quadratic: ``b2 < 0`` and ``-b1/(2 b2)`` inside the domain).
+    (quadratic: ``b2 < 0`` and ``-b1/(2 b2)`` inside the domain). ``base``: the ``where=``
+    domain and the ``n`` respondents the model used (the summary's last sentence, the table's
+    ``base_*`` columns, the chart's subtitle).
     """
 
     model: str
@@ -45,6 +48,7 @@ class BrandSplitResult:
     domain: tuple[float, float]
     level: float
     seed: int
+    base: Base
     knots: np.ndarray | None = None
     references: Mapping[str, float] = field(default_factory=dict)
     _prep: Prepared | None = field(default=None, repr=False)
@@ -112,13 +116,14 @@ class BrandSplitResult:
         lo, hi = np.nanquantile(draws, [(1 - lev) / 2, (1 + lev) / 2])
         return WhatIfResult(
             delta_points=delta_points, movers=movers, n_movers=int(m.sum()),
-            share_movers=float(w[m].sum()), base=float(expit(X @ beta) @ w), effect=est,
-            ci=(float(lo), float(hi)), level=lev,
+            share_movers=float(w[m].sum()), share_gaining=float(expit(X @ beta) @ w),
+            effect=est, ci=(float(lo), float(hi)), level=lev, base=self.base,
         )
 
     # --- presentation
     def to_polars(self) -> pl.DataFrame:
-        """One row per quantity: optimum (delta and bootstrap CIs), coefficients, tests."""
+        """One row per quantity: optimum (delta and bootstrap CIs), coefficients; the base
+        columns ``base_n``, ``base_zh``, ``base_en``."""
         rows = [
             {"term": "optimum_brand_share", "estimate": self.optimum, "se": self.se_delta,
              "ci_low": self.ci_delta[0], "ci_high": self.ci_delta[1], "method": "delta"},
@@ -131,7 +136,7 @@ class BrandSplitResult:
             rows.append({"term": r["term"], "estimate": r["estimate"], "se": r["se"],
                          "ci_low": r["estimate"] - z * r["se"],
                          "ci_high": r["estimate"] + z * r["se"], "method": "sandwich"})
-        return pl.DataFrame(rows)
+        return with_base(pl.DataFrame(rows), self.base)
 
     def summary(self, lang: Lang = "zh") -> str:
         """Plain-language summary with the fitted numbers (texts from ``texts.yml``)."""
@@ -154,7 +159,7 @@ class BrandSplitResult:
             key = "brand_split.test_wald" if np.isfinite(r["z"]) else "brand_split.test_boot"
             parts.append(say(key, lang, label=r[f"label_{lang}"], verdict=verdict, z=r["z"],
                              p=r["p_boot"]))
-        parts.append(say("brand_split.sample", lang, n=self.n))
+        parts.append(self.base.sentence(lang))
         return join(parts, lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
@@ -176,40 +181,45 @@ class BrandSplitResult:
         ax.set_ylabel(say("brand_split.fig_y", lang) if self.family != "gaussian"
                       else self.outcome)
         ax.set_title(say("brand_split.fig_title", lang))
+        show_base(ax, self.base, lang)
         ax.legend(loc="best", fontsize="small")
         return ax
 
 
 @dataclass(frozen=True)
-class WhatIfResult:
-    """Predicted change in the weighted share of advertisers gaining market share."""
+class WhatIfResult(Presented):
+    """Predicted change in the weighted share of advertisers gaining market share
+    (``share_gaining`` before the change), on the fit's ``base``."""
 
     delta_points: float
     movers: str
     n_movers: int
     share_movers: float
-    base: float
+    share_gaining: float
     effect: float
     ci: tuple[float, float]
     level: float
+    base: Base
 
     def to_polars(self) -> pl.DataFrame:
-        """One row: Δ, movers, base share gaining, effect (share points) and its CI."""
-        return pl.DataFrame([{
+        """One row: Δ, movers, share gaining before the change, effect (share points), its CI
+        and the base columns."""
+        return with_base(pl.DataFrame([{
             "delta_points": self.delta_points, "movers": self.movers, "n_movers": self.n_movers,
-            "share_movers": self.share_movers, "base_share_gaining": self.base,
+            "share_movers": self.share_movers, "base_share_gaining": self.share_gaining,
             "effect": self.effect, "ci_low": self.ci[0], "ci_high": self.ci[1],
-        }])
+        }]), self.base)
 
     def summary(self, lang: Lang = "zh") -> str:
         """Plain-language summary (the movers' label from the codebook)."""
         q, _, code = self.movers.partition("__")
         verb = say("brand_split.whatif_down" if self.delta_points < 0 else "brand_split.whatif_up",
                    lang)
-        return say("brand_split.whatif", lang, movers=label(q, code, lang) if code else q,
-                   share=self.share_movers, verb=verb, delta=abs(self.delta_points),
-                   effect=100 * self.effect, lo=100 * self.ci[0], hi=100 * self.ci[1],
-                   level=self.level)
+        return join([say("brand_split.whatif", lang,
+                             movers=label(q, code, lang) if code else q,
+                             share=self.share_movers, verb=verb, delta=abs(self.delta_points),
+                             effect=100 * self.effect, lo=100 * self.ci[0], hi=100 * self.ci[1],
+                             level=self.level), self.base.sentence(lang)], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Point and interval of the effect."""
@@ -223,4 +233,4 @@ class WhatIfResult:
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks([])
         ax.set_xlabel(say("brand_split.whatif_x", lang))
-        return ax
+        return show_base(ax, self.base, lang)

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from survey.banners._text import say as banner_say
 from survey.errors import EmptySegmentError, ModelError
+from survey.models._base import Base, WhereLabel, domain
 from survey.models._design import as_design
-from survey.models._result import Lang, TableResult, join, label, new_axes, say
+from survey.models._result import Lang, TableResult, join, label, new_axes, say, show_base
 from survey.models.brand_split._fit import fit
 from survey.models.brand_split._result import BrandSplitResult
 
@@ -20,13 +22,15 @@ class SegmentOptima(TableResult):
     """Optimum per level of a segment variable; refused levels say why (in both languages).
 
     ``table``: level, label_zh, label_en (codebook), n, status (ok/refused), reason_zh,
-    reason_en, optimum, ci_low, ci_high (bootstrap).
+    reason_en, optimum, ci_low, ci_high (bootstrap); ``base``: the ``where=`` domain the
+    levels split (``n``: its respondents with a level of ``by``).
     """
 
     by: str
     table: pl.DataFrame
     min_base: int
     min_side: int
+    base: Base
 
     def summary(self, lang: Lang = "zh") -> str:
         """One sentence per level."""
@@ -39,7 +43,7 @@ class SegmentOptima(TableResult):
             else:
                 out.append(say("brand_split.segment_refused", lang, level=lv,
                                reason=r[f"reason_{lang}"]))
-        return join(out, lang)
+        return join([*out, self.base.sentence(lang)], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Optima with bootstrap CIs for the levels that could be estimated."""
@@ -54,7 +58,7 @@ class SegmentOptima(TableResult):
                                 100 * ok["ci_high"].to_numpy() - o], fmt="none", capsize=3)
         ax.set_yticks(y, ok[f"label_{lang}"].to_list())
         ax.set_xlabel(say("brand_split.segment_x", lang))
-        return ax
+        return show_base(ax, self.base, lang)
 
 
 class SegmentRefused(ModelError):
@@ -69,28 +73,50 @@ class SegmentRefused(ModelError):
         return say(f"brand_split.refuse.{self.reason}", lang, **self.values)
 
 
+def _level_domain(d: Any, by: str, level: str, where: Any, where_label: WhereLabel
+                  ) -> tuple[np.ndarray, dict[str, str]]:
+    """Mask and labels of the level of ``by`` within the ``where`` domain ("filter；level")."""
+    if by not in d.frame.columns:
+        raise ModelError(f"segment variable {by!r} not in the data", column=by,
+                         expected="a column of the design")
+    inside = d.frame[by].cast(pl.String).eq(level).fill_null(False).to_numpy()
+    outer, mask = domain(d, where, where_label)
+    names = {lg: label(by, level, lg, d) for lg in ("zh", "en")}
+    if outer.filtered:
+        names = {lg: banner_say("and_sep", lg).join([outer.label(lg), names[lg]])  # type: ignore[arg-type]
+                 for lg in names}
+    return inside & mask, names
+
+
 def fit_segment(
     design_or_frame: Any, by: str, level: str, *, min_base: int = 80, min_side: int = 10,
-    **kw: Any,
+    where: Any = None, where_label: WhereLabel = None, **kw: Any,
 ) -> BrandSplitResult:
     """The optimum within one segment level (a domain of the design); refused when the base is thin.
 
     Raises :class:`SegmentRefused` (a :class:`ModelError`) when the level has fewer than
     ``min_base`` respondents, when the model cannot be fitted or has no interior optimum, or when
     fewer than ``min_side`` respondents lie on either side of the optimum;
-    :class:`EmptySegmentError` when nobody is in the level.
+    :class:`EmptySegmentError` when nobody is in the level. ``where`` narrows the domain
+    further (as :func:`fit`); the result's base names the level (codebook label), after the
+    filter when there is one.
+
+    Example:
+        >>> r = fit_segment(ctx.design, "brand_type", "mature", bootstrap=0)
+        >>> r.base.text("en") == f"Base: Mature brand, n = {r.n}"
+        True
     """
     d = as_design(kw.pop("design", None) or design_or_frame, weights=kw.pop("weights", "weight"),
                   ids=kw.pop("ids", None), strata=kw.pop("strata", None))
-    in_level = pl.col(by).cast(pl.String) == level
-    n = d.frame.filter(in_level).height
+    in_level, names = _level_domain(d, by, level, where, where_label)
+    n = int(in_level.sum())
     if n == 0:
         raise EmptySegmentError(f"no respondent has {by} = {level!r}", column=by, value=level)
     if n < min_base:
         raise SegmentRefused(by, level, "small_base", n=n, min=min_base)
     controls = tuple(c for c in kw.pop("controls", ("industry", "budget_size")) if c != by)
     try:
-        res = fit(d, controls=controls, where=in_level, **kw)
+        res = fit(d, controls=controls, where=in_level, where_label=names, **kw)
     except (ModelError, EmptySegmentError) as e:
         raise SegmentRefused(by, level, "fit", n=n, msg=str(e)) from e
     if not res.interior:
@@ -103,24 +129,32 @@ def fit_segment(
 
 
 def optima_by_segment(
-    design_or_frame: Any, by: str, *, min_base: int = 80, min_side: int = 10, **kw: Any
+    design_or_frame: Any, by: str, *, min_base: int = 80, min_side: int = 10,
+    where: Any = None, where_label: WhereLabel = None, **kw: Any,
 ) -> SegmentOptima:
     """Optimum for every level of ``by``; levels refused by :func:`fit_segment` keep the reason.
 
+    ``where`` splits a domain instead of every respondent (as :func:`fit`).
+
     Example:
-        >>> t = optima_by_segment(ctx.design, "brand_type", bootstrap=50).to_polars()
-        >>> t.select("level", "n", "status").rows()
+        >>> res = optima_by_segment(ctx.design, "brand_type", bootstrap=50)
+        >>> res.to_polars().select("level", "n", "status").rows()
         [('emerging', 71, 'refused'), ('mature', 157, 'ok')]
+        >>> res.base.text("zh")
+        '基数：全体广告主，n = 228'
     """
     d = as_design(kw.pop("design", None) or design_or_frame, weights=kw.pop("weights", "weight"),
                   ids=kw.pop("ids", None), strata=kw.pop("strata", None))
+    base, mask = domain(d, where, where_label)
+    has_level = d.frame[by].is_not_null().to_numpy()
     rows = []
-    for lv in d.frame[by].drop_nulls().cast(pl.String).unique().sort():
-        n = d.frame.filter(pl.col(by).cast(pl.String) == lv).height
+    for lv in d.frame.filter(pl.Series(mask))[by].drop_nulls().cast(pl.String).unique().sort():
+        n = int((d.frame[by].cast(pl.String).eq(lv).fill_null(False).to_numpy() & mask).sum())
         row = {"level": lv, "label_zh": label(by, lv, "zh", d), "label_en": label(by, lv, "en", d),
                "n": n}
         try:
-            r = fit_segment(d, by, lv, min_base=min_base, min_side=min_side, **kw)
+            r = fit_segment(d, by, lv, min_base=min_base, min_side=min_side, where=where,
+                            where_label=where_label, **kw)
             rows.append({**row, "status": "ok", "reason_zh": "", "reason_en": "",
                          "optimum": r.optimum, "ci_low": r.ci_boot[0], "ci_high": r.ci_boot[1]})
         except SegmentRefused as e:
@@ -131,4 +165,5 @@ def optima_by_segment(
         "level": pl.String, "label_zh": pl.String, "label_en": pl.String, "n": pl.Int64,
         "status": pl.String, "reason_zh": pl.String, "reason_en": pl.String,
         "optimum": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64})
-    return SegmentOptima(by=by, table=table, min_base=min_base, min_side=min_side)
+    return SegmentOptima(by=by, table=table, min_base=min_base, min_side=min_side,
+                         base=base.with_n(int((has_level & mask).sum())))

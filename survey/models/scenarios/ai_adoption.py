@@ -39,8 +39,18 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from survey.errors import ModelError
+from survey.models._base import Base, WhereLabel, domain
 from survey.models._design import as_design, replicate_weights, vcov_totals
-from survey.models._result import DEFAULT_SEED, Lang, join, new_axes, say
+from survey.models._result import (
+    DEFAULT_SEED,
+    Lang,
+    Presented,
+    join,
+    new_axes,
+    say,
+    show_base,
+    with_base,
+)
 
 #: Sultan, Farley & Lehmann (1990) meta-analytic means of the Bass coefficients
 P_PRIOR_MEDIAN, Q_PRIOR_MEDIAN = 0.03, 0.38
@@ -112,7 +122,9 @@ def fit_bass(
 
 @dataclass(frozen=True, eq=False)
 class AdoptionInputs:
-    """Survey shares (point estimates) and draws expressing their sampling uncertainty."""
+    """Survey shares (point estimates) and draws expressing their sampling uncertainty;
+    ``base``: the ``where=`` domain and its ``n`` respondents answering ``now`` (all
+    advertisers, ``n``, when not given)."""
 
     now: float
     plan_nonuser: float
@@ -122,6 +134,11 @@ class AdoptionInputs:
     plan_draws: np.ndarray
     source: str
     se: tuple[float, float] = (np.nan, np.nan)  # of now and plan_nonuser (design or Beta)
+    base: Base | None = None
+
+    def __post_init__(self) -> None:
+        if self.base is None:
+            object.__setattr__(self, "base", Base(self.n))
 
 
 def _yes(col: pl.Series) -> np.ndarray:
@@ -141,6 +158,7 @@ def inputs_from_frame(
     draws: int = 10_000,
     seed: int = DEFAULT_SEED,
     where: Any = None,
+    where_label: WhereLabel = None,
 ) -> AdoptionInputs:
     """Weighted share using AI marketing now, and share of non-users planning to, with draws.
 
@@ -148,15 +166,22 @@ def inputs_from_frame(
     (design from the ``weights``/``ids``/``strata`` columns). The draws are bootstrap replicates of
     the design (re-raked when calibrated), so they carry its sampling uncertainty; ``se`` holds the
     design's linearised SEs of the two shares (respondents who skipped ``now`` are a domain).
+    ``where``: a domain of the whole design (as ``Design.subset``; ``{variable: levels}`` and
+    ``"var=a,b"`` as a banner's), named in ``base`` as the banner's base note (``where_label``
+    renames it), with ``n`` the respondents of the domain answering ``now``.
+
+    Example:
+        >>> inp = inputs_from_frame(design, draws=20, where={"industry": ["美妆个护", "食品饮料"]})
+        >>> inp.base.text("zh") == f"基数：美妆个护+食品饮料，n = {inp.n}"
+        True
     """
     d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
     frame = d.frame
     for c in (now, plans):
         if c not in frame.columns:
             raise ModelError(f"column {c!r} not in the data", column=c)
-    ok = frame[now].is_not_null().to_numpy()
-    if where is not None:  # a domain of the whole design, as Design.subset
-        ok &= d.subset(where).in_subset
+    base, inside = domain(d, where, where_label)  # a domain of the whole design
+    ok = frame[now].is_not_null().to_numpy() & inside
     if not ok.any():
         raise ModelError(f"nobody answered {now!r}", column=now)
     a, b = _yes(frame[now]), _yes(frame[plans])
@@ -167,7 +192,8 @@ def inputs_from_frame(
     R = replicate_weights(d, draws, np.random.default_rng(seed)) * ok
     rep = (R @ y) / R.sum(axis=1, keepdims=True)
     return AdoptionInputs(float(est[0]), float(est[1]), float(est[2]), int(ok.sum()),
-                          rep[:, 0], rep[:, 1], "wave", (float(se[0]), float(se[1])))
+                          rep[:, 0], rep[:, 1], "wave", (float(se[0]), float(se[1])),
+                          base.with_n(int(ok.sum())))
 
 
 def inputs_from_published(
@@ -242,8 +268,9 @@ def context_note(lang: Lang = "zh", figures: pl.DataFrame | None = None) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class AdoptionResult:
-    """Projected share of advertisers using AI marketing, with fan quantiles and sensitivity."""
+class AdoptionResult(Presented):
+    """Projected share of advertisers using AI marketing, with fan quantiles and sensitivity;
+    its ``base`` is its inputs' (the domain and respondents the survey shares come from)."""
 
     inputs: AdoptionInputs
     base_year: int
@@ -252,9 +279,16 @@ class AdoptionResult:
     potential: tuple[float, float, float]  # median, 5%, 95% of m
     priors: dict[str, float]
 
+    @property
+    def base(self) -> Base:
+        """The inputs' base (the ``where=`` domain of :func:`inputs_from_frame` and its n)."""
+        assert self.inputs.base is not None
+        return self.inputs.base
+
     def to_polars(self) -> pl.DataFrame:
-        """Year, horizon, mean and quantiles q05…q95 of the adoption share."""
-        return self.fan
+        """Year, horizon, mean and quantiles q05…q95 of the adoption share; the base columns
+        ``base_n``, ``base_zh``, ``base_en``."""
+        return with_base(self.fan, self.base)
 
     def summary(self, lang: Lang = "zh") -> str:
         """Plain-language summary: projection, ceiling and sensitivity to the conversion."""
@@ -269,6 +303,7 @@ class AdoptionResult:
                 m_lo=mlo, m_hi=mhi, conv=self.priors["conversion_mean"]),
             say("ai_adoption.sensitivity", lang, c_lo=lo_c["conversion"],
                 c_hi=hi_c["conversion"], year=lo_c["year"], a_lo=lo_c["q50"], a_hi=hi_c["q50"]),
+            self.base.sentence(lang),
         ], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
@@ -287,6 +322,7 @@ class AdoptionResult:
         ax.set_xlabel(say("common.year", lang))
         ax.set_ylabel(say("ai_adoption.fig_y", lang))
         ax.set_title(say("ai_adoption.fig_title", lang))
+        show_base(ax, self.base, lang)
         ax.legend(loc="upper left", fontsize="small")
         return ax
 

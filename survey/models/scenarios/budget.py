@@ -34,8 +34,18 @@ import numpy as np
 import polars as pl
 
 from survey.errors import ModelError
+from survey.models._base import Base, WhereLabel, domain
 from survey.models._design import as_design, replicate_weights
-from survey.models._result import DEFAULT_SEED, Lang, join, new_axes, say
+from survey.models._result import (
+    DEFAULT_SEED,
+    Lang,
+    Presented,
+    join,
+    new_axes,
+    say,
+    show_base,
+    with_base,
+)
 from survey.paths import data_dir
 
 FAN_PROBS = (0.05, 0.25, 0.50, 0.75, 0.95)
@@ -170,16 +180,18 @@ class _Data:
     conf: np.ndarray  # String codes (object), None where missing
     frame: pl.DataFrame
     W: np.ndarray  # (1 + B) x n : full-sample weights then replicates
+    base: Base  # the domain and the respondents in it answering ``var``
 
 
 def _data(design_or_frame: Any, var: str, confidence: str, weights: str | None,
-          ids: str | None, strata: str | None, B: int, seed: int, where: Any = None) -> _Data:
+          ids: str | None, strata: str | None, B: int, seed: int, where: Any = None,
+          where_label: WhereLabel = None) -> _Data:
     """Respondents answering ``var`` (in the domain ``where``, as ``Design.subset``) with
     full-sample and replicate weights of the whole design."""
     d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
     if var not in d.frame.columns:
         raise ModelError(f"column {var!r} not in the data", column=var)
-    inside = d.subset(where).in_subset if where is not None else True
+    base, inside = domain(d, where, where_label)
     rows = np.flatnonzero(d.frame[var].is_not_null().to_numpy() & inside)
     if rows.size < 2:
         raise ModelError(f"only {rows.size} respondents answered {var}", column=var)
@@ -187,7 +199,7 @@ def _data(design_or_frame: Any, var: str, confidence: str, weights: str | None,
     W = np.vstack([d.weights, replicate_weights(d, B, np.random.default_rng(seed))])[:, rows]
     conf = (df[confidence].cast(pl.String).to_numpy().astype(object)
             if confidence in df.columns else np.full(df.height, None, dtype=object))
-    return _Data(df[var].cast(pl.Float64).to_numpy(), conf, df, W)
+    return _Data(df[var].cast(pl.Float64).to_numpy(), conf, df, W, base.with_n(rows.size))
 
 
 def _scenario_means(d: _Data, sc: Scenario) -> np.ndarray:
@@ -231,8 +243,9 @@ def _scenario_means(d: _Data, sc: Scenario) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class BudgetScenarios:
-    """Scenario means (with bootstrap CIs) and three-year index fan charts."""
+class BudgetScenarios(Presented):
+    """Scenario means (with bootstrap CIs) and three-year index fan charts; ``base``: the
+    ``where=`` domain and the respondents in it answering ``var``."""
 
     means: pl.DataFrame
     fan: pl.DataFrame
@@ -241,10 +254,12 @@ class BudgetScenarios:
     base_year: int
     var: str
     level: float
+    base: Base
 
     def to_polars(self) -> pl.DataFrame:
-        """Fan table: scenario, year, horizon, index quantiles q05…q95 and mean growth."""
-        return self.fan
+        """Fan table: scenario, year, horizon, index quantiles q05…q95 and mean growth; the
+        base columns ``base_n``, ``base_zh``, ``base_en``."""
+        return with_base(self.fan, self.base)
 
     def summary(self, lang: Lang = "zh") -> str:
         """Plain-language summary of each scenario and of the forecast-error calibration."""
@@ -257,6 +272,7 @@ class BudgetScenarios:
                              base_year=self.base_year, year=f["year"], med=f["q50"],
                              band=FAN_PROBS[-1] - FAN_PROBS[0], q_lo=f["q05"], q_hi=f["q95"]))
         parts.append(say("budget.calibration", lang, bias=c.bias, sd=c.sd, pairs=c.n_pairs))
+        parts.append(self.base.sentence(lang))
         return join(parts, lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh", scenario: str = "base") -> Any:
@@ -280,6 +296,7 @@ class BudgetScenarios:
         ax.set_xlabel(say("common.year", lang))
         ax.set_ylabel(say("budget.fig_y", lang, base_year=self.base_year))
         ax.set_title(say("budget.fig_title", lang))
+        show_base(ax, self.base, lang)
         ax.legend(loc="upper left", fontsize="small")
         return ax
 
@@ -330,6 +347,7 @@ def run(
     level: float = 0.95,
     seed: int = DEFAULT_SEED,
     where: Any = None,
+    where_label: WhereLabel = None,
 ) -> BudgetScenarios:
     """Scenario means of expected growth and a ``years``-year index projection with fans.
 
@@ -342,12 +360,20 @@ def run(
             (``edition - 1``), else the last year with a published actual.
         calibration: forecast-error model; default :func:`calibrate` on the published figures.
         bias_correct: add the historical mean of actual − expected to year-one growth.
-        where: a domain as for ``Design.subset`` (replicates of the whole design).
+        where: a domain as for ``Design.subset`` (replicates of the whole design): a polars
+            expression, ``{variable: levels}`` or ``"var=a,b"`` (named as a banner names
+            them), a SQL condition or a mask. The result's ``base`` names it with the ``n``
+            respondents of the domain answering ``var``; ``where_label`` renames it.
 
     Example:
         >>> res = run(wave, {"flat": {"growth_shift": -8}}, bootstrap=50, draws=500, seed=1)
         >>> res.means["scenario"].to_list(), res.to_polars()["year"].to_list()
         (['flat'], [2024, 2025, 2026, 2027])
+        >>> sub = run(wave, bootstrap=20, draws=200, where={"industry": ["美妆个护", "食品饮料"]})
+        >>> print(sub.base.text("en"))
+        Base: Beauty & personal care + Food & beverage, n = ...
+        >>> sub.summary("zh").endswith(f"{sub.base.text('zh')}。")
+        True
     """
     scs = load_scenarios(scenarios)
     cal = calibrate() if calibration is None else calibration
@@ -355,7 +381,8 @@ def run(
     by = by if by is not None else cal.last_actual_year
     if by is None:
         raise ModelError("base_year is needed: no published actual growth to anchor the index")
-    d = _data(design_or_frame, var, confidence, weights, ids, strata, bootstrap, seed, where)
+    d = _data(design_or_frame, var, confidence, weights, ids, strata, bootstrap, seed, where,
+              where_label)
     rng = np.random.default_rng(seed + 1)
     a = (1 - level) / 2
     rows, fans, all_draws = [], [], {}
@@ -381,4 +408,5 @@ def run(
             **{f"q{round(100 * p):02d}": [100.0, *qs[i].tolist()]
                for i, p in enumerate(FAN_PROBS)},
         }))
-    return BudgetScenarios(pl.DataFrame(rows), pl.concat(fans), cal, all_draws, by, var, level)
+    return BudgetScenarios(pl.DataFrame(rows), pl.concat(fans), cal, all_draws, by, var, level,
+                           d.base)

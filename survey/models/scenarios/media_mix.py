@@ -41,11 +41,13 @@ import polars as pl
 from scipy import stats
 
 from survey.errors import EmptySegmentError, ModelError
+from survey.models._base import Base, WhereLabel, domain
 from survey.models._design import as_design, replicate_weights, vcov_totals
 from survey.models._result import (
     DEFAULT_SEED,
     Lang,
     TableResult,
+    join,
     label,
     new_axes,
     say,
@@ -63,21 +65,25 @@ def _ranked_items(table: pl.DataFrame, by: str, lang: Lang) -> tuple[list[dict],
 class NetBalanceResult(TableResult):
     """Net balance per channel with design-based SE and bootstrap draws (for scenarios).
 
-    ``table``: item, label_zh, label_en, n, increase, decrease, net_balance, se, ci_low, ci_high.
+    ``table``: item, label_zh, label_en, n, increase, decrease, net_balance, se, ci_low, ci_high
+    (``to_polars()`` adds the base columns); ``answers``: ``"all"`` or ``"investors"`` (who
+    counts per channel); ``base``: the ``where=`` domain and its respondents answering any
+    channel in that sense.
     """
 
     table: pl.DataFrame
     draws: np.ndarray  # B x items, same order as table
-    base: str
+    answers: str
     level: float
+    base: Base
 
     def summary(self, lang: Lang = "zh") -> str:
         """Channels ranked by net balance."""
         rows, lab = _ranked_items(self.table, "net_balance", lang)
         items = say("common.list_sep", lang).join(
             say("media_mix.nb_item", lang, label=r[lab], nb=100 * r["net_balance"]) for r in rows)
-        return say("media_mix.nb_summary", lang, items=items, top=rows[0][lab],
-                   bottom=rows[-1][lab])
+        return join([say("media_mix.nb_summary", lang, items=items, top=rows[0][lab],
+                         bottom=rows[-1][lab]), self.base.sentence(lang)], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Horizontal bars of net balance with CIs."""
@@ -91,7 +97,8 @@ class NetBalanceResult(TableResult):
         ax.errorbar(nb, np.arange(len(lab)), xerr=[nb - 100 * t["ci_low"].to_numpy(),
                     100 * t["ci_high"].to_numpy() - nb], fmt="none", ecolor="black", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
-        return set_labels(ax, lang, x="media_mix.nb_x", title="media_mix.nb_title")
+        return set_labels(ax, lang, x="media_mix.nb_x", title="media_mix.nb_title",
+                          base=self.base)
 
 
 def net_balance(
@@ -107,6 +114,7 @@ def net_balance(
     level: float = 0.95,
     seed: int = DEFAULT_SEED,
     where: Any = None,
+    where_label: WhereLabel = None,
 ) -> NetBalanceResult:
     """Net balance (% increase − % decrease) per channel of the ``grid`` question.
 
@@ -114,12 +122,18 @@ def net_balance(
     SEs, equal to ``Design.mean`` of the ±1/0 score in the base) or a Wave / frame (design built
     from the ``weights``/``ids``/``strata`` columns). Bootstrap draws (replicates re-raked when
     the design is calibrated) feed :func:`reallocate`. Labels come from the codebook.
+    ``where``: a domain of the whole design (as ``Design.subset``; ``{variable: levels}`` and
+    ``"var=a,b"`` as a banner's), named in ``base`` as the banner's base note (``where_label``
+    renames it), with ``n`` the respondents of the domain answering any channel.
 
     Example:
         >>> nb = net_balance(ctx.design, bootstrap=50)
         >>> top = nb.to_polars().row(0, named=True)
-        >>> top["item"], round(top["net_balance"], 2)
-        ('mobile', 0.41)
+        >>> top["item"], round(top["net_balance"], 2), top["base_zh"]
+        ('mobile', 0.41, '基数：全体广告主，n = 228')
+        >>> sub = net_balance(ctx.design, bootstrap=20, where={"industry": ["美妆个护", "食品饮料"]})
+        >>> print(sub.base.text("en"))
+        Base: Beauty & personal care + Food & beverage, n = ...
     """
     d = as_design(design_or_frame, weights=weights, ids=ids, strata=strata)
     frame = d.frame
@@ -137,8 +151,8 @@ def net_balance(
     ok = v != ""
     if base == "investors":
         ok &= v != "not_invest"
-    if where is not None:  # a domain of the whole design, as Design.subset
-        ok &= d.subset(where).in_subset[:, None]
+    dom, inside = domain(d, where, where_label)  # a domain of the whole design
+    ok &= inside[:, None]
     empty = [c for c, any_ok in zip(cols, ok.any(axis=0), strict=True) if not any_ok]
     if empty:
         raise EmptySegmentError(f"no respondent in the base of {empty[0]}", column=empty[0])
@@ -160,7 +174,7 @@ def net_balance(
         "increase": (w * inc).sum(axis=0) / tw, "decrease": (w * dec).sum(axis=0) / tw,
         "net_balance": nb, "se": se, "ci_low": nb - zc * se, "ci_high": nb + zc * se,
     })
-    return NetBalanceResult(table, draws, base, level)
+    return NetBalanceResult(table, draws, base, level, dom.with_n(int(ok.any(axis=1).sum())))
 
 
 @dataclass(frozen=True)
@@ -216,23 +230,26 @@ class ReallocationResult(TableResult):
     """Base and scenario budget shares by channel with bootstrap CIs.
 
     ``table``: item, label_zh, label_en, net_balance, base_share, new_share, change (new − base)
-    and ci_low, ci_high of new_share.
+    and ci_low, ci_high of new_share (``to_polars()`` adds the base columns); ``base_shares``:
+    the shares before the scenario; ``base``: the net balances' (:class:`NetBalanceResult`).
     """
 
     table: pl.DataFrame
     elasticity: float
     level: float
-    base: BaseShares
+    base_shares: BaseShares
+    base: Base
 
     def summary(self, lang: Lang = "zh") -> str:
         """Largest gain and loss, and the source of the base shares."""
         rows, lab = _ranked_items(self.table, "change", lang)
         up, down = rows[0], rows[-1]
-        return say("media_mix.realloc_summary", lang, elasticity=self.elasticity, up=up[lab],
-                   up_base=up["base_share"], up_new=up["new_share"], down=down[lab],
-                   down_base=down["base_share"], down_new=down["new_share"]) + (
-            "" if lang == "zh" else " ") + say("media_mix.realloc_source", lang,
-                                               source=self.base.source(lang))
+        return join([
+            say("media_mix.realloc_summary", lang, elasticity=self.elasticity, up=up[lab],
+                up_base=up["base_share"], up_new=up["new_share"], down=down[lab],
+                down_base=down["base_share"], down_new=down["new_share"]),
+            say("media_mix.realloc_source", lang, source=self.base_shares.source(lang)),
+            self.base.sentence(lang)], lang)
 
     def plot(self, ax: Any = None, lang: Lang = "zh") -> Any:
         """Base vs scenario shares by channel."""
@@ -248,7 +265,8 @@ class ReallocationResult(TableResult):
         ])
         sns.barplot(x=long["v"].to_numpy(), y=long["channel"].to_list(),
                     hue=long["kind"].to_list(), ax=ax, orient="h")
-        return set_labels(ax, lang, x="media_mix.realloc_x", title="media_mix.realloc_title")
+        return set_labels(ax, lang, x="media_mix.realloc_x", title="media_mix.realloc_title",
+                          base=self.base)
 
 
 def reallocate(
@@ -292,4 +310,4 @@ def reallocate(
     t = nb.table[idx].select("item", "label_zh", "label_en", "net_balance").with_columns(
         base_share=pl.Series(b), new_share=pl.Series(new), change=pl.Series(new - b),
         ci_low=pl.Series(lo), ci_high=pl.Series(hi))
-    return ReallocationResult(t, elasticity, lev, bs)
+    return ReallocationResult(t, elasticity, lev, bs, nb.base)
