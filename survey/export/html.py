@@ -12,28 +12,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from survey.banners._text import TOTAL, say
-from survey.errors import EstimationError
+from survey.tables.model import build_table
 
 if TYPE_CHECKING:
     from survey.banners import Banner
 
 # ---------------------------------------------------------------------------------------------
-# Rendering
+# Rendering: from the table model (``survey.tables.model``), as the Excel and PowerPoint exports
 # ---------------------------------------------------------------------------------------------
-def _fmt_cell(est: float | None, kind: str, sig: str, suppressed: bool, low: bool,
-              decimals: int, vs_total: str = "", not_asked: bool = False, lang: str = "zh"
-              ) -> str:
-    if not_asked:
-        return say("not_asked", lang)
-    if suppressed or est is None:
-        return "*"
-    val = f"{est * 100:.{decimals}f}%" if kind != "mean" else f"{est:.1f}"
-    if low:
-        val += "†"
-    tail = sig + {"+": "▲", "-": "▼"}.get(vs_total or "", "")
-    return f"{val} {tail}" if tail else val
-
-
 @dataclass(frozen=True, eq=False)
 class _Book:
     """What a rendering of the book needs: the body (one row per table row: ``block``,
@@ -50,86 +36,24 @@ class _Book:
     lang: str
 
 
-def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None) -> str:
-    """Say how many respondents of the first block have no value on each segment variable
-    (they count in the Total column only), so that no one leaves a banner silently. Columns of
-    a multi-select question overlap (a respondent may be in none or several): not counted."""
-    titles = titles or {}
-    first = cells.filter(pl.col("block") == cells["block"][0])
-    bases = first.group_by("col_variable", "col_level", f"col_var_{lg}", maintain_order=True).agg(
-        pl.col("n").max())
-    total = bases.filter(pl.col("col_variable") == "total")["n"]
-    if total.is_empty():
-        return ""
-    parts = []
-    for (var,), sub in bases.filter(pl.col("col_variable") != "total").group_by(
-            "col_variable", maintain_order=True):
-        zh, en, overlapping = titles.get(var, (sub[f"col_var_{lg}"][0],) * 2 + (False,))
-        if overlapping:
-            continue
-        label = en if lg == "en" else zh
-        missing = int(total[0] - sub["n"].sum())
-        if missing > 0:
-            parts.append(say("missing", lg, segment=label, n=missing))
-    return "".join(parts)
-
-
 def _book(b: Banner, lang: str, decimals: int) -> _Book:
-    lg = "en" if lang == "en" else "zh"
-    cells = b.cells
-    if cells.height == 0:
-        raise EstimationError("the banner has no cells to render",
-                              expected="at least one row question")
-    col_keys = (
-        cells.select("col_variable", "col_level", f"col_label_{lg}", "letter",
-                     f"col_var_{lg}")
-        .unique(maintain_order=True)
-        .rows()
-    )
+    """The body texts of banner ``b``: every cell as :meth:`Table.text` writes it."""
+    t = build_table(b, lang)
+    lg = t.lang
+    col_keys = [(c.variable, c.level, c.label, c.letter, c.var_label) for c in t.columns]
     ids = [f"c{i}" for i in range(len(col_keys))]
-    cid = {(v, lv): ids[i] for i, (v, lv, *_rest) in enumerate(col_keys)}
-    est, kind = cells["estimate"].to_list(), cells["row_kind"].to_list()
-    text = [_fmt_cell(e, k, s, sup, low, decimals, vt, na, lg)
-            for e, k, s, sup, low, vt, na in zip(
-                est, kind, cells["sig_higher_than"].to_list(), cells["suppressed"].to_list(),
-                cells["low_base"].to_list(), cells["vs_total"].to_list(),
-                cells["not_asked"].to_list(), strict=True)]
-    col_id = [cid[k] for k in zip(cells["col_variable"].to_list(), cells["col_level"].to_list(),
-                                   strict=True)]
-    cells = cells.with_columns(pl.Series("text", text, dtype=pl.String),
-                               pl.Series("col_id", col_id, dtype=pl.String))
-    body = cells.pivot(on="col_id", index=["block", "row_code"], values="text",
-                       aggregate_function="first", sort_columns=False)
-    labels = cells.select("block", "row_code", f"row_label_{lg}", f"block_label_{lg}").unique(
-        maintain_order=True)
-    body = labels.join(body, on=["block", "row_code"], how="left", maintain_order="left")
-    # base rows: one pair per block (unweighted and effective base of every column)
-    bases = cells.select("block", "col_id", "n", "n_eff", f"block_label_{lg}").unique(
-        subset=["block", "col_id"], maintain_order=True)
-    base_rows = []
-    for blk_no, sub in bases.group_by("block", maintain_order=True):
-        blk_no = blk_no[0]
-        title = sub[f"block_label_{lg}"][0]
-        nn = dict(zip(sub["col_id"], sub["n"], strict=True))
-        ne = dict(zip(sub["col_id"], sub["n_eff"], strict=True))
-        base_rows.append({"block": blk_no, "row_code": "__base",
-                          f"row_label_{lg}": say("base", lg), f"block_label_{lg}": title,
-                          **{k: f"{nn.get(k, 0):,}" for k in ids}})
-        base_rows.append({"block": blk_no, "row_code": "__base_eff",
-                          f"row_label_{lg}": say("base_eff", lg), f"block_label_{lg}": title,
-                          **{k: f"{ne.get(k, 0.0):,.0f}" for k in ids}})
-    body = pl.concat([body, pl.DataFrame(base_rows, schema=body.schema)]).sort(
-        "block", maintain_order=True)
-    body = body.with_columns(pl.col("block").cast(pl.String)).rename(
-        {f"row_label_{lg}": "row_label", f"block_label_{lg}": "group"})
+    recs = []
+    for k, blk in enumerate(t.blocks):
+        for row in blk.rows:
+            recs.append((str(k), row.code, row.label, blk.title,
+                         *(t.text(cell, decimals) for cell in row.cells)))
+    body = pl.DataFrame(recs, orient="row", schema={
+        "block": pl.String, "row_code": pl.String, "row_label": pl.String, "group": pl.String,
+        **{c: pl.String for c in ids}})
     blocks = body["group"].unique(maintain_order=True).to_list()
     single = len(blocks) == 1
     digest = hashlib.sha1(repr((b.test, b.alpha, body.rows())).encode()).hexdigest()[:10]
-    from survey.tables.model import _note
-
-    note = _note(b, lg)  # the same note as the Excel and PowerPoint exports
-    if b.filtered:
-        note = f"{b.base_text(lg)}{say('and_sep', lg)}{note}"
+    note = f"{t.base}{say('and_sep', lg)}{t.note}" if b.filtered else t.note
     return _Book(body, ids, col_keys, single, blocks[0] if single else "", f"bn{digest}", note,
                  lg)
 

@@ -140,9 +140,31 @@ class Table:
         return f"{val} {tail}" if tail else val
 
 
-def _note(b: Banner, lg: str) -> str:
-    from survey.export.html import _missing_note
+def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None) -> str:
+    """Say how many respondents of the first block have no value on each segment variable
+    (they count in the Total column only), so that no one leaves a banner silently. Columns of
+    a multi-select question overlap (a respondent may be in none or several): not counted."""
+    titles = titles or {}
+    first = cells.filter(pl.col("block") == cells["block"][0])
+    bases = first.group_by("col_variable", "col_level", f"col_var_{lg}", maintain_order=True).agg(
+        pl.col("n").max())
+    total = bases.filter(pl.col("col_variable") == "total")["n"]
+    if total.is_empty():
+        return ""
+    parts = []
+    for (var,), sub in bases.filter(pl.col("col_variable") != "total").group_by(
+            "col_variable", maintain_order=True):
+        zh, en, overlapping = titles.get(var, (sub[f"col_var_{lg}"][0],) * 2 + (False,))
+        if overlapping:
+            continue
+        label = en if lg == "en" else zh
+        missing = int(total[0] - sub["n"].sum())
+        if missing > 0:
+            parts.append(say("missing", lg, segment=label, n=missing))
+    return "".join(parts)
 
+
+def _note(b: Banner, lg: str) -> str:
     adj = say(f"adjust.{b.adjust}", lg) if b.adjust else ""
     note = say("note", lg, test=say(f"test.{b.test}", lg), alpha=b.alpha, adj=adj,
                sup=b.suppress_below, flag=b.flag_below)
