@@ -209,6 +209,19 @@ def _binary_calibrated(col: Column, lay: Layout, kind: str
     return (nobs, wsum, num, dev2, est), var
 
 
+def _at_pivot(col: Column, lay: Layout) -> tuple[np.ndarray, ...]:
+    """Rows and weights per domain, ``1 / W`` (0 if empty), the pivots (a value of each
+    domain) and two work arrays, the first holding ``e = y - pivot`` (a complete column)."""
+    d = lay.d
+    cnt, wsum_all, first = lay.domain()
+    inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
+    pivot = np.append(col.y[first], 0.0)
+    e, other = buffers(len(col.y), 2)
+    np.take(pivot, lay.gd, out=e, mode="clip")
+    np.subtract(col.y, e, out=e)
+    return cnt[:d], wsum_all[:d], inv, pivot, e, other
+
+
 def _numeric_units(col: Column, lay: Layout, kind: str
                    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """A complete numeric column on a clustered design without calibration: unit sums only.
@@ -217,14 +230,8 @@ def _numeric_units(col: Column, lay: Layout, kind: str
     ``delta = sum w e / W``, the unit total of the mean's influence is
     ``(sum_u w e - delta sum_u w) / W``: one pass of the bin matrix per stage, no row pass.
     """
-    gd, d, d1, y = lay.gd, lay.d, lay.d1, col.y
-    cnt, wsum_all, first = lay.domain()
-    wsum = wsum_all[:d]
-    inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
-    pivot = np.append(y[first], 0.0)
-    e, sq = buffers(len(y), 2)
-    np.take(pivot, gd, out=e, mode="clip")
-    np.subtract(y, e, out=e)
+    d, d1 = lay.d, lay.d1
+    cnt, wsum, inv, pivot, e, sq = _at_pivot(col, lay)
     np.multiply(e, e, out=sq)
     t0 = lay.bin_sums(0, e).reshape(-1, d1)
     delta = t0.sum(0) * inv
@@ -246,7 +253,7 @@ def _numeric_units(col: Column, lay: Layout, kind: str
             t = t * inv[:d]
         s_h, ss = centre_units(t, sg)
         var += _stage_var(sg, s_h, ss, lay.presence(k, col.a), lay.st.lonely_psu)
-    return (cnt[:d], wsum, num, dev2, est), var
+    return (cnt, wsum, num, dev2, est), var
 
 
 def _numeric_rows(col: Column, lay: Layout, kind: str
@@ -261,13 +268,7 @@ def _numeric_rows(col: Column, lay: Layout, kind: str
     expansion would lose digits) ``None`` is returned and the caller takes the two-pass path.
     """
     gd, d, d1, y = lay.gd, lay.d, lay.d1, col.y
-    cnt, wsum_all, first = lay.domain()
-    wsum = wsum_all[:d]
-    inv = np.where(wsum_all > 0, 1.0 / np.where(wsum_all > 0, wsum_all, 1.0), 0.0)
-    pivot = np.append(y[first], 0.0)
-    e, u = buffers(len(y), 2)
-    np.take(pivot, gd, out=e, mode="clip")
-    np.subtract(y, e, out=e)
+    cnt, wsum, inv, pivot, e, u = _at_pivot(col, lay)
     delta = lay.bin_sums(0, e).reshape(-1, d1).sum(0) * inv
     mu = pivot + delta
     np.take(delta, gd, out=u, mode="clip")
@@ -290,7 +291,7 @@ def _numeric_rows(col: Column, lay: Layout, kind: str
     if np.any((ss < 1e-6 * s2) & (s2 > 0) & (nu > 1)):
         return None
     var = _stage_var(sg, s1, np.maximum(ss, 0.0), lay.presence(0, col.a), lay.st.lonely_psu)
-    return (cnt[:d], wsum, num, dev2, est), var
+    return (cnt, wsum, num, dev2, est), var
 
 
 def _pivot(y: np.ndarray, a: np.ndarray, gd: np.ndarray, d1: int) -> np.ndarray:
