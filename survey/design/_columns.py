@@ -102,7 +102,9 @@ def _level_codes(frame: pl.DataFrame, var: str, for_what: str,
         raise WeightingError(f"variable '{var}' has {s.null_count()} missing values; expected "
                              f"a level for every respondent for {for_what}", column=var)
     if isinstance(s.dtype, pl.Enum):
-        codes = s.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+        phys = s.to_physical()
+        codes = (phys.to_numpy().astype(np.int64) if phys.null_count() == 0
+                 else phys.cast(pl.Int64).fill_null(-1).to_numpy())
         return codes, s.dtype.categories.to_list()
     if isinstance(s.dtype, pl.Categorical):
         s = s.cast(pl.String)

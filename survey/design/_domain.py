@@ -87,8 +87,7 @@ class DesignBy:
         if len(set(groups)) != len(groups):
             raise EstimationError(f"group variables {list(groups)} repeat a name; expected "
                                   "distinct columns")
-        key = np.zeros(n, np.int64)
-        null = np.zeros(n, bool) if sub is None else ~sub
+        key, null = None, None if sub is None else ~sub
         for gname in groups:
             c, lv = _level_codes(f, gname, for_what="grouping", allow_null=True)
             has_null = bool(f[gname].null_count())
@@ -105,11 +104,11 @@ class DesignBy:
                 self.keys = pl.DataFrame({gname: pl.Series(lv).cast(f[gname].dtype)})
                 break
             if has_null:
-                null |= c < 0
+                null = c < 0 if null is None else null | (c < 0)
                 c = np.where(c < 0, len(lv), c)
-            key = key * (len(lv) + 1) + c
+            key = c if key is None else key * (len(lv) + 1) + c
         else:
-            g, first = _dense_codes(key, null)
+            g, first = _dense_codes(key, np.zeros(n, bool) if null is None else null)
             self.g = g
             self.keys = f.select(groups)[first.tolist()]
         taken = {"variable", "level", "label", *OUT_COLUMNS, *groups}
