@@ -153,8 +153,11 @@ def test_deck_cover_contents_dividers_and_back_page(outputs: dict[str, Path]) ->
     assert abs(width / height - 16 / 9) < 0.01
     cfg = yaml.safe_load((report_dir() / "_quarto.yml").read_text("utf-8"))["report"]
     cover = re.sub(r"\s+", "", cover)  # typst spaces Latin from CJK in the text layer
-    for field in [str(EDITION), cfg["publisher"]["zh"], cfg["partners"][0]["zh"], "2024年12月26日"]:
+    for field in [str(EDITION), cfg["publisher"]["zh"], cfg["partners"][0]["zh"], "2024年12月26日",
+                  cfg["synthetic-badge"]["zh"]]:  # the shipped wave is synthetic: badge on the cover
         assert re.sub(r"\s+", "", field) in cover, field
+    html_cover = outputs["html"].read_text("utf-8").split('<header class="cover"', 1)[1]
+    assert cfg["synthetic-badge"]["zh"] in html_cover.split("</header>", 1)[0]
     assert "目录" in pages[1][3]
     back = re.sub(r"\s+", "", pages[-1][3])
     assert re.sub(r"\s+", "", cfg["disclaimer"]["zh"]) in back

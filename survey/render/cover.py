@@ -3,8 +3,8 @@
 The block is project metadata (real Quarto passes it to the template partials as is); the
 engine resolves it for one edition and language: texts given as ``{zh: …, en: …}`` are picked
 by language, the title gets the edition year (``edition-title``), the publication date comes
-from ``published`` by edition, and the synthetic-data notice is added to the disclaimer when
-the edition's wave is synthetic. Every value is escaped for markdown (pandoc reads metadata
+from ``published`` by edition, and the synthetic-data notice is added to the disclaimer (and
+``synthetic-badge`` shown on the cover) when the edition's wave is synthetic. Every value is escaped for markdown (pandoc reads metadata
 as markdown), so a field cannot inject markup into HTML or typst.
 
 Example:
@@ -16,6 +16,9 @@ Example:
     ('秒针营销科学院', '2025中国数字营销趋势报告', '2024年12月26日')
     >>> cover_meta(cfg, lang="en", edition=2025)["date"]
     '26 December 2024'
+    >>> cfg["report"]["synthetic-badge"] = {"zh": "合成数据", "en": "Synthetic data"}
+    >>> cover_meta(cfg, lang="en", edition=2025, synthetic=True)["badge"]
+    'Synthetic data'
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ def cover_meta(
         note = pick(block.get("synthetic-note"), lang)
         if note:
             meta["disclaimer"] = " ".join(filter(None, [escape_md(note), meta.get("disclaimer")]))
+        badge = pick(block.get("synthetic-badge"), lang)
+        if badge:
+            meta["badge"] = escape_md(badge)
     labels = pick(block.get("labels"), lang)
     if isinstance(labels, Mapping):
         meta["labels"] = {str(k): escape_md(v) for k, v in labels.items()}

@@ -48,6 +48,7 @@ $endif$
 $if(publisher)$<p class="cover-publisher">$publisher$</p>$endif$
 <h1 class="cover-title">$if(edition)$<span class="cover-edition">$edition$</span>$endif$$title$</h1>
 $if(subtitle)$<p class="cover-subtitle">$subtitle$</p>$endif$
+$if(badge)$<p class="cover-badge">$badge$</p>$endif$
 <dl class="cover-facts">
 $if(partners)$<div><dt>$labels.partners$</dt><dd>$for(partners)$$partners$$sep$ · $endfor$</dd></div>$endif$
 $if(date)$<div><dt>$labels.date$</dt><dd>$date$</dd></div>$endif$
@@ -92,6 +93,8 @@ body { margin: 0; line-height: 1.7; font-size: 16px; hyphens: none; overflow-wra
 .cover-title { font-size: 2.4em; line-height: 1.25; margin: .4em 0 .2em; border: 0; color: #fff; }
 .cover-edition { display: block; font-size: 1.5em; color: #fff; }
 .cover-subtitle { color: #C8D6E5; font-size: 1.15em; margin: 0 0 1em; }
+.cover-badge { display: inline-block; background: #FBEBDD; color: var(--tag); font-weight: 700;
+               border-radius: 3px; padding: .3em .8em; margin: .2em 0 .4em; }
 .cover-facts { margin: 1.2em 0 0; display: flex; flex-wrap: wrap; gap: .4em 2.5em; }
 .cover-facts dt { color: var(--accent-light); display: inline; margin-right: .6em; }
 .cover-facts dd { display: inline; margin: 0; color: #DCE6F0; }
