@@ -424,6 +424,19 @@ def test_base_labels_are_escaped_in_html(d25):
     assert r.base.text("en") == f"Base: {expr}, n = {n}" and "<" in r.base.text("en")
     page = r._repr_html_()
     assert html.escape(r.base.text("zh")) in page and r.base.text("en") not in page
+    from survey.banners import banner
+
+    assert banner(d25, ["confidence"], ["brand_type"], where=expr).base_text("en") == \
+        r.base.text("en")
+
+
+def test_empty_or_unknown_where_domains_are_refused(d25):
+    from survey.errors import EstimationError
+
+    with pytest.raises(EmptySegmentError):
+        bs.fit(d25, where=pl.col("budget_split__brand") > 1000, bootstrap=0)
+    with pytest.raises(EstimationError, match="'beuaty' is not a level of 'industry'"):
+        bs.fit(d25, where={"industry": "beuaty"}, bootstrap=0)
 
 
 def test_segment_bases_name_the_level(d25):

@@ -117,10 +117,12 @@ def domain(design: Any, where: Any = None, label: WhereLabel = None) -> tuple[Ba
     if where is None:
         names = given or ((str(own), str(own)) if own else ("", ""))
         return Base(int(inside.sum()), *names), inside
-    if isinstance(where, str) and not _is_mapping_text(where):
-        names = given or (where, where)  # a SQL condition or a column: the design reads it
+    if (isinstance(where, str) and not _is_mapping_text(where)) or _is_expr(where):
+        # a SQL condition, a column or an expression: the design reads it (named by its text,
+        # as the banners name an expression), an empty domain is an EmptySegmentError
+        names = given or (str(where), str(where))
         mask = np.asarray(design.subset(where).in_subset, dtype=bool)
-    elif isinstance(where, Mapping | str) or _is_expr(where):
+    elif isinstance(where, Mapping | str):
         filt = resolve(design.frame, getattr(design, "codebook", None), where)
         assert filt is not None
         names = given or (filt.label_zh, filt.label_en)
