@@ -32,6 +32,9 @@ from survey.models._result import Lang, say
 #: a where= label: one text for both languages or ``{"zh": …, "en": …}``
 WhereLabel = str | Mapping[str, str] | None
 
+#: the columns every model table ends with (the base, the same on every row)
+BASE_COLUMNS = ("base_n", "base_zh", "base_en")
+
 
 @dataclass(frozen=True)
 class Base:
@@ -71,7 +74,7 @@ class Base:
 
     def columns(self) -> dict[str, Any]:
         """``base_n``, ``base_zh``, ``base_en``: the columns every ``to_polars()`` ends with."""
-        return {"base_n": self.n, "base_zh": self.text("zh"), "base_en": self.text("en")}
+        return dict(zip(BASE_COLUMNS, (self.n, self.text("zh"), self.text("en")), strict=True))
 
     def with_n(self, n: int) -> Base:
         """The same filter with ``n`` respondents."""

@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from survey.models._base import BASE_COLUMNS
 from survey.render.emit import escape_md, md, table
 
 _CATALOG = Path(__file__).resolve().parents[2] / "report" / "appendix" / "strings.yml"
@@ -134,7 +135,7 @@ def models(edition: int | None, lang: str) -> None:
         for paragraph in str(summary).split("\n\n"):
             if paragraph.strip():
                 md(escape_md(paragraph))
-        frame = result.to_polars()
+        frame = result.to_polars().drop(BASE_COLUMNS, strict=False)  # said in the summary
         if frame.height:
             table(_gt(_printable(frame), lang))
 
