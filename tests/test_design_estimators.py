@@ -16,6 +16,7 @@ from survey.design import Design
 from survey.design.contrast import Estimates, contrast
 from survey.design.quantile import RULES
 from survey.design.tests import imhof_sf, saddlepoint_sf
+from survey.errors import EstimationError
 
 ORACLE = Path(__file__).parent / "oracle"
 sys.path.insert(0, str(ORACLE))
@@ -261,3 +262,84 @@ def test_term_test_of_ordinal_and_single_terms():
     assert both.df == 2 and both.terms == ("x", "seg2")
     with pytest.raises(Exception, match="not in the model"):
         fit.term_test("age4")
+
+
+# -- issue #14: score quantiles, svyvar with missing values, lincom p-value methods
+# (tests/oracle/make_golden_estimators2.R -> golden_estimators2.csv)
+DESIGNS2 = [*DESIGNS, "dc"]
+
+
+def _design2(name: str) -> Design:
+    return Design(fixture(), weights="w", ids="psu") if name == "dc" else design(name)
+
+
+def _g2(name: str, stat: str, var: str | None = None) -> pl.DataFrame:
+    g = golden_rows("golden_estimators2.csv", name, stat)
+    return g if var is None else g.filter(pl.col("var") == var)
+
+
+def _same(got: pl.DataFrame, g: pl.DataFrame, cols=("se", "ci_low", "ci_high")) -> None:
+    close(got["estimate"], g["estimate"], EST)
+    for c in cols:
+        close(got[c], g[c], SE)
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_quantile_score(name):
+    d = _design2(name)
+    for v in ("spend", "x"):  # spend has missing values (na.rm = TRUE)
+        got = d.quantile(v, [0.1, 0.25, 0.5, 0.9], interval="score")
+        g = _g2(name, "quantile_score", v)
+        close(got["quantile"], g["group"].cast(pl.Float64), 0)
+        _same(got, g)
+    _same(d.quantile("spend", [0.5], interval="score", level=0.9),
+          _g2(name, "quantile_score_90"))
+    _same(d.quantile("spend", [0.3, 0.7], interval="score", rule="school"),
+          _g2(name, "quantile_score_school"))
+    got = d.by("seg2").quantile("spend", [0.5, 0.75], interval="score")
+    g = _g2(name, "by_quantile_score")  # R: domains vary fastest
+    _same(got.sort("quantile", "seg2"), g)
+    assert [f"seg2={s};p={p:g}" for p, s in got.sort("quantile", "seg2")
+            .select("quantile", "seg2").iter_rows()] == g["group"].to_list()
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_var_with_missing_values(name):
+    d = _design2(name)
+    _same(d.var("spend"), _g2(name, "var_na"), ("se",))
+    got = d.var(["spend", "x", "q1"], covariance=True)
+    g = _g2(name, "covar_na")
+    assert [f"{b}:{a}" for a, b in got.select("variable", "variable2").iter_rows()] \
+        == g["group"].to_list()  # R's column-major order; the matrix is symmetric
+    _same(got, g, ("se",))
+    got = d.by("seg6").var("spend")
+    _same(got, _g2(name, "by_var_na"), ("se",))
+    # R's n/(n-1) counts the domain's respondents before the missing rows are left out
+    f = fixture().filter(pl.col("spend").is_not_null())
+    assert not np.isclose(Design(f, weights="w").var("spend")["estimate"][0],
+                          _design2("d1").var("spend")["estimate"][0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_lincom_methods(name):
+    from survey.design.tests import svychisq
+
+    d = _design2(name)
+    for method in ("saddlepoint", "satterthwaite"):
+        g = _g2(name, f"lincom_{method}")
+        for (row, col), stat, p in zip((("brand", "seg6"), ("seg2", "q1")), g["estimate"],
+                                       g["extra"], strict=True):
+            r = svychisq(d, row, col, "lincom", method=method)
+            close(r.statistic, stat, SE)
+            # d0: R's rep(., d0 * nu) truncation of an integer-valued ddf (see test_chisq)
+            close(r.p_value, p, 1e-3 if method == "saddlepoint" and name == "d0" and
+                  row == "brand" else SE)
+    # R's lincom without CompQuadForm is its saddlepoint fallback (golden_estimators.csv)
+    if name != "dc":
+        g = _g(name, "chisq_lincom").filter(pl.col("var") == "seg2+q1")
+        close(svychisq(d, "seg2", "q1", "lincom", method="saddlepoint").p_value, g["extra"], SE)
+    f = svychisq(d, "brand", "seg6", "F")
+    assert svychisq(d, "brand", "seg6", "lincom", method="satterthwaite").p_value \
+        == pytest.approx(f.p_value, rel=1e-12)
+    with pytest.raises(EstimationError, match="method='davies'"):
+        svychisq(d, "brand", "seg6", "lincom", method="davies")

@@ -311,3 +311,66 @@ def test_replicates_without_the_domain_are_left_out():
         got = d.by("g").mean("y")
     close(got["estimate"], [1.0, 7.0], 1e-12)
     close(got["se"], [0.0, 0.9185587], 1e-7)  # R: svyby(~y, ~g, d, svymean)
+
+
+# -- issue #14 (tests/oracle/make_golden_estimators2.R -> golden_estimators2.csv)
+DESIGNS2 = ["jk1", "jk1c", "jkn", "jknf", "boot", "brr", "fay", "jkn_mse", "agency", "cal_jkn",
+            "ps_jkn"]
+OPTIONS = ["ms__a", "ms__b", "ms__c"]
+
+
+def _g2(name: str, stat: str) -> pl.DataFrame:
+    return golden_rows("golden_estimators2.csv", name, stat)
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_proportion_of_responses(name):
+    d = design(name)
+    got, g = d.proportion(OPTIONS, base="responses"), _g2(name, "responses")
+    assert got["variable"].to_list() == g["group"].to_list()
+    close(got["estimate"], g["estimate"], EST)  # R: svyratio(~a + b + c, ~n_chosen)
+    close(got["se"], g["se"], SE)
+    close(got["estimate"].sum(), 1.0, 1e-12)
+    assert got["deff"].is_nan().all() and (got["ci_low"] < got["estimate"]).all()
+    got = d.by("seg2").proportion(OPTIONS, base="responses").sort("variable", "seg2")
+    g = _g2(name, "by_responses")
+    assert [f"seg2={s};{v}" for s, v in got.select("seg2", "variable").iter_rows()] \
+        == g["group"].to_list()
+    close(got["estimate"], g["estimate"], EST)
+    close(got["se"], g["se"], SE)
+    cases = d.proportion(OPTIONS)  # shares of respondents differ from shares of responses
+    assert not np.allclose(cases["estimate"], d.proportion(OPTIONS, base="responses")
+                           ["estimate"])
+
+
+def test_proportion_of_responses_errors():
+    d = design("jk1")
+    with pytest.raises(EstimationError, match="base='all'"):
+        d.proportion(OPTIONS, base="all")
+    with pytest.raises(EstimationError, match="multi-select"):
+        d.proportion("brand", base="responses")
+    with pytest.raises(EstimationError, match="interval='score'"):
+        d.quantile("spend", [0.5], interval="score")
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_var_with_missing_values(name):
+    d = design(name)
+    for stat, got in (("var_na", d.var("spend")),
+                      ("covar_na", d.var(["spend", "x", "q1"], covariance=True)),
+                      ("by_var_na", d.by("seg2").var("spend"))):
+        g = _g2(name, stat)
+        close(got["estimate"], g["estimate"], EST)
+        close(got["se"], g["se"], SE)
+
+
+@pytest.mark.parametrize("name", DESIGNS2)
+def test_lincom_methods(name):
+    d = design(name)
+    for method in ("saddlepoint", "satterthwaite"):
+        g = _g2(name, f"lincom_{method}")
+        for (row, col), stat, p in zip((("brand", "seg6"), ("seg2", "q1")), g["estimate"],
+                                       g["extra"], strict=True):
+            r = d.chisq(row, col, "lincom", method=method)
+            close(r.statistic, stat, SE)
+            close(r.p_value, p, SE)

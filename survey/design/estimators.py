@@ -11,8 +11,11 @@ Both reduce to domain statistics with their full covariance (used by ``contrast.
 
 ``ratio(num, den)``: ``sum w y / sum w x`` over the rows where both are present (R's
 ``na.rm = TRUE``), influence ``w (y - R x) / X``. ``var(y)``: ``n/(n-1) sum w (y - ybar)^2 /
-sum w`` with ``n`` the respondents with a value (R counts the respondents of the domain, the
-same without missing values); its SE is R's (the mean of the squared deviations).
+sum w`` over the rows with a value, its SE R's (the mean of the squared deviations), with
+``n`` as R's ``svyvar(..., na.rm = TRUE)``: on a linearization design the respondents of the
+domain with a nonzero weight *before* the missing rows are left out (``svyvar.survey.design``
+counts ``n`` first), on a replicate design the rows with a value (``svyvar.svyrep.design``
+drops them first).
 Intervals are normal (R's ``confint``).
 
 Example:
@@ -156,6 +159,7 @@ def var(obj: Any, variables: str | Sequence[str], covariance: bool = False,
     ys, thetas_rep = [], []
     wall = design.all_weights() if rep else np.asarray(design.weights, float)[:, None]
     w = wall[:, 0]
+    n_all = dom.counts(w != 0)  # R's n: the respondents of the domain, before na.rm
     for j, k in pairs:
         ok = (cols[j][1] & cols[k][1]) if common is None else common
         nd_ = dom.counts(ok)
@@ -167,7 +171,7 @@ def var(obj: Any, variables: str | Sequence[str], covariance: bool = False,
         mj, mk = (dom.sums(y, ok, w) / wsum for y in (yj, yk))
         mj, mk = (m + dom.sums(np.where(ok, y - m[code], 0.0), ok, w) / wsum
                   for m, y in ((mj, yj), (mk, yk)))  # second pass: exact for constants
-        c = nd_ / (nd_ - 1)
+        c = nd_ / (nd_ - 1) if rep else n_all / (n_all - 1)
         dj, dk = np.where(ok, yj - mj[code], 0.0), np.where(ok, yk - mk[code], 0.0)
         ys.append((dj * dk * c[code], ok))
         if rep:  # recompute the means with every replicate's weights

@@ -10,6 +10,8 @@ Intervals (``interval``):
   share ``m`` of respondents at or below the estimate gets a design-based interval (Wald,
   Korn-Graubard, logit or arcsine, Student t with the design's ``degf``), whose limits are
   turned back into quantiles with the same rule;
+* ``"score"`` (linearization designs): R's ``interval.type = "score"``, the inversion of the
+  design-based score test of ``1(x > theta) - (1 - p)`` (``_quantile_score.py``);
 * ``"quantile"`` (replicate designs): the quantile recomputed with every replicate's weights,
   ``estimate +- t sqrt(svrVar)``.
 
@@ -33,12 +35,13 @@ import polars as pl
 from scipy import stats
 
 from survey.design._columns import _numeric
+from survey.design._quantile_score import score_limits, score_ztest
 from survey.design.ci import proportion_ci
 from survey.design.estimators import domain_ratios, resolve
 from survey.errors import EstimationError
 
 RULES = ("math", "school", "shahvaish", *(f"hf{k}" for k in range(1, 10)))
-INTERVALS = ("mean", "beta", "xlogit", "asin", "quantile")
+INTERVALS = ("mean", "beta", "xlogit", "asin", "score", "quantile")
 
 
 def qrule(x: np.ndarray, w: np.ndarray, p: float, rule: str = "math") -> float:
@@ -130,6 +133,10 @@ def quantile(obj: Any, variables: str | Sequence[str],
     if interval == "quantile" and not rep:
         raise EstimationError("interval='quantile' needs replicate weights; expected a "
                               "replicate design (Design.replicates()) or interval='mean'")
+    if interval == "score" and rep:
+        raise EstimationError("interval='score' is not available for replicate designs (nor "
+                              "in R's svyquantile.svyrep.design); expected 'mean', 'beta', "
+                              "'xlogit', 'asin' or 'quantile'", value=interval)
     probs = [float(probs)] if np.isscalar(probs) else [float(p) for p in probs]
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise EstimationError(f"probs={probs}; expected probabilities in [0, 1]")
@@ -154,6 +161,8 @@ def quantile(obj: Any, variables: str | Sequence[str],
                      stats.t.ppf(1 - alpha / 2, np.where(np.isinf(dfs), 1, dfs)))
         if interval == "quantile":
             lo, hi = _replicate_limits(design, dom, y, a, qhat, probs, rule, t)
+        elif interval == "score":
+            lo, hi = _score(obj, design, dom, y, a, probs, rule, dfs, alpha)
         else:
             ys = [(((y <= qhat[np.where(dom.code >= 0, dom.code, 0), j]) & a).astype(float), a)
                   for j in range(len(probs))]
@@ -204,6 +213,22 @@ def _nrow(design: Any, dom: Any, a: np.ndarray, rep: bool) -> np.ndarray:
     full = not rep and getattr(design, "_cal_active", None) is not None
     return np.array([float(design.n) if full else float(((dom.code == k) & a).sum())
                      for k in range(dom.n_dom)])
+
+
+def _score(obj, design, dom, y, a, probs, rule, dfs, alpha):
+    """Score limits (D, P) per domain: R's ``ffullerCI`` on the domain's subset design."""
+    lo, hi = np.empty((dom.n_dom, len(probs))), np.empty((dom.n_dom, len(probs)))
+    w = np.asarray(design.weights, float)
+    full = getattr(design, "_cal_active", None) is not None  # subsets keep all rows
+    for k in range(dom.n_dom):
+        inside = (dom.code == k) & a
+        rows = np.ones(design.n, bool) if full else inside
+        xs = np.where(a, y, 0.0)[rows]
+        ws = np.where(inside, w, 0.0)[rows]
+        for j, p in enumerate(probs):
+            lo[k, j], hi[k, j] = score_limits(xs, ws, p, score_ztest(obj, y, a, p, k),
+                                              float(dfs[k]), alpha, rule, int(rows.sum()))
+    return lo, hi
 
 
 def _replicate_limits(design, dom, y, a, qhat, probs, rule, t):

@@ -297,11 +297,28 @@ class ReplicateDesign:
         return self.by().total(var, na_rm)
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit",
-                   level: float = 0.95) -> pl.DataFrame:
+                   level: float = 0.95, base: str = "cases") -> pl.DataFrame:
         """Shares of the levels of a categorical column or of Boolean columns, with
         ``svyciprop`` intervals on ``degf`` df (``logit``: the replicate variance of the logit,
-        as R's quasi-binomial svyglm; ``xlogit``, ``asin``, ``beta``, ``wald``/``mean``)."""
-        return self.by().proportion(var, ci, level)
+        as R's quasi-binomial svyglm; ``xlogit``, ``asin``, ``beta``, ``wald``/``mean``).
+
+        ``base="cases"``: percent of respondents; ``"responses"``: percent of all selections
+        of a multi-select (Boolean columns): each option's weighted total over the weighted
+        total of options chosen, recomputed with every replicate's weights, i.e. R's
+        ``svyratio(~opt_a + opt_b, ~n_chosen, svrepdesign)`` with ``n_chosen = opt_a + opt_b``
+        (rows missing any option left out). ``deff`` is NaN (no SRS reference for a share of
+        responses); intervals are the ``ci`` methods applied to the ratio and its SE (R has no
+        ``svyciprop`` of a ratio).
+
+        Example:
+            >>> import polars as pl
+            >>> from survey.design import Design
+            >>> f = pl.DataFrame({"a": [True, True, False, True], "b": [True, False, True, False]})
+            >>> r = Design(f).replicates("JK1").proportion(["a", "b"], base="responses")
+            >>> [round(v, 4) for v in r["estimate"]]
+            [0.6, 0.4]
+        """
+        return self.by().proportion(var, ci, level, base)
 
     def calibrate(self, population, calfun: str = "linear", bounds=None, **kw):
         """Calibrate the full-sample and every replicate's weights (R's ``calibrate``)."""
@@ -321,11 +338,12 @@ class ReplicateDesign:
 
         return svyglm_replicate(self, formula, family)
 
-    def chisq(self, row: str, col: str, statistic: str = "F"):
-        """Tests of association (R's ``svychisq`` on a replicate design)."""
+    def chisq(self, row: str, col: str, statistic: str = "F", method: str = "integration"):
+        """Tests of association (R's ``svychisq`` on a replicate design); ``method`` as
+        :func:`survey.design.tests.svychisq`."""
         from survey.design.tests import svychisq
 
-        return svychisq(self, row, col, statistic)
+        return svychisq(self, row, col, statistic, method)
 
     def quantile(self, var, probs=(0.5,), **kw):
         """Quantiles (R's ``svyquantile``); see :func:`survey.design.quantile.quantile`."""
@@ -370,14 +388,44 @@ class ReplicateBy:
         return self._frame(*self._ratios(var, "total", na_rm))
 
     def proportion(self, var: str | Sequence[str], ci: str = "logit",
-                   level: float = 0.95) -> pl.DataFrame:
+                   level: float = 0.95, base: str = "cases") -> pl.DataFrame:
+        """Domain shares; ``base`` as :meth:`ReplicateDesign.proportion`."""
+        if base not in ("cases", "responses"):
+            raise EstimationError(f"base={base!r}; expected 'cases' or 'responses'", value=base)
         items = proportion_items(self.design.frame, var)
+        if base == "responses":
+            return self._responses(items, ci, level)
         names, levels, est, se, deff, n, reps = self._estimate(items, "mean")
-        d = self.design
         ok = np.column_stack([it[3] for it in items])
+        lo, hi = self._prop_ci(est, se, reps, ok, ci, level)
+        return self._frame(names, levels, est, se, lo, hi, deff, n)
+
+    def _responses(self, items: list[tuple], ci: str, level: float) -> pl.DataFrame:
+        """Shares of responses: ``svyratio`` of every option over the options chosen."""
+        from survey.design.estimators import domain_ratios
+
+        if any(it[1] != "true" for it in items):
+            raise EstimationError(f"base='responses' needs the Boolean columns of a "
+                                  f"multi-select; got the levels of '{items[0][0]}'",
+                                  column=items[0][0])
+        a = np.logical_and.reduce([it[3] for it in items])
+        chosen = np.sum([np.where(a, it[2], 0.0) for it in items], axis=0)
+        _, _, est, cov, n, reps = domain_ratios(self, [(it[2], a) for it in items],
+                                                [chosen] * len(items),
+                                                labels=[it[0] for it in items])
+        se = np.sqrt(np.maximum(np.diag(cov), 0.0)).reshape(est.shape)
+        ok = np.repeat(a[:, None], len(items), axis=1)
+        lo, hi = self._prop_ci(est, se, reps, ok, ci, level)
+        return self._frame([it[0] for it in items], [it[1] for it in items], est, se, lo, hi,
+                           np.full(est.shape, np.nan), n)
+
+    def _prop_ci(self, est, se, reps, ok, ci, level):
+        """``svyciprop``-style limits of shares ``est`` (D, J) from their replicates."""
+        d = self.design
+        nj = est.shape[1]
         nrow = np.stack([np.bincount(self.dom.code[(self.dom.code >= 0) & ok[:, j]],
-                                     minlength=self.dom.n_dom) for j in range(len(items))], 1)
-        df = np.array([[self._degf(k, ok[:, j]) for j in range(len(items))]
+                                     minlength=self.dom.n_dom) for j in range(nj)], 1)
+        df = np.array([[self._degf(k, ok[:, j]) for j in range(nj)]
                        for k in range(self.dom.n_dom)], float)
         if ci == "logit":
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -393,7 +441,7 @@ class ReplicateBy:
                                   "expected 'logit', 'xlogit', 'asin', 'beta' or 'wald'")
         else:
             lo, hi = proportion_ci(est, se, df, ci, level, nrow.astype(float))
-        return self._frame(names, levels, est, se, lo, hi, deff, n)
+        return lo, hi
 
     # -------------------------------------------------------------- engine
     def _degf(self, k: int, ok: np.ndarray) -> float:

@@ -7,8 +7,14 @@ Rao-Scott (Pearson ``X2`` of the weighted table scaled to n, with the design eff
 * ``"Chisq"``: ``X2``, p-value of ``X2 / mean(diag(Delta))`` on ``(r - 1)(c - 1)`` df;
 * ``"saddlepoint"``: ``X2`` against the weighted sum of chi-squares with the eigenvalues of
   ``Delta`` (R's ``pFsum``/``pchisqsum`` saddlepoint approximation, denominator ``d0 nu``);
-* ``"lincom"``: the same distribution evaluated exactly (Imhof's integral; R does this with
-  ``CompQuadForm::davies`` and falls back to the saddlepoint without that package).
+* ``"lincom"``: the same distribution with the p-value method ``method`` of R's
+  ``pFsum``/``pchisqsum``: ``"integration"`` (default) evaluates it exactly (Imhof's integral,
+  Ruben's series without a denominator; R does this with ``CompQuadForm::davies``, and
+  without that package falls back to the saddlepoint with a warning, so R's
+  ``svychisq(statistic = "lincom")`` there equals ``method="saddlepoint"``);
+  ``"saddlepoint"`` is R's saddlepoint approximation and ``"satterthwaite"`` R's
+  Satterthwaite moment match (a scaled F on ``(d0, d0 nu)`` df, the ``"F"`` test's p-value;
+  replicate designs: a scaled chi-square).
 
 Wald (``Y``: weighted cell totals minus the products of the margins over the total, with its
 design covariance by linearization):
@@ -36,12 +42,14 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import integrate, optimize, stats
+from scipy import integrate, stats
 
 from survey.design._columns import _level_codes
+from survey.design._quantile_score import uniroot
 from survey.errors import EstimationError
 
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
+METHODS = ("integration", "saddlepoint", "satterthwaite")
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,25 @@ class ChisqResult:
         return pl.DataFrame([self.__dict__])
 
 
-def svychisq(design: Any, row: str, col: str, statistic: str = "F") -> ChisqResult:
+def svychisq(design: Any, row: str, col: str, statistic: str = "F",
+             method: str = "integration") -> ChisqResult:
     """Test of association between two categorical columns of ``design`` (a
-    :class:`~survey.design.Design` or a replicate design)."""
+    :class:`~survey.design.Design` or a replicate design); ``method``: the p-value method of
+    ``statistic="lincom"`` (R's ``pFsum`` names, see the module docstring).
+
+    Example:
+        >>> import polars as pl
+        >>> from survey.design import Design
+        >>> f = pl.DataFrame({"a": ["x", "y"] * 20, "b": ["u"] * 25 + ["v"] * 15})
+        >>> d = Design(f)
+        >>> s = svychisq(d, "a", "b", "lincom", method="satterthwaite")
+        >>> s.p_value == svychisq(d, "a", "b", "F").p_value
+        True
+    """
     if statistic not in STATISTICS:
         raise EstimationError(f"statistic={statistic!r}; expected one of {STATISTICS}")
+    if method not in METHODS:
+        raise EstimationError(f"method={method!r}; expected one of {METHODS}", value=method)
     rep = hasattr(design, "repweights")
     rc, _ = _level_codes(design.frame, row, "chisq", allow_null=True)
     cc, _ = _level_codes(design.frame, col, "chisq", allow_null=True)
@@ -109,7 +131,9 @@ def svychisq(design: Any, row: str, col: str, statistic: str = "F") -> ChisqResu
                            float(stats.chi2.sf(x2 / np.mean(np.diag(delta)), df)))
     lam = np.linalg.eigvals(delta).real
     ddf = np.inf if rep else d0 * nu
-    p = saddlepoint_sf(x2, lam, ddf) if statistic == "saddlepoint" else imhof_sf(x2, lam, ddf)
+    how = "saddlepoint" if statistic == "saddlepoint" else method
+    p = {"saddlepoint": saddlepoint_sf, "satterthwaite": satterthwaite_sf,
+         "integration": imhof_sf}[how](x2, lam, ddf)
     return ChisqResult(row, col, statistic, x2, None, None, float(p))
 
 
@@ -188,8 +212,8 @@ def saddle(x: float, lam: np.ndarray) -> float:
     else:
         lmin = -len(lam) / (2 * x)
     lmax = float(np.min(1 / (2 * lam[lam > 0]))) * 0.99999
-    hz = optimize.brentq(lambda z: k1(z) - x, lmin, lmax, xtol=1e-14, rtol=1e-14)
-    if abs(hz) < 1e-4:
+    hz = uniroot(lambda z: k1(z) - x, lmin, lmax, tol=1e-8)  # R's root, to R's tolerance
+    if not abs(hz) >= 1e-4:  # also R's failure (NaN)
         return np.nan
     w = np.sign(hz) * np.sqrt(2 * (hz * x - k0(hz)))
     v = hz * np.sqrt(k2(hz))
@@ -210,6 +234,24 @@ def saddlepoint_sf(x: float, lam: np.ndarray, ddf: float = np.inf) -> float:
     return float(guess if np.isnan(s) else s)
 
 
+def satterthwaite_sf(x: float, lam: np.ndarray, ddf: float = np.inf) -> float:
+    """R's ``pFsum``/``pchisqsum(method = "satterthwaite", lower.tail = FALSE)``: the sum
+    matched by its first two moments, a scaled chi-square (over ``chi2_ddf / ddf``: an F).
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy import stats
+        >>> bool(satterthwaite_sf(4.0, np.array([2.0, 2.0])) == stats.chi2.sf(2.0, 2))
+        True
+    """
+    lam = np.asarray(lam, float)
+    tr, tr2 = lam.mean(), np.mean(lam**2) / lam.mean() ** 2
+    scale, ndf = tr * tr2, len(lam) / tr2
+    if np.isinf(ddf):
+        return float(stats.chi2.sf(x / scale, ndf))
+    return float(stats.f.sf(x / ndf / scale, ndf, ddf))
+
+
 def imhof_sf(x: float, lam: np.ndarray, ddf: float = np.inf) -> float:
     """Exact upper tail of ``sum lam_i chi2_1`` (over ``chi2_ddf / ddf`` when ``ddf`` is finite)
     at ``x``, by Imhof's integral.
@@ -222,8 +264,8 @@ def imhof_sf(x: float, lam: np.ndarray, ddf: float = np.inf) -> float:
     lam = np.asarray(lam, float)
     h = np.ones(len(lam))
     c = x
-    if not np.isfinite(ddf) and np.all(lam > 0):
-        return _ruben_sf(x, lam)
+    if not np.isfinite(ddf) and np.all(lam > 0) and lam.min() > 0.05 * lam.max():
+        return _ruben_sf(x, lam)  # converges fast unless an eigenvalue is tiny
     if np.isfinite(ddf):
         lam, h, c = np.append(lam, -x / ddf), np.append(h, ddf), 0.0
 
