@@ -343,3 +343,15 @@ def test_lincom_methods(name):
         == pytest.approx(f.p_value, rel=1e-12)
     with pytest.raises(EstimationError, match="method='davies'"):
         svychisq(d, "brand", "seg6", "lincom", method="davies")
+
+
+def test_design_chisq_passes_the_lincom_method():
+    from survey.design.tests import svychisq
+
+    d = design("d2")
+    for method in ("saddlepoint", "satterthwaite"):
+        got = d.chisq("brand", "seg6", "lincom", method=method)
+        want = svychisq(d, "brand", "seg6", "lincom", method=method)
+        assert got.p_value == want.p_value
+    assert d.chisq("brand", "seg6", "lincom", method="saddlepoint").p_value != \
+        d.chisq("brand", "seg6", "lincom").p_value

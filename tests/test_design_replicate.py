@@ -374,3 +374,19 @@ def test_lincom_methods(name):
             r = d.chisq(row, col, "lincom", method=method)
             close(r.statistic, stat, SE)
             close(r.p_value, p, SE)
+
+
+def test_replicate_n_eff_is_kish_of_the_respondents():
+    """The same effective n as Design.mean: Kish's over the domain's valid respondents."""
+    rng = np.random.default_rng(4)
+    n = 120
+    y = rng.normal(5, 1, n)
+    y[rng.random(n) < 0.25] = np.nan
+    f = pl.DataFrame({"h": np.repeat(np.arange(6), 20), "g": rng.choice(["a", "b"], n),
+                      "w": np.exp(rng.normal(0, 0.4, n)), "y": y})
+    d = Design(f, weights="w", strata="h")
+    got = d.replicates("JKn").by("g").mean("y").sort("g")
+    want = d.by("g").mean("y").sort("g")
+    np.testing.assert_allclose(got["n_eff"], want["n_eff"], rtol=1e-12)
+    sub = f.filter((pl.col("g") == "a") & pl.col("y").is_not_nan())["w"].to_numpy()
+    assert got["n_eff"][0] == pytest.approx(sub.sum() ** 2 / (sub**2).sum(), rel=1e-12)

@@ -461,11 +461,13 @@ class Design:
         """
         return DesignBy(self.subset(where), tuple(groups))
 
-    def chisq(self, row: str, col: str, statistic: str = "F"):
-        """Rao-Scott test of independence (R's ``svychisq``); see ``survey.design.tests``."""
+    def chisq(self, row: str, col: str, statistic: str = "F", method: str = "integration"):
+        """Rao-Scott test of independence (R's ``svychisq``); ``method``: the p-value method of
+        ``statistic="lincom"`` (``"integration"``, ``"saddlepoint"``, ``"satterthwaite"``);
+        see ``survey.design.tests``."""
         from survey.design.tests import svychisq
 
-        return svychisq(self, row, col, statistic)
+        return svychisq(self, row, col, statistic, method=method)
 
     def glm(self, formula: str, family: str = "gaussian"):
         """Design-based GLM: ``family`` "gaussian" or "binomial" (R's ``svyglm``), or "ordinal"

@@ -398,7 +398,7 @@ class ReplicateBy:
         names, levels, est, se, deff, n, reps = self._estimate(items, "mean")
         ok = np.column_stack([it[3] for it in items])
         lo, hi = self._prop_ci(est, se, reps, ok, ci, level)
-        return self._frame(names, levels, est, se, lo, hi, deff, n)
+        return self._frame(names, levels, est, se, lo, hi, deff, n, [it[3] for it in items])
 
     def _responses(self, items: list[tuple], ci: str, level: float) -> pl.DataFrame:
         """Shares of responses: ``svyratio`` of every option over the options chosen."""
@@ -417,7 +417,7 @@ class ReplicateBy:
         ok = np.repeat(a[:, None], len(items), axis=1)
         lo, hi = self._prop_ci(est, se, reps, ok, ci, level)
         return self._frame([it[0] for it in items], [it[1] for it in items], est, se, lo, hi,
-                           np.full(est.shape, np.nan), n)
+                           np.full(est.shape, np.nan), n, [a] * len(items))
 
     def _prop_ci(self, est, se, reps, ok, ci, level):
         """``svyciprop``-style limits of shares ``est`` (D, J) from their replicates."""
@@ -461,7 +461,8 @@ class ReplicateBy:
             items = [(v, lv, y, both) for v, lv, y, _ in items]
         names, levels, est, se, deff, n, _ = self._estimate(items, kind)
         z = stats.norm.ppf(0.975)
-        return names, levels, est, se, est - z * se, est + z * se, deff, n
+        return (names, levels, est, se, est - z * se, est + z * se, deff, n,
+                [it[3] for it in items])
 
     def _estimate(self, items, kind):
         """Estimates, SEs, deff "replace", counts (D, J) and the replicates (R, D*J)."""
@@ -503,9 +504,16 @@ class ReplicateBy:
         levels = [it[1] for it in items]
         return names, levels, est, np.sqrt(np.maximum(var, 0.0)), deff, nobs, reps
 
-    def _frame(self, names, levels, est, se, lo, hi, deff, n) -> pl.DataFrame:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            n_eff = n / deff
+    def _frame(self, names, levels, est, se, lo, hi, deff, n, valid) -> pl.DataFrame:
+        """The output frame; ``n_eff``: Kish's effective base of each estimate's respondents
+        (``valid``: their masks, one per item), as :meth:`survey.design.Design.mean`."""
+        pw = self.design.pweights
+        pw = pw.reshape(-1, 1) if pw.ndim == 1 else pw
+        n_eff = np.empty_like(np.asarray(est, float))
+        for j, a in enumerate(valid):
+            sw, sw2 = self.dom.sums(None, a, pw)[:, 0], self.dom.sums(None, a, pw * pw)[:, 0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n_eff[:, j] = np.where(sw2 > 0, sw * sw / sw2, 0.0)
         return frame_of(self.dom, names, levels, {
             "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "deff": deff, "n": n,
             "n_eff": n_eff})
