@@ -204,18 +204,10 @@ class DesignBy:
 
     def _kish(self, items: list[_Item], wsum: np.ndarray) -> np.ndarray:
         """Kish's effective base ``(sum w)^2 / sum w^2`` of each estimate's respondents (D, J)."""
-        w2 = self.design._w ** 2
-        inside = self.g >= 0
-        gg = np.where(inside, self.g, 0)
-        full = None
+        lay = self._layout()
         out = np.empty_like(wsum)
         for j, it in enumerate(items):
-            if it.a.all():
-                if full is None:
-                    full = np.bincount(gg, weights=w2 * inside, minlength=self.n_dom)
-                sw2 = full
-            else:
-                sw2 = np.bincount(gg, weights=w2 * (inside & it.a), minlength=self.n_dom)
+            sw2 = lay.domain_w2(it.a)
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[:, j] = np.where(sw2 > 0, wsum[:, j] ** 2 / sw2, 0.0)
         return out

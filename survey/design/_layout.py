@@ -184,6 +184,15 @@ class Layout:
             self._cnt[name] = np.bincount(self.keys[k], weights=self.w, minlength=self.sizes[k])
         return self._cnt[name]
 
+    def domain_w2(self, a: np.ndarray | None = None) -> np.ndarray:
+        """Sum of squared weights per domain (D,), over the rows valid in ``a`` (all if None)."""
+        if a is None or a.all():
+            if "w2dom" not in self._cnt:
+                self._cnt["w2dom"] = np.bincount(self.gd, weights=self.w2,
+                                                 minlength=self.d1)[:self.d]
+            return self._cnt["w2dom"]
+        return np.bincount(self.gd, weights=self.w2 * a, minlength=self.d1)[:self.d]
+
     @property
     def w2(self) -> np.ndarray:
         if self._w2 is None:
