@@ -94,8 +94,12 @@ def _cell_sums(blk: _Block, w: np.ndarray, cells: _Cells, X: list[np.ndarray]) -
         return np.asarray(cells.M @ X[0])
     n_opt = max(max(st) for st in blk.sets) + 1
     ok = (cells.row >= 0) & (blk.codes >= 0)
-    key = cells.row[ok] * n_opt + blk.codes[ok]
-    wk = w[ok]
+    if ok.all():  # everyone in a cell and answering: no masked copies
+        key = cells.row * n_opt + blk.codes
+        wk = w
+    else:
+        key = cells.row[ok] * n_opt + blk.codes[ok]
+        wk = w[ok]
     cnt = [np.bincount(key, weights=x, minlength=K * n_opt).reshape(K, n_opt)
            for x in (None, wk, wk * wk)]
     by_row = [np.column_stack([c[:, list(st)].sum(axis=1) for st in blk.sets]) for c in cnt]
