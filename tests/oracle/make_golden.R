@@ -1,14 +1,7 @@
 # Golden values for survey.design, computed with R's survey package.
 # Run from the repo root:  Rscript tests/oracle/make_golden.R
 # Reads tests/oracle/fixture.csv (made by make_fixtures.py); writes golden_*.csv and VERSIONS.
-suppressPackageStartupMessages(library(survey))
-options(survey.lonely.psu = "fail", digits = 17)
-dir <- "tests/oracle"
-dat <- read.csv(file.path(dir, "fixture.csv"), na.strings = "NA")
-dat$seg2 <- factor(dat$seg2, levels = c("f", "m"))
-dat$seg6 <- factor(dat$seg6, levels = paste0("s", 1:6))
-dat$age4 <- factor(dat$age4, levels = paste0("a", 1:4))
-dat$brand <- factor(dat$brand, levels = paste0("b", 1:4))
+source("tests/oracle/fixture.R")  # dat, dir, options
 dat$one <- 1
 for (b in levels(dat$brand)) dat[[paste0("brand_", b)]] <- as.numeric(dat$brand == b)
 

@@ -4,14 +4,7 @@
 # Reads tests/oracle/fixture.csv (make_fixtures.py) and tests/oracle/fixture_replicates.csv
 # (replicate-weight multipliers made by survey.design.replicate with a seeded generator; see
 # tests/test_design_replicate.py); writes golden_estimators_*.csv.
-suppressPackageStartupMessages(library(survey))
-options(survey.lonely.psu = "fail", digits = 17)
-dir <- "tests/oracle"
-dat <- read.csv(file.path(dir, "fixture.csv"), na.strings = "NA")
-dat$seg2 <- factor(dat$seg2, levels = c("f", "m"))
-dat$seg6 <- factor(dat$seg6, levels = paste0("s", 1:6))
-dat$age4 <- factor(dat$age4, levels = paste0("a", 1:4))
-dat$brand <- factor(dat$brand, levels = paste0("b", 1:4))
+source("tests/oracle/fixture.R")  # dat, dir, options
 dat$xp <- dat$x + 5  # a positive denominator for ratios
 rows <- list()
 add <- function(design, stat, var, group, est, se = NA, lo = NA, hi = NA, extra = NA) {

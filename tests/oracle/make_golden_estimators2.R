@@ -5,14 +5,7 @@
 # svychisq(statistic = "lincom").
 # Run from the repo root:  Rscript tests/oracle/make_golden_estimators2.R
 # Reads tests/oracle/fixture.csv and fixture_replicates.csv; writes golden_estimators2.csv.
-suppressPackageStartupMessages(library(survey))
-options(survey.lonely.psu = "fail", digits = 17)
-dir <- "tests/oracle"
-dat <- read.csv(file.path(dir, "fixture.csv"), na.strings = "NA")
-dat$seg2 <- factor(dat$seg2, levels = c("f", "m"))
-dat$seg6 <- factor(dat$seg6, levels = paste0("s", 1:6))
-dat$age4 <- factor(dat$age4, levels = paste0("a", 1:4))
-dat$brand <- factor(dat$brand, levels = paste0("b", 1:4))
+source("tests/oracle/fixture.R")  # dat, dir, options
 dat$ms_n <- dat$ms__a + dat$ms__b + dat$ms__c  # options chosen (the base of responses)
 rows <- list()
 add <- function(design, stat, var, group, est, se = NA, lo = NA, hi = NA, extra = NA) {
@@ -42,6 +35,26 @@ chisq_with <- function(cls) {
 chisq_lin <- chisq_with("survey.design")
 chisq_rep <- chisq_with("svyrep.design")
 
+# svyvar with missing values (overall, covariance, by ``group``) and the lincom p-value methods
+var_and_lincom <- function(d, dn, group, chisq) {
+  v <- svyvar(~spend, d, na.rm = TRUE)
+  add(dn, "var_na", "spend", "", coef(v), SE(v))
+  v <- svyvar(~spend + x + q1, d, na.rm = TRUE)
+  nm <- outer(c("spend", "x", "q1"), c("spend", "x", "q1"), paste, sep = ":")
+  add(dn, "covar_na", "spend+x+q1", as.vector(nm), as.vector(v), sqrt(diag(vcov(v))))
+  b <- svyby(~spend, as.formula(paste0("~", group)), d, svyvar, na.rm = TRUE)
+  add(dn, "by_var_na", "spend", paste0(group, "=", b[[group]]), coef(b), SE(b))
+  for (tab in list(c("brand", "seg6"), c("seg2", "q1"))) {
+    f <- as.formula(paste0("~", tab[1], "+", tab[2]))
+    for (me in c("saddlepoint", "satterthwaite")) {
+      options(lincom.method = me)
+      r <- chisq(f, d, statistic = "lincom")
+      add(dn, paste0("lincom_", me), paste(tab, collapse = "+"), "", r$statistic, NA, NA, NA,
+          r$p.value)
+    }
+  }
+}
+
 for (dn in names(ldesigns)) {
   d <- ldesigns[[dn]]
   # ---------------------------------------------------------------- score quantiles
@@ -65,24 +78,7 @@ for (dn in names(ldesigns)) {
     add(dn, "by_quantile_score", "spend", paste0("seg2=", b$seg2, ";p=", pk), b[[1 + k]],
         b[[3 + k]], b[[5 + k]], b[[7 + k]])
   }
-  # ---------------------------------------------------------------- svyvar with NA
-  v <- svyvar(~spend, d, na.rm = TRUE)
-  add(dn, "var_na", "spend", "", coef(v), SE(v))
-  v <- svyvar(~spend + x + q1, d, na.rm = TRUE)
-  nm <- outer(c("spend", "x", "q1"), c("spend", "x", "q1"), paste, sep = ":")
-  add(dn, "covar_na", "spend+x+q1", as.vector(nm), as.vector(v), sqrt(diag(vcov(v))))
-  b <- svyby(~spend, ~seg6, d, svyvar, na.rm = TRUE)
-  add(dn, "by_var_na", "spend", paste0("seg6=", b$seg6), coef(b), SE(b))
-  # ---------------------------------------------------------------- lincom p-value methods
-  for (tab in list(c("brand", "seg6"), c("seg2", "q1"))) {
-    f <- as.formula(paste0("~", tab[1], "+", tab[2]))
-    for (me in c("saddlepoint", "satterthwaite")) {
-      options(lincom.method = me)
-      r <- chisq_lin(f, d, statistic = "lincom")
-      add(dn, paste0("lincom_", me), paste(tab, collapse = "+"), "", r$statistic, NA, NA, NA,
-          r$p.value)
-    }
-  }
+  var_and_lincom(d, dn, "seg6", chisq_lin)
 }
 
 # ------------------------------------------------------------------ replicate designs
@@ -121,24 +117,7 @@ for (dn in names(rdesigns)) {
   add(dn, "by_responses", "ms", as.vector(outer(paste0("seg2=", b$seg2), opts, paste,
                                                 sep = ";")),
       as.vector(coef(b)), as.vector(as.matrix(SE(b))))
-  # svyvar with NA
-  v <- svyvar(~spend, d, na.rm = TRUE)
-  add(dn, "var_na", "spend", "", coef(v), SE(v))
-  v <- svyvar(~spend + x + q1, d, na.rm = TRUE)
-  nm <- outer(c("spend", "x", "q1"), c("spend", "x", "q1"), paste, sep = ":")
-  add(dn, "covar_na", "spend+x+q1", as.vector(nm), as.vector(v), sqrt(diag(vcov(v))))
-  b <- svyby(~spend, ~seg2, d, svyvar, na.rm = TRUE)
-  add(dn, "by_var_na", "spend", paste0("seg2=", b$seg2), coef(b), SE(b))
-  # lincom p-value methods (replicate designs: pchisqsum, no denominator df)
-  for (tab in list(c("brand", "seg6"), c("seg2", "q1"))) {
-    f <- as.formula(paste0("~", tab[1], "+", tab[2]))
-    for (me in c("saddlepoint", "satterthwaite")) {
-      options(lincom.method = me)
-      r <- chisq_rep(f, d, statistic = "lincom")
-      add(dn, paste0("lincom_", me), paste(tab, collapse = "+"), "", r$statistic, NA, NA, NA,
-          r$p.value)
-    }
-  }
+  var_and_lincom(d, dn, "seg2", chisq_rep)  # replicate designs: pchisqsum, no denominator df
 }
 write.csv(do.call(rbind, rows), file.path(dir, "golden_estimators2.csv"), row.names = FALSE)
 cat("golden_estimators2.csv written\n")
