@@ -540,3 +540,26 @@ def mini_bars(values: Sequence[float], highlight: int = 0) -> Figure:
     ax.spines["bottom"].set_visible(False)
     fig.subplots_adjust(0.02, 0.04, 0.98, 0.96)
     return fig
+
+
+def mini_curve(x: Sequence[float], y: Sequence[float], at: float) -> Figure:
+    """A KPI card's chart for an optimum: the fitted curve without axes and a dot at ``at``.
+
+    Example:
+        >>> fig = mini_curve([0.2, 0.5, 0.8], [0.3, 0.5, 0.35], 0.5)
+        >>> tuple(round(float(v), 1) for v in fig.get_size_inches())
+        (2.3, 1.1)
+    """
+    import numpy as np
+
+    from survey.present import palette as pal
+
+    fig, ax = _deck_axes("mini")
+    xs, ys = np.asarray(x, float), np.asarray(y, float)
+    ax.plot(xs, ys, color=pal.SECONDARY, lw=2.2)
+    ax.axvline(at, color=pal.PRIMARY, lw=1, ls="--")
+    ax.plot([at], [float(np.interp(at, xs, ys))], "o", color=pal.PRIMARY, ms=6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.subplots_adjust(0.02, 0.06, 0.98, 0.94)
+    return fig

@@ -188,13 +188,17 @@ def brand_split_model(kit: Kit, block: Block, chapter: str) -> list[Page]:
         f.tight_layout()
         return f
 
+    def mini() -> Any:
+        return charts.mini_curve(curve["brand_share"].to_numpy(), curve["estimate"].to_numpy(),
+                                 fit.optimum)
+
     if not informative and pub is not None:  # lead with the published split
         values["tag"] = "published"
         take = _takeaway(kit, block, chapter, kpi=f"{round(pub)}:{100 - round(pub)}",
-                         score=1.0, mini=None, **values)
+                         score=1.0, mini=mini, **values)
     else:
         take = _takeaway(kit, block, chapter, kpi=f"{opt}:{100 - opt}",
-                         score=1.0 if informative else -3.0, mini=None, **values)
+                         score=1.0 if informative else -3.0, mini=mini, **values)
     return [Page(title=title, figure=fig, alt=kit.plain(title), bullets=bullets[:3],
                  footer=kit.footer(qid, fit.n, extra=kit.say("page.model_note")),
                  takeaway=take,
