@@ -35,15 +35,6 @@ def _column(frame: pl.DataFrame, var: str, role: str = "variable") -> pl.Series:
     return frame[var]
 
 
-def _binary_values(s: pl.Series) -> np.ndarray | None:
-    """``uint8`` 0/1 values of a null-free Boolean or 0/1 numeric column, else ``None``."""
-    if s.dtype == pl.Boolean:
-        return s.to_numpy().view(np.uint8)
-    if s.len() == 0 or not s.dtype.is_numeric():
-        return None
-    return _binary_array(s.to_numpy())
-
-
 def _binary_array(y: np.ndarray) -> np.ndarray | None:
     """``uint8`` copy of ``y`` if every value is 0 or 1 (a head is looked at first), else ``None``."""
     if y.dtype.kind in "iu":
@@ -84,7 +75,7 @@ def _numeric(frame: pl.DataFrame, var: str) -> tuple[np.ndarray, np.ndarray, boo
     nulls = s.null_count()
     a = np.ones(len(s), bool) if nulls == 0 else s.is_not_null().to_numpy()
     full = s if nulls == 0 else s.fill_null(0)
-    yb = _binary_values(full)
+    yb = _binary_array(full.to_numpy()) if full.len() else None
     if yb is not None:
         return yb, a, True
     y = full.cast(pl.Float64).to_numpy()

@@ -95,7 +95,7 @@ def _binary(col: Column, lay: Layout, kind: str) -> tuple[tuple[np.ndarray, ...]
         size3 = lay.sizes[k] * 3
         if bins:
             yes = lay.bin_sums(k, yf).reshape(-1, d1)[:, :d]
-            tot = lay.unit_wsum(k) if sg.unit is not None else lay.bin_totals(k)[0]
+            tot = lay.bin_wsum(k)
             wb = np.stack([np.zeros_like(yes), tot - yes, yes], axis=2)
             nb = None
         else:
@@ -126,7 +126,7 @@ def _binary(col: Column, lay: Layout, kind: str) -> tuple[tuple[np.ndarray, ...]
             nu = sg.n_unit.astype(float)[:, None]
             if bins:
                 yes2 = lay.bin_sums(k, yf, squared=True).reshape(-1, d1)[:, :d]
-                w2b = np.stack([np.zeros_like(yes2), lay.bin_totals(k)[1] - yes2, yes2], axis=2)
+                w2b = np.stack([np.zeros_like(yes2), lay.bin_w2sum(k) - yes2, yes2], axis=2)
             else:
                 w2b = np.bincount(key3, weights=lay.w2, minlength=size3
                                   ).reshape(-1, d1, 3)[:, :d]
@@ -247,10 +247,10 @@ def _numeric_units(col: Column, lay: Layout, kind: str
     var = np.zeros(d)
     for k, sg in enumerate(lay.stages):
         t = (t0 if k == 0 else lay.bin_sums(k, e).reshape(-1, d1))[:, :d]
-        t = t - delta[:d] * lay.unit_wsum(k) if kind != "total" else \
-            t + pivot[:d] * lay.unit_wsum(k)
-        if kind != "total":
-            t = t * inv[:d]
+        if kind == "total":  # unit totals of w y
+            t = t + pivot[:d] * lay.bin_wsum(k)
+        else:  # unit totals of the mean's influence
+            t = (t - delta[:d] * lay.bin_wsum(k)) * inv[:d]
         s_h, ss = centre_units(t, sg)
         var += _stage_var(sg, s_h, ss, lay.presence(k, col.a), lay.st.lonely_psu)
     return (cnt, wsum, num, dev2, est), var

@@ -150,16 +150,16 @@ class Layout:
             return np.bincount(self.keys[k], weights=wt * x, minlength=self.sizes[k])
         return mat @ x
 
-    def bin_totals(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sum of weights, of squared weights and rows per bin of stage ``k`` (X, D)."""
-        name = f"tot{k}"
+    def bin_wsum(self, k: int) -> np.ndarray:
+        """Sum of weights per (unit or stratum, domain) bin of stage ``k`` (X, D)."""
+        return self._wbins(k).reshape(-1, self.d1)[:, :self.d]
+
+    def bin_w2sum(self, k: int) -> np.ndarray:
+        """Sum of squared weights per bin of stage ``k`` (X, D)."""
+        name = f"w2b{k}"
         if name not in self._cnt:
-            d1, d = self.d1, self.d
-            w1 = self._wbins(k).reshape(-1, d1)[:, :d]
-            w2 = np.bincount(self.keys[k], weights=self.w2,
-                             minlength=self.sizes[k]).reshape(-1, d1)[:, :d]
-            self._cnt[name] = (w1, w2, self.counts(k))
-        return self._cnt[name]
+            self._cnt[name] = np.bincount(self.keys[k], weights=self.w2, minlength=self.sizes[k])
+        return self._cnt[name].reshape(-1, self.d1)[:, :self.d]
 
     # -------------------------------------------------------------- domains
     def domain(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,13 +198,6 @@ class Layout:
         if self._w2 is None:
             self._w2 = self.w * self.w
         return self._w2
-
-    def unit_wsum(self, k: int) -> np.ndarray:
-        """Sum of weights per (unit, domain) of stage ``k`` (U, D)."""
-        name = f"uw{k}"
-        if name not in self._cnt:
-            self._cnt[name] = self._wbins(k).reshape(-1, self.d1)[:, :self.d]
-        return self._cnt[name]
 
     def counts(self, k: int) -> np.ndarray:
         """Rows per bin of stage ``k`` (valid or not), (X, D)."""
