@@ -66,7 +66,7 @@ class Base:
         """"基数：美妆个护+食品饮料，n = 72" / "Base: all advertisers, n = 228"."""
         if not self.filtered:
             return say("common.base_all", lang, n=self.n)
-        return say("common.base_where", lang, label=self.label(lang), n=self.n)
+        return banner_say("base_where", lang, label=self.label(lang), n=self.n)  # as banners
 
     def sentence(self, lang: Lang = "zh") -> str:
         """The base as the last sentence of a summary."""
