@@ -272,3 +272,18 @@ def test_markup_from_a_delivery_is_escaped_in_both_html_engines(d) -> None:
         html = b.to_html(engine=engine)
         assert "<i onm" not in html and "<script>t" not in html and "<b>w" not in html
         assert "&lt;i onmouseover" in html and "&lt;script&gt;" in html
+
+
+def test_hidden_columns_are_said_and_not_counted_as_missing(d) -> None:
+    """Respondents of hidden small-base columns answered: the note says the columns are hidden
+    and does not call them respondents without an answer."""
+    b = survey.banner(d, ["confidence"], ["industry"], hide_suppressed=True)
+    shown = b.to_polars("en").filter(pl.col("col_variable") == "industry")
+    counts = d.frame["industry"].cast(pl.String).value_counts()
+    hidden = counts.filter(pl.col("count") < b.suppress_below)
+    kept = set(shown["col_level"].unique().to_list())
+    assert set(hidden["industry"].to_list()).isdisjoint(kept)
+    note = b.table("en").note
+    assert f"{hidden.height} columns with a base below {b.suppress_below} are hidden" in note
+    assert "without an answer" not in note
+    assert f"基数低于 {b.suppress_below} 的 {hidden.height} 列未列出" in b.table("zh").note

@@ -92,6 +92,7 @@ class Banner:
     weighting_zh: str = ""  # the design's weighting sentence (Design.weighting_note)
     weighting_en: str = ""
     dropped_empty: int = 0  # columns of a filtered book with no respondent in the filter
+    hidden: dict = field(default_factory=dict, repr=False)  # var -> (columns, respondents) hidden
 
     def design_text(self, lang: str | None = None) -> str:
         """What the design-based test accounts for, worded from the design: its weights
@@ -397,10 +398,15 @@ def banner(
         if dropped:
             cells = cells.join(empty, on=["col_variable", "col_level"], how="anti",
                                maintain_order="left")
+    hidden: dict[str, tuple[int, int]] = {}
     if hide_suppressed and cells.height:
         keep = cells.group_by("col_variable", "col_level").agg(
-            (~pl.col("suppressed")).any().alias("_keep"))
-        cells = cells.join(keep, on=["col_variable", "col_level"], how="left",
+            (~pl.col("suppressed")).any().alias("_keep"),
+            pl.col("n").filter(pl.col("block") == cells["block"][0]).max().alias("_n"))
+        gone = keep.filter(~pl.col("_keep")).group_by("col_variable").agg(
+            pl.len().alias("cols"), pl.col("_n").sum().alias("resp"))
+        hidden = {v: (int(c), int(r or 0)) for v, c, r in gone.iter_rows()}
+        cells = cells.join(keep.drop("_n"), on=["col_variable", "col_level"], how="left",
                            maintain_order="left").filter("_keep").drop("_keep")
     n_base = int(mask.sum()) if mask is not None else frame.height
     base = {lg: (filt.base_text(n_base, lg) if filt is not None
@@ -414,7 +420,7 @@ def banner(
                   base_zh=base["zh"], base_en=base["en"], vs_total=vs_total,
                   filtered=filt is not None, col_titles=titles, synthetic=bool(synthetic),
                   design_zh=dz, design_en=de, weighting_zh=wz, weighting_en=we,
-                  dropped_empty=dropped)
+                  dropped_empty=dropped, hidden=hidden)
 
 
 def _is_mapping_text(where: str) -> bool:

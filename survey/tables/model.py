@@ -140,7 +140,8 @@ class Table:
         return f"{val} {tail}" if tail else val
 
 
-def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None) -> str:
+def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None,
+                  hidden: dict | None = None) -> str:
     """Say how many respondents of the first block have no value on each segment variable
     (they count in the Total column only), so that no one leaves a banner silently. Columns of
     a multi-select question overlap (a respondent may be in none or several): not counted."""
@@ -158,7 +159,7 @@ def _missing_note(cells: pl.DataFrame, lg: str, titles: dict | None = None) -> s
         if overlapping:
             continue
         label = en if lg == "en" else zh
-        missing = int(total[0] - sub["n"].sum())
+        missing = int(total[0] - sub["n"].sum() - (hidden or {}).get(var, (0, 0))[1])
         if missing > 0:
             parts.append(say("missing", lg, segment=label, n=missing))
     return "".join(parts)
@@ -178,7 +179,11 @@ def _note(b: Banner, lg: str) -> str:
         note += say("vs_total", lg, alpha=b.alpha)
     if getattr(b, "dropped_empty", 0):
         note += say("dropped_empty", lg, n=b.dropped_empty)
-    note += _missing_note(b.cells, lg, b.col_titles)
+    hidden = getattr(b, "hidden", {})
+    if hidden:
+        note += say("hidden_suppressed", lg, n=sum(c for c, _r in hidden.values()),
+                    sup=b.suppress_below)
+    note += _missing_note(b.cells, lg, b.col_titles, hidden)
     if getattr(b, "synthetic", False):
         note = say("synthetic_note", lg) + note
     return note
