@@ -110,9 +110,11 @@ def segment_contrasts(kit: Kit, block: Block, chapter: str) -> list[Page]:
         return charts.ranked_bars(labels, shown["estimate"].to_list(), highlight=hl,
                                   lowlight=lowl, lang=kit.lang, subtitle=sub, legend=key)
 
+    sep = "；" if kit.lang == "zh" else "; "
     note = kit.say("page.contrast_note_colors" if sig.height else "page.contrast_note",
-                   label=label) + (("；" if kit.lang == "zh" else "; ") + small_note
-                                            if small_note else "")
+                   label=label) + (sep + small_note if small_note else "")
+    if shown.height < tested.height:  # say that the chart leaves segments out
+        note = note + sep + kit.say("page.contrast_shown", shown=shown.height, k=tested.height)
     take = None
     if hi.height and lo.height:
         top, low = hi.row(0, named=True), lo.row(0, named=True)
