@@ -343,3 +343,13 @@ def test_render_chapter_emits_in_order(ctx: ReportContext, capsys: pytest.Captur
     render_chapter("brand", ctx=ctx)
     out = capsys.readouterr().out
     assert out.index("# 品牌与效果") < out.index("[figure:")
+
+
+def test_contrast_pages_say_when_the_chart_leaves_segments_out(ctx: ReportContext) -> None:
+    """A contrast chart keeps at most 14 bars; its footer then says how many of the tested
+    segments it shows."""
+    md = "\n".join(_all_markdown(ctx).values())
+    said = re.findall(r"图中列出比较的 (\d+) 个细分中的 (\d+) 个", md)
+    assert said, "no contrast chart leaves segments out on the 2025 wave"
+    for k, shown in said:
+        assert int(shown) == 14 < int(k)
